@@ -1,0 +1,115 @@
+#include "app/app.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "metrics/process_metrics.hpp"
+#include "probes/factories.hpp"
+
+namespace lg::app {
+
+App::App(uv_loop_t* loop, Config config) : loop_(loop), config_(std::move(config)) {
+  metrics::register_process_metrics(registry_);
+  metrics::register_build_info(registry_);
+  probe_metrics_ = std::make_unique<probes::ProbeMetrics>(registry_, health_);
+}
+
+App::~App() { stop(); }
+
+void App::add_component(const std::string& name, const ProbeSchedule& schedule, std::unique_ptr<probes::Probe> probe,
+                        bool http) {
+  auto& component = health_.add(name, schedule.required, probe->target());
+  runners_.push_back(std::make_unique<probes::ProbeRunner>(loop_, health_, component, schedule, std::move(probe),
+                                                           *probe_metrics_, http));
+}
+
+bool App::start(std::string* error) {
+  const auto& c = config_;
+  if (c.letta.enabled) add_component("letta", c.letta.schedule, probes::make_letta_probe(loop_, c.letta), true);
+  if (c.postgres.enabled)
+    add_component("postgres", c.postgres.schedule, probes::make_postgres_probe(loop_, c.postgres), false);
+  if (c.redis.enabled) add_component("redis", c.redis.schedule, probes::make_redis_probe(loop_, c.redis), false);
+  if (c.nginx.enabled) add_component("nginx", c.nginx.schedule, probes::make_nginx_probe(loop_, c.nginx), true);
+  for (const auto& t : c.tcp_checks) add_component(t.name, t.schedule, probes::make_tcp_probe(loop_, t.target), false);
+
+  health_.add_status_section([this](nlohmann::json& j) { j["config"] = describe_config(config_); });
+
+  http::HttpServer::Options opts;
+  opts.max_header_bytes = c.server.max_header_bytes;
+  opts.header_timeout = c.server.header_timeout;
+  opts.keepalive_timeout = c.server.keepalive_timeout;
+  opts.max_connections = c.server.max_connections;
+  server_ = std::make_unique<http::HttpServer>(loop_, opts, make_routes(health_, registry_), &registry_);
+  if (server_->listen(c.server.listen, error) != 0) return false;
+
+  forwarder_ = std::make_unique<proxy::Forwarder>(loop_, c.forward, health_, registry_);
+  if (!forwarder_->start(error)) return false;
+  health_.add_status_section([this](nlohmann::json& j) { forwarder_->describe(j); });
+
+  for (auto& r : runners_) r->start();
+  watch_signals();
+  log::get("app")->info("lettagate serving on {} ({})", c.server.listen.str(), describe_config(c));
+  return true;
+}
+
+void App::watch_signals() {
+  std::signal(SIGPIPE, SIG_IGN);
+  for (int signum : {SIGTERM, SIGINT}) {
+    auto* s = new uv_signal_t;
+    uv_signal_init(loop_, s);
+    s->data = this;
+    uv_signal_start(s, [](uv_signal_t* h, int sig) {
+      auto* self = static_cast<App*>(h->data);
+      if (self->draining_) {
+        log::get("app")->warn("second {} received: stopping now", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        self->stop();
+        return;
+      }
+      log::get("app")->info("{} received: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      self->drain();
+    }, signum);
+    signals_.push_back(s);
+  }
+}
+
+void App::drain() {
+  if (draining_ || stopped_) return;
+  draining_ = true;
+  health_.set_draining();
+  drain_started_ = mono_seconds();
+  if (forwarder_) forwarder_->stop_accepting();
+  drain_timer_ = Timer::create(loop_, [this] { on_drain_tick(); });
+  drain_timer_->start(Millis{0}, Millis{50});
+}
+
+void App::on_drain_tick() {
+  const size_t open = forwarder_ ? forwarder_->active_sessions() : 0;
+  const double elapsed_ms = (mono_seconds() - drain_started_) * 1000.0;
+  if (open == 0) {
+    log::get("app")->info("drained: no connections left");
+    stop();
+  } else if (elapsed_ms >= static_cast<double>(config_.drain_timeout.count())) {
+    log::get("app")->warn("drain timeout ({}) reached: closing {} open connection(s)",
+                          format_duration(config_.drain_timeout), open);
+    stop();
+  }
+}
+
+void App::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (drain_timer_) drain_timer_->close();
+  drain_timer_ = nullptr;
+  for (auto& r : runners_) r->stop();
+  if (server_) server_->close_all();
+  if (forwarder_) forwarder_->close_all();
+  for (auto* s : signals_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(s), [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
+  }
+  signals_.clear();
+}
+
+}  // namespace lg::app

@@ -1,0 +1,49 @@
+#include <nlohmann/json.hpp>
+
+#include "app/app.hpp"
+#include "app/status_page.hpp"
+
+namespace lg::app {
+
+using http::Request;
+using http::Response;
+
+http::HttpServer::Handler make_routes(probes::HealthState& health, metrics::Registry& registry) {
+  return [&health, &registry](const Request& req) -> Response {
+    const bool get = req.method == "GET" || req.method == "HEAD";
+    auto only_get = [&](auto make) -> Response {
+      if (!get) {
+        Response r = Response::text(405, "method not allowed\n");
+        r.headers.emplace_back("Allow", "GET, HEAD");
+        return r;
+      }
+      Response r = make();
+      r.headers.emplace_back("Cache-Control", "no-store");
+      return r;
+    };
+    if (req.path == "/livez") return only_get([] { return Response::text(200, "ok\n"); });
+    if (req.path == "/readyz") {
+      return only_get([&] {
+        return Response::json(health.gate() == probes::Gate::Ready ? 200 : 503, health.readyz_json());
+      });
+    }
+    if (req.path == "/status") return only_get([&] { return Response::json(200, health.status_json()); });
+    if (req.path == "/metrics") {
+      return only_get([&] {
+        Response r = Response::text(200, registry.expose());
+        r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        return r;
+      });
+    }
+    if (req.path == "/") {
+      return only_get([] {
+        Response r = Response::text(200, status_page_html());
+        r.content_type = "text/html; charset=utf-8";
+        return r;
+      });
+    }
+    return Response::text(404, "not found: try /readyz /livez /status /metrics\n");
+  };
+}
+
+}  // namespace lg::app

@@ -1,0 +1,177 @@
+#include "config/url.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <regex>
+
+namespace lg {
+namespace {
+
+bool fail(std::string* why, std::string msg) {
+  if (why) *why = std::move(msg);
+  return false;
+}
+
+std::optional<uint16_t> parse_port(std::string_view s) {
+  if (s.empty() || s.size() > 5) return std::nullopt;
+  unsigned v = 0;
+  for (char c : s) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    v = v * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (v == 0 || v > 65535) return std::nullopt;
+  return static_cast<uint16_t>(v);
+}
+
+std::string bracket(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Splits "host[:port]" / "[v6][:port]". Port may be absent when !port_required.
+bool split_host_port(std::string_view hp, std::string& host, uint16_t& port, bool port_required,
+                     std::string* why) {
+  std::string_view port_text;
+  if (!hp.empty() && hp.front() == '[') {
+    auto close = hp.find(']');
+    if (close == std::string_view::npos) return fail(why, "unclosed '[' in IPv6 address");
+    host = std::string(hp.substr(1, close - 1));
+    auto rest = hp.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return fail(why, "expected ':' after ']'");
+      port_text = rest.substr(1);
+    }
+  } else {
+    auto colon = hp.rfind(':');
+    if (colon != std::string_view::npos) {
+      if (hp.find(':') != colon) return fail(why, "IPv6 addresses need brackets, e.g. [::1]:8080");
+      host = std::string(hp.substr(0, colon));
+      port_text = hp.substr(colon + 1);
+    } else {
+      host = std::string(hp);
+    }
+  }
+  if (host.empty()) return fail(why, "missing host");
+  for (char c : host) {
+    if (std::isspace(static_cast<unsigned char>(c)) || c == '/' || c == '@')
+      return fail(why, fmt::format("invalid character in host '{}'", host));
+  }
+  port = 0;
+  if (!port_text.empty() || (hp.find(':') != std::string_view::npos && hp.front() != '[')) {
+    auto p = parse_port(port_text);
+    if (!p) return fail(why, fmt::format("invalid port '{}' (1-65535)", port_text));
+    port = *p;
+  }
+  if (port_required && port == 0) return fail(why, "missing port");
+  return true;
+}
+
+}  // namespace
+
+std::string percent_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
+      out += static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2]));
+      i += 2;
+    } else {
+      out += in[i];
+    }
+  }
+  return out;
+}
+
+std::string Url::host_port() const {
+  return port ? fmt::format("{}:{}", bracket(host), port) : bracket(host);
+}
+
+std::string Url::target() const {
+  std::string t = path.empty() ? "/" : path;
+  if (!query.empty()) t += "?" + query;
+  return t;
+}
+
+std::string Url::redacted() const {
+  std::string out = scheme + "://";
+  if (!user.empty() || has_password) {
+    out += user;
+    if (has_password) out += ":***";
+    out += "@";
+  }
+  out += host_port();
+  out += path;
+  if (!query.empty()) out += "?" + query;
+  return out;
+}
+
+std::optional<Url> parse_url(std::string_view text, std::string* why) {
+  Url url;
+  auto sep = text.find("://");
+  if (sep == std::string_view::npos || sep == 0) {
+    fail(why, "not a URL (expected scheme://host[:port][/path])");
+    return std::nullopt;
+  }
+  url.scheme = std::string(text.substr(0, sep));
+  std::transform(url.scheme.begin(), url.scheme.end(), url.scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  auto rest = text.substr(sep + 3);
+  auto path_start = rest.find_first_of("/?");
+  auto authority = rest.substr(0, path_start);
+  auto tail = path_start == std::string_view::npos ? std::string_view{} : rest.substr(path_start);
+
+  auto at = authority.rfind('@');
+  if (at != std::string_view::npos) {
+    auto userinfo = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+    auto colon = userinfo.find(':');
+    url.user = percent_decode(userinfo.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      url.password = percent_decode(userinfo.substr(colon + 1));
+      url.has_password = true;
+    }
+  }
+  if (!split_host_port(authority, url.host, url.port, false, why)) return std::nullopt;
+  auto q = tail.find('?');
+  url.path = std::string(tail.substr(0, q));
+  if (q != std::string_view::npos) url.query = std::string(tail.substr(q + 1));
+  for (char c : tail) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      fail(why, "whitespace in URL path");
+      return std::nullopt;
+    }
+  }
+  return url;
+}
+
+std::string redact_dsn(std::string_view dsn) {
+  if (dsn.find("://") != std::string_view::npos) {
+    if (auto url = parse_url(dsn)) {
+      std::string out = url->redacted();
+      // Query parameters may carry password=... too.
+      static const std::regex qpw(R"((^|[?&])password=[^&]*)", std::regex::icase);
+      return std::regex_replace(out, qpw, "$1password=***");
+    }
+    return "<unparsable connection URL>";
+  }
+  static const std::regex kv(R"((password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+))", std::regex::icase);
+  return std::regex_replace(std::string(dsn), kv, "$1***");
+}
+
+std::string HostPort::str() const { return fmt::format("{}:{}", bracket(host), port); }
+
+std::optional<HostPort> parse_host_port(std::string_view text, std::string* why) {
+  HostPort hp;
+  if (!split_host_port(text, hp.host, hp.port, true, why)) return std::nullopt;
+  return hp;
+}
+
+}  // namespace lg

@@ -1,0 +1,73 @@
+#include "core/log.hpp"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+
+#include <mutex>
+
+#include "core/json_escape.hpp"
+
+namespace lg::log {
+namespace {
+
+// %* in the JSON pattern: the message, escaped as a JSON string body.
+class JsonMessageFlag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    std::string escaped = json_escape(std::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(escaped.data(), escaped.data() + escaped.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonMessageFlag>();
+  }
+};
+
+struct Settings {
+  spdlog::level::level_enum level = spdlog::level::info;
+  Format format = Format::Text;
+  spdlog::sink_ptr sink;
+};
+
+Settings& settings() {
+  static Settings s;  // configuration, set once at start; the loop is single-threaded
+  return s;
+}
+
+std::unique_ptr<spdlog::formatter> make_formatter(Format format) {
+  auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  if (format == Format::Json) {
+    f->add_flag<JsonMessageFlag>('*').set_pattern(
+        R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","component":"%n","msg":"%*"})");
+  } else {
+    f->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %-5l [%n] %v");
+  }
+  return f;
+}
+
+void apply(const std::shared_ptr<spdlog::logger>& logger) {
+  logger->set_level(settings().level);
+  logger->set_formatter(make_formatter(settings().format));
+  logger->flush_on(spdlog::level::info);
+}
+
+}  // namespace
+
+void setup(spdlog::level::level_enum level, Format format) {
+  auto& s = settings();
+  s.level = level;
+  s.format = format;
+  if (!s.sink) s.sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { apply(l); });
+}
+
+std::shared_ptr<spdlog::logger> get(const std::string& component) {
+  if (auto existing = spdlog::get(component)) return existing;
+  auto& s = settings();
+  if (!s.sink) s.sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>(component, s.sink);
+  apply(logger);
+  spdlog::register_logger(logger);
+  return logger;
+}
+
+}  // namespace lg::log

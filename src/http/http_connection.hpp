@@ -1,0 +1,73 @@
+#pragma once
+// One client connection of the HttpServer. Owns its uv_tcp_t (freed in its close callback,
+// which deletes the connection) and a Timer for the header and keep-alive deadlines.
+#include <llhttp.h>
+#include <uv.h>
+
+#include <string>
+
+#include "core/timer.hpp"
+#include "http/http_message.hpp"
+
+namespace lg::http {
+
+class HttpServer;
+
+class HttpConnection {
+ public:
+  HttpConnection(HttpServer* server, uv_loop_t* loop);
+  uv_tcp_t* tcp() { return &tcp_; }
+  // Starts reading and arms the first header deadline.
+  void start();
+  // Answers 503 and closes: the connection cap is reached.
+  void reject_busy();
+  void close();
+  // The server is going away: stop calling back into it.
+  void detach() { server_ = nullptr; }
+  // Draining: answer what is in flight with Connection: close; close if idle.
+  void drain();
+
+ private:
+  enum class State { Idle, Reading, Lingering, Closing };
+
+  static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void on_write(uv_write_t* req, int status);
+  static void on_shutdown(uv_shutdown_t* req, int status);
+  static void on_close(uv_handle_t* h);
+
+  // llhttp callbacks
+  static int on_message_begin(llhttp_t* p);
+  static int on_url(llhttp_t* p, const char* at, size_t len);
+  static int on_header_field(llhttp_t* p, const char* at, size_t len);
+  static int on_header_value(llhttp_t* p, const char* at, size_t len);
+  static int on_headers_complete(llhttp_t* p);
+  static int on_body(llhttp_t* p, const char* at, size_t len);
+  static int on_message_complete(llhttp_t* p);
+
+  void feed(const char* data, size_t len);
+  bool count_header_bytes(size_t len);
+  void respond(const Request& req, Response res, bool keep_alive);
+  void fail(int status, const char* why);
+  void flush();
+  void linger();
+  void on_deadline();
+
+  HttpServer* server_;
+  uv_tcp_t tcp_{};
+  Timer* timer_ = nullptr;
+  llhttp_t parser_{};
+  llhttp_settings_t settings_{};
+  State state_ = State::Idle;
+  Request request_;
+  std::string field_;
+  bool in_value_ = false;
+  size_t header_bytes_ = 0;
+  bool first_request_ = true;
+  bool close_after_flush_ = false;
+  bool draining_ = false;
+  size_t writes_pending_ = 0;
+  std::string out_;  // responses produced by one read, written together (pipelining)
+};
+
+}  // namespace lg::http

@@ -1,0 +1,104 @@
+#include "http/http_server.hpp"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+#include "core/log.hpp"
+#include "http/http_connection.hpp"
+
+namespace lg::http {
+
+HttpServer::HttpServer(uv_loop_t* loop, Options options, Handler handler, metrics::Registry* registry)
+    : loop_(loop), options_(options), handler_(std::move(handler)) {
+  if (registry) {
+    requests_ = &registry->counter("lettagate_http_requests_total", "Requests answered by the health server.",
+                                   {"path", "code"});
+    active_ = &registry->gauge("lettagate_http_connections_active", "Open health server connections.").with();
+    rejected_ = &registry->counter("lettagate_http_connections_rejected_total",
+                                   "Health server connections refused at the connection cap.")
+                     .with();
+    timeouts_ = &registry->counter("lettagate_http_request_timeouts_total",
+                                   "Health server connections cut by the header deadline.")
+                     .with();
+  }
+}
+
+HttpServer::~HttpServer() { close_all(); }
+
+int HttpServer::listen(const HostPort& address, std::string* error) {
+  sockaddr_storage addr{};
+  int rc = uv_ip4_addr(address.host.c_str(), address.port, reinterpret_cast<sockaddr_in*>(&addr));
+  if (rc != 0) rc = uv_ip6_addr(address.host.c_str(), address.port, reinterpret_cast<sockaddr_in6*>(&addr));
+  if (rc != 0) {
+    if (error) *error = fmt::format("{} is not an IP address (the health server binds an address, not a name)", address.host);
+    return rc;
+  }
+  listener_ = new uv_tcp_t;
+  uv_tcp_init(loop_, listener_);
+  listener_->data = this;
+  rc = uv_tcp_bind(listener_, reinterpret_cast<sockaddr*>(&addr), 0);
+  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_), 511, on_connection);
+  if (rc != 0) {
+    if (error) *error = fmt::format("cannot listen on {}: {}", address.str(), uv_strerror(rc));
+    stop_listening();
+    return rc;
+  }
+  sockaddr_storage bound{};
+  int len = sizeof bound;
+  uv_tcp_getsockname(listener_, reinterpret_cast<sockaddr*>(&bound), &len);
+  port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  return 0;
+}
+
+void HttpServer::on_connection(uv_stream_t* server, int status) {
+  auto* self = static_cast<HttpServer*>(server->data);
+  if (status < 0) {
+    // libuv already sheds the connection on EMFILE (its reserve-fd trick); say so once a burst.
+    log::get("http")->warn("accept failed: {}", uv_strerror(status));
+    return;
+  }
+  self->accept_one();
+}
+
+void HttpServer::accept_one() {
+  auto* conn = new HttpConnection(this, loop_);
+  if (uv_accept(reinterpret_cast<uv_stream_t*>(listener_), reinterpret_cast<uv_stream_t*>(conn->tcp())) != 0) {
+    conn->detach();
+    conn->close();
+    return;
+  }
+  connections_.insert(conn);
+  if (active_) active_->inc();
+  conn->start();
+  if (static_cast<int>(connections_.size()) > options_.max_connections) {
+    if (rejected_) rejected_->inc();
+    conn->reject_busy();
+    return;
+  }
+  if (stopping_) conn->drain();
+}
+
+void HttpServer::stop_listening() {
+  stopping_ = true;
+  if (listener_) {
+    listener_->data = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(listener_), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+    listener_ = nullptr;
+  }
+  std::vector<HttpConnection*> conns(connections_.begin(), connections_.end());
+  for (auto* c : conns) c->drain();
+}
+
+void HttpServer::close_all() {
+  stop_listening();
+  std::vector<HttpConnection*> conns(connections_.begin(), connections_.end());
+  for (auto* c : conns) {
+    c->close();
+    c->detach();
+  }
+  connections_.clear();
+}
+
+}  // namespace lg::http

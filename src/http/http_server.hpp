@@ -1,0 +1,66 @@
+#pragma once
+// HttpServer: the health and metrics endpoint. HTTP/1.1 on llhttp with keep-alive, HEAD,
+// pipelined requests answered in order, a header size limit (431), an absolute header
+// deadline against slow clients (408), an idle keep-alive timeout, a body limit (413) and
+// a connection cap (503). Handlers are synchronous: they build the Response on the spot.
+#include <uv.h>
+
+#include <functional>
+#include <string>
+#include <unordered_set>
+
+#include "config/url.hpp"
+#include "core/duration.hpp"
+#include "http/http_message.hpp"
+#include "metrics/registry.hpp"
+
+namespace lg::http {
+
+class HttpConnection;
+
+class HttpServer {
+ public:
+  using Handler = std::function<Response(const Request&)>;
+  struct Options {
+    size_t max_header_bytes = 8192;
+    size_t max_body_bytes = 64 * 1024;
+    Millis header_timeout{5000};
+    Millis keepalive_timeout{60000};
+    int max_connections = 512;
+  };
+
+  HttpServer(uv_loop_t* loop, Options options, Handler handler, metrics::Registry* registry = nullptr);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens; returns 0 or a libuv error code (message in *error).
+  int listen(const HostPort& address, std::string* error);
+  int port() const { return port_; }
+  // Closes the listener; open connections are answered and then closed (Connection: close).
+  void stop_listening();
+  // Closes the listener and every connection now.
+  void close_all();
+  size_t connection_count() const { return connections_.size(); }
+
+ private:
+  friend class HttpConnection;
+  static void on_connection(uv_stream_t* server, int status);
+  void accept_one();
+  void forget(HttpConnection* c) { connections_.erase(c); }
+
+  uv_loop_t* loop_;
+  Options options_;
+  Handler handler_;
+  uv_tcp_t* listener_ = nullptr;  // freed in its close callback
+  int port_ = 0;
+  bool stopping_ = false;
+  std::unordered_set<HttpConnection*> connections_;
+  metrics::Family<metrics::Counter>* requests_ = nullptr;
+  metrics::Gauge* active_ = nullptr;
+  metrics::Counter* rejected_ = nullptr;
+  metrics::Counter* timeouts_ = nullptr;
+  char read_buffer_[64 * 1024];  // shared: reads are handled one at a time on the loop
+};
+
+}  // namespace lg::http

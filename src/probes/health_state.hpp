@@ -1,0 +1,81 @@
+#pragma once
+// The health state: one Component per probed dependency, and the gate that /readyz reports.
+// Probe runners write into it; the HTTP server, the forwarder and `wait` read it.
+#include <nlohmann/json_fwd.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "probes/outcome.hpp"
+#include "probes/thresholds.hpp"
+
+namespace lg::probes {
+
+struct Component {
+  std::string name;
+  bool required = true;
+  std::string target;        // what is checked, redacted
+  Status status = Status::Unknown;
+  std::string reason = "no probe result yet";
+  std::string reason_code = "pending";
+  double since = 0;          // wall-clock seconds of the last transition (or start)
+  double last_check = 0;     // wall-clock seconds of the last result
+  double last_latency_s = 0;
+  bool last_ok = false;      // the raw last result, before rise/fall damping
+  Counts counts;
+  uint64_t transitions = 0;
+  std::map<std::string, std::string> info;  // version, agents, pgvector, role, ...
+  // Recent results for the status page: (wall time, ok, latency), newest last.
+  struct Sample {
+    double at;
+    bool ok;
+    double latency_s;
+  };
+  std::vector<Sample> history;
+  static constexpr size_t kHistory = 60;
+};
+
+enum class Gate { Ready, NotReady, Draining };
+const char* to_string(Gate g);
+
+class HealthState {
+ public:
+  using Listener = std::function<void(const Component&, Status previous)>;
+
+  HealthState();
+  Component& add(const std::string& name, bool required, const std::string& target);
+  Component* find(const std::string& name);
+  const std::vector<std::unique_ptr<Component>>& components() const { return components_; }
+
+  // Applies one probe result with rise/fall; returns true when the damped status changed.
+  bool record(Component& c, const Outcome& o, int rise, int fall, bool in_grace);
+
+  Gate gate() const;
+  bool degraded() const;  // ready, but an optional component is down or a component is degraded
+  void set_draining() { draining_ = true; }
+  bool draining() const { return draining_; }
+
+  // Called after every damped transition (the forwarder's hold mode listens).
+  int subscribe(Listener l);
+  void unsubscribe(int id);
+
+  // /readyz body: {"status":..., "degraded":bool, "components":{name:{"status","reason"}}}
+  std::string readyz_json() const;
+  // /status body: everything, plus extra sections from providers (config, forwarder).
+  using Section = std::function<void(nlohmann::json&)>;
+  void add_status_section(Section s) { sections_.push_back(std::move(s)); }
+  std::string status_json() const;
+
+ private:
+  std::vector<std::unique_ptr<Component>> components_;
+  std::map<int, Listener> listeners_;
+  std::vector<Section> sections_;
+  int next_listener_ = 1;
+  bool draining_ = false;
+  double started_ = 0;
+};
+
+}  // namespace lg::probes

@@ -1,0 +1,115 @@
+#include "probes/http_check.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "core/clock.hpp"
+
+namespace lg::probes {
+namespace {
+
+std::string snippet(const std::string& body) {
+  std::string s = body.substr(0, 60);
+  std::replace_if(s.begin(), s.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  return body.size() > 60 ? s + "..." : s;
+}
+
+std::string json_scalar(const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();
+}
+
+}  // namespace
+
+Outcome judge_http_response(const HttpCheckSpec& spec, const http::ClientResponse& r) {
+  Outcome o;
+  o.http_status = r.status;
+  const bool accepted = std::find(spec.expect_status.begin(), spec.expect_status.end(), r.status) != spec.expect_status.end();
+  if (!accepted && r.status >= 300 && r.status < 400) {
+    const std::string* loc = http::find_header(r.headers, "location");
+    return [&] {
+      Outcome f = Outcome::failure("redirect", fmt::format("{} answered {} redirect to {}: probe the final path "
+                                                           "(e.g. with the trailing slash), a redirect is not health",
+                                                           spec.what, r.status, loc ? *loc : "?"));
+      f.http_status = r.status;
+      return f;
+    }();
+  }
+  if (!accepted) {
+    // Letta's 503s carry {"status": "warming" | "draining" | ...}: say which.
+    nlohmann::json err = nlohmann::json::parse(r.body, nullptr, false);
+    std::string detail;
+    if (!err.is_discarded() && err.is_object() && err.contains("status"))
+      detail = fmt::format(" (status \"{}\")", json_scalar(err["status"]));
+    Outcome f = Outcome::failure(r.status >= 500 ? "http_5xx" : "http_status",
+                                 fmt::format("{} answered HTTP {}{}", spec.what, r.status, detail));
+    f.http_status = r.status;
+    return f;
+  }
+  if (!spec.expect_body.empty() && r.body.find(spec.expect_body) == std::string::npos) {
+    Outcome f = Outcome::failure("bad_body", fmt::format("{} body lacks \"{}\": {}", spec.what, spec.expect_body,
+                                                         snippet(r.body)));
+    f.http_status = r.status;
+    return f;
+  }
+  nlohmann::json doc = nlohmann::json::parse(r.body, nullptr, false);
+  if (!doc.is_discarded() && doc.is_object() && doc.contains("version") && doc["version"].is_string())
+    o.info["version"] = doc["version"].get<std::string>();
+  if (!spec.expect_json.empty()) {
+    auto eq = spec.expect_json.find('=');
+    std::string field = spec.expect_json.substr(0, eq), want = spec.expect_json.substr(eq + 1);
+    std::string problem;
+    if (doc.is_discarded() || !doc.is_object()) problem = fmt::format("body is not a JSON object: {}", snippet(r.body));
+    else if (!doc.contains(field)) problem = fmt::format("JSON has no \"{}\" field", field);
+    else if (json_scalar(doc[field]) != want)
+      problem = fmt::format("\"{}\" is \"{}\", expected \"{}\"", field, json_scalar(doc[field]), want);
+    if (!problem.empty()) {
+      Outcome f = Outcome::failure("bad_body", fmt::format("{}: {}", spec.what, problem));
+      f.http_status = r.status;
+      f.info = o.info;
+      return f;
+    }
+  }
+  o.ok = true;
+  o.reason_code = "ok";
+  o.reason = o.info.count("version") ? fmt::format("HTTP {} (version {})", r.status, o.info["version"])
+                                     : fmt::format("HTTP {}", r.status);
+  return o;
+}
+
+void HttpCheck::start(Done done) {
+  http::ClientRequest req;
+  req.host = spec_.host;
+  req.port = spec_.port;
+  req.method = spec_.method;
+  req.target = spec_.path;
+  req.host_header = spec_.host_header;
+  req.headers.emplace_back("Accept", "application/json");
+  started_ = mono_seconds();
+  http::HttpClient::Handlers h;
+  h.on_complete = [this, done](http::ClientResponse r) {
+    client_ = nullptr;
+    Outcome o = judge_http_response(spec_, r);
+    const double latency = mono_seconds() - started_;
+    if (o.ok && spec_.degraded_after.count() > 0 && latency * 1000.0 > static_cast<double>(spec_.degraded_after.count())) {
+      o.degraded = true;
+      o.reason = fmt::format("{} slow: {:.0f} ms, above {}", spec_.what, latency * 1000.0,
+                             format_duration(spec_.degraded_after));
+    }
+    done(std::move(o));
+  };
+  h.on_error = [this, done](http::ClientError e) {
+    client_ = nullptr;
+    done(Outcome::failure(e.code, fmt::format("{}: {}", spec_.what, e.message)));
+  };
+  client_ = http::HttpClient::start(loop_, std::move(req), std::move(h));
+}
+
+void HttpCheck::cancel() {
+  if (client_) client_->cancel();
+  client_ = nullptr;
+}
+
+}  // namespace lg::probes

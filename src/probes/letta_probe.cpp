@@ -1,0 +1,87 @@
+// Letta API probe: GET /v1/health/ (status "ok", version reported), and optionally
+// GET /v1/ready/, which answers 503 while Letta is warming up or draining.
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "probes/factories.hpp"
+#include "probes/http_check.hpp"
+
+namespace lg::probes {
+namespace {
+
+class LettaProbe : public Probe {
+ public:
+  LettaProbe(uv_loop_t* loop, const LettaSettings& s) : settings_(s) {
+    HttpCheckSpec health;
+    health.host = s.url.host;
+    health.port = s.url.port;
+    health.method = s.method;
+    health.path = join(s.url.path, s.path);
+    health.host_header = s.host_header;
+    health.expect_status = s.expect_status;
+    health.expect_body = s.expect_body;
+    health.expect_json = s.expect_json;
+    health.degraded_after = s.degraded_after;
+    health.what = fmt::format("Letta {} {}", s.method, health.path);
+    health_ = std::make_unique<HttpCheck>(loop, health);
+    if (s.check_ready) {
+      HttpCheckSpec ready = health;
+      ready.method = "GET";
+      ready.path = join(s.url.path, "/v1/ready/");
+      ready.expect_status = {200};
+      ready.expect_body.clear();
+      ready.expect_json.clear();
+      ready.what = "Letta GET " + ready.path;
+      ready_ = std::make_unique<HttpCheck>(loop, ready);
+    }
+  }
+
+  void start(Done done) override {
+    health_->start([this, done](Outcome o) {
+      if (!o.ok || !ready_) {
+        done(std::move(o));
+        return;
+      }
+      ready_->start([health = std::move(o), done](Outcome r) mutable {
+        if (!r.ok) {
+          // Letta's readiness answers 503 {"status": "warming" | "draining" | ...}.
+          r.reason_code = r.http_status == 503 ? "not_ready" : r.reason_code;
+          r.info.insert(health.info.begin(), health.info.end());
+          done(std::move(r));
+          return;
+        }
+        health.reason += ", ready";
+        done(std::move(health));
+      });
+    });
+  }
+
+  void cancel() override {
+    health_->cancel();
+    if (ready_) ready_->cancel();
+  }
+
+  std::string target() const override {
+    return fmt::format("{} {}{}", settings_.method, settings_.url.redacted(), settings_.path);
+  }
+
+ private:
+  static std::string join(const std::string& base, const std::string& path) {
+    std::string b = base;
+    while (!b.empty() && b.back() == '/') b.pop_back();
+    return b + path;
+  }
+
+  LettaSettings settings_;
+  std::unique_ptr<HttpCheck> health_;
+  std::unique_ptr<HttpCheck> ready_;
+};
+
+}  // namespace
+
+std::unique_ptr<Probe> make_letta_probe(uv_loop_t* loop, const LettaSettings& s) {
+  return std::make_unique<LettaProbe>(loop, s);
+}
+
+}  // namespace lg::probes

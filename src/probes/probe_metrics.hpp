@@ -1,0 +1,35 @@
+#pragma once
+// Probe metrics, named as blackbox_exporter names them (probe_success, probe_duration_seconds,
+// probe_http_status_code) so existing dashboards fit, plus what blackbox never had: attempt,
+// success and failure counters, the failure reason as a label, and the damped state.
+#include "metrics/registry.hpp"
+#include "probes/health_state.hpp"
+
+namespace lg::probes {
+
+class ProbeMetrics {
+ public:
+  ProbeMetrics(metrics::Registry& r, HealthState& health);
+  // One attempt finished (raw result) for `c`; `http` says whether probe_http_status_code applies.
+  void observe(const Component& c, const Outcome& o, bool http);
+  // The damped state of `c` after the attempt (and whether it changed).
+  void state(const Component& c, bool changed);
+
+ private:
+  metrics::Family<metrics::Gauge>& success_;
+  metrics::Family<metrics::Gauge>& duration_;
+  metrics::Family<metrics::Gauge>& http_status_;
+  metrics::Family<metrics::Counter>& attempts_;
+  metrics::Family<metrics::Counter>& successes_;
+  metrics::Family<metrics::Counter>& failures_;
+  metrics::Family<metrics::Histogram>& latency_;
+  metrics::Family<metrics::Gauge>& up_;
+  metrics::Family<metrics::Gauge>& status_;
+  metrics::Family<metrics::Counter>& transitions_;
+  metrics::Family<metrics::Gauge>& letta_info_;
+  metrics::Family<metrics::Gauge>& letta_agents_;
+  metrics::Family<metrics::Gauge>& pgvector_info_;
+  metrics::Family<metrics::Gauge>& redis_info_;
+};
+
+}  // namespace lg::probes

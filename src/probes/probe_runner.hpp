@@ -1,0 +1,55 @@
+#pragma once
+// ProbeRunner: one per component. Owns the interval and timeout timers and the protocol Probe,
+// runs an attempt every interval (jittered), never two at once, cuts a slow one at its
+// timeout, and feeds each result through rise/fall into the HealthState.
+#include <uv.h>
+
+#include <memory>
+#include <random>
+
+#include "config/config.hpp"
+#include "core/timer.hpp"
+#include "probes/health_state.hpp"
+#include "probes/probe.hpp"
+#include "probes/probe_metrics.hpp"
+
+namespace lg::probes {
+
+class ProbeRunner {
+ public:
+  ProbeRunner(uv_loop_t* loop, HealthState& health, Component& component, const ProbeSchedule& schedule,
+              std::unique_ptr<Probe> probe, ProbeMetrics& metrics, bool http);
+  ~ProbeRunner();
+  ProbeRunner(const ProbeRunner&) = delete;
+  ProbeRunner& operator=(const ProbeRunner&) = delete;
+
+  void start();  // first attempt right away (within a small jitter)
+  void stop();   // cancels the attempt in flight and closes the timers
+  const Component& component() const { return component_; }
+
+ private:
+  void fire();
+  void on_timeout();
+  void finish(Outcome o);
+  void schedule_next();
+  void log_result(const Outcome& o, Status previous, bool changed);
+
+  uv_loop_t* loop_;
+  HealthState& health_;
+  Component& component_;
+  ProbeSchedule schedule_;
+  std::unique_ptr<Probe> probe_;
+  ProbeMetrics& metrics_;
+  bool http_;
+  Timer* interval_timer_ = nullptr;
+  Timer* timeout_timer_ = nullptr;
+  bool in_flight_ = false;
+  bool stopped_ = false;
+  uint64_t attempt_ = 0;
+  double attempt_started_ = 0;
+  double created_ = 0;
+  std::string last_logged_code_;
+  std::minstd_rand rng_;
+};
+
+}  // namespace lg::probes
