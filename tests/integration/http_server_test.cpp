@@ -1,0 +1,158 @@
+// The health server against real sockets: the real binary with every component off.
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "support/raw_conn.hpp"
+#include "support/test_env.hpp"
+
+using lgtest::RawConn;
+
+namespace {
+
+struct Server {
+  int port = lgtest::free_port();
+  lgtest::Process proc;
+  explicit Server(const std::string& extra = "")
+      : proc("serve --listen 127.0.0.1:" + std::to_string(port) +
+             " --letta-url off --postgres-dsn off --redis-url off --nginx-url off --forward off " + extra) {
+    REQUIRE(lgtest::wait_live(port));
+  }
+};
+
+const std::string kGet = "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n";
+
+}  // namespace
+
+TEST_CASE("keep-alive: several requests on one connection", "[integration][http]") {
+  Server s;
+  RawConn c(s.port);
+  REQUIRE(c.send(kGet));
+  c.read_until("ok\n", 1, 2000);
+  REQUIRE(c.send("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string all = c.read_until("\"status\":\"ready\"", 1, 2000);
+  CHECK_THAT(all, Catch::StartsWith("HTTP/1.1 200 OK\r\n"));
+  CHECK_THAT(all, Catch::Contains("{\"components\":{},\"degraded\":false,\"status\":\"ready\"}"));
+  CHECK_THAT(all, !Catch::Contains("Connection: close"));
+}
+
+TEST_CASE("pipelined requests are answered in order", "[integration][http]") {
+  Server s;
+  RawConn c(s.port);
+  REQUIRE(c.send("GET /livez HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+                 "POST /readyz HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhiGET /readyz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string all = c.read_until("HTTP/1.1 ", 4, 3000);
+  auto p200 = all.find("HTTP/1.1 200");
+  auto p404 = all.find("HTTP/1.1 404");
+  auto p405 = all.find("HTTP/1.1 405");
+  auto last = all.rfind("HTTP/1.1 200");
+  REQUIRE(p200 != std::string::npos);
+  REQUIRE(p404 != std::string::npos);
+  REQUIRE(p405 != std::string::npos);
+  CHECK(p200 < p404);
+  CHECK(p404 < p405);
+  CHECK(p405 < last);
+  CHECK_THAT(all, Catch::Contains("Allow: GET, HEAD"));
+}
+
+TEST_CASE("HEAD answers the headers of GET without a body", "[integration][http]") {
+  Server s;
+  RawConn c(s.port);
+  REQUIRE(c.send("HEAD /livez HTTP/1.1\r\nHost: x\r\n\r\nGET /livez HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string all = c.read_until("ok\n", 1, 2000);
+  auto first = all.find("Content-Length: 3\r\n");
+  REQUIRE(first != std::string::npos);
+  // The HEAD response is followed directly by the GET response: no body in between.
+  auto head_end = all.find("\r\n\r\n");
+  CHECK(all.compare(head_end + 4, 9, "HTTP/1.1 ") == 0);
+}
+
+TEST_CASE("404 and 405", "[integration][http]") {
+  Server s;
+  CHECK(lgtest::http_get(s.port, "/v1/health").status == 404);
+  RawConn c(s.port);
+  REQUIRE(c.send("DELETE /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK_THAT(c.read_until("\r\n\r\n", 1, 2000), Catch::StartsWith("HTTP/1.1 405"));
+}
+
+TEST_CASE("oversized headers get 431 and the connection closes", "[integration][http]") {
+  Server s("--max-header-bytes 1024");
+  RawConn c(s.port);
+  REQUIRE(c.send("GET /livez HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n"));
+  CHECK(c.read_to_eof(3000));
+  CHECK_THAT(c.data(), Catch::StartsWith("HTTP/1.1 431 Request Header Fields Too Large"));
+  CHECK_THAT(c.data(), Catch::Contains("Connection: close"));
+  // The server is fine afterwards.
+  CHECK(lgtest::http_get(s.port, "/livez").status == 200);
+}
+
+TEST_CASE("a body over the limit gets 413", "[integration][http]") {
+  Server s;
+  RawConn c(s.port);
+  REQUIRE(c.send("POST /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n" + std::string(100000, 'b')));
+  c.read_to_eof(3000);
+  CHECK_THAT(c.data(), Catch::StartsWith("HTTP/1.1 413"));
+}
+
+TEST_CASE("slow headers hit the header deadline (408), silent clients are cut", "[integration][http]") {
+  Server s("--header-timeout 300ms");
+  RawConn slow(s.port);
+  RawConn silent(s.port);
+  auto start = std::chrono::steady_clock::now();
+  // One byte every 100 ms never finishes the headers within 300 ms.
+  std::string req = "GET /livez HTTP/1.1\r\nHost: x\r\n";
+  for (char ch : req) {
+    if (!slow.send(std::string(1, ch))) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (std::chrono::steady_clock::now() - start > std::chrono::seconds(2)) break;
+  }
+  CHECK(slow.read_to_eof(3000));
+  CHECK_THAT(slow.data(), Catch::StartsWith("HTTP/1.1 408"));
+  CHECK(silent.read_to_eof(3000));
+  CHECK(silent.data().empty());
+  auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  CHECK(elapsed.count() < 3000);
+}
+
+TEST_CASE("the connection cap answers 503 and recovers", "[integration][http]") {
+  Server s("--max-connections 2");
+  RawConn a(s.port), b(s.port);
+  REQUIRE(a.send(kGet));
+  REQUIRE(b.send(kGet));
+  a.read_until("ok\n", 1, 2000);
+  b.read_until("ok\n", 1, 2000);
+  RawConn third(s.port);
+  third.read_to_eof(3000);
+  CHECK_THAT(third.data(), Catch::StartsWith("HTTP/1.1 503"));
+}
+
+TEST_CASE("HTTP/1.0 and Connection: close end the connection after the response", "[integration][http]") {
+  Server s;
+  RawConn c(s.port);
+  REQUIRE(c.send("GET /livez HTTP/1.0\r\n\r\n"));
+  CHECK(c.read_to_eof(2000));
+  CHECK_THAT(c.data(), Catch::Contains("Connection: close"));
+  RawConn d(s.port);
+  REQUIRE(d.send("GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /livez HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK(d.read_to_eof(2000));
+  CHECK(d.data().find("HTTP/1.1", 5) == std::string::npos);  // the second request is not answered
+}
+
+TEST_CASE("garbage gets 400 and a close", "[integration][http]") {
+  Server s;
+  RawConn c(s.port);
+  REQUIRE(c.send("\x16\x03\x01 this is not http\r\n\r\n"));
+  CHECK(c.read_to_eof(2000));
+  CHECK_THAT(c.data(), Catch::StartsWith("HTTP/1.1 400"));
+}
+
+TEST_CASE("/metrics and /status answer with their content types", "[integration][http]") {
+  Server s;
+  auto m = lgtest::http_get(s.port, "/metrics");
+  CHECK(m.status == 200);
+  CHECK_THAT(m.headers, Catch::Contains("text/plain; version=0.0.4"));
+  CHECK_THAT(m.body, Catch::Contains("lettagate_http_requests_total"));
+  auto st = lgtest::http_get(s.port, "/status");
+  CHECK(st.status == 200);
+  CHECK_THAT(st.headers, Catch::Contains("application/json"));
+  CHECK_THAT(st.body, Catch::Contains("\"version\""));
+}

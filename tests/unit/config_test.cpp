@@ -1,0 +1,198 @@
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <map>
+
+#include "config/config.hpp"
+
+using lg::parse_config;
+
+namespace {
+
+// A fake environment for one test at a time (parse_config takes a plain function pointer).
+std::map<std::string, std::string>& fake_env() {
+  static std::map<std::string, std::string> env;
+  return env;
+}
+const char* lookup(const char* name) {
+  auto it = fake_env().find(name);
+  return it == fake_env().end() ? nullptr : it->second.c_str();
+}
+
+lg::ParseResult parse(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+  fake_env() = std::move(env);
+  return parse_config(args, lookup);
+}
+
+std::string error_of(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+  auto r = parse(std::move(args), std::move(env));
+  REQUIRE(r.error);
+  REQUIRE_FALSE(r.config);
+  return r.error->str();
+}
+
+}  // namespace
+
+TEST_CASE("defaults match the standalone Letta stack", "[unit][config]") {
+  auto r = parse({});
+  REQUIRE(r.config);
+  const auto& c = *r.config;
+  CHECK(c.server.listen.str() == "0.0.0.0:8080");
+  CHECK(c.letta.enabled);
+  CHECK(c.letta.url.host == "letta-server");
+  CHECK(c.letta.url.port == 8283);
+  CHECK(c.letta.path == "/v1/health/");
+  CHECK(c.postgres.dsn == "postgresql://letta:letta@letta-postgres:5432/letta");
+  CHECK(c.postgres.dsn_redacted == "postgresql://letta:***@letta-postgres:5432/letta");
+  CHECK(c.redis.url.host == "letta-redis");
+  CHECK(c.redis.url.port == 6379);
+  CHECK(c.nginx.url.host == "letta-nginx");
+  CHECK(c.nginx.url.port == 8284);
+  REQUIRE(c.forward.routes.size() == 1);
+  CHECK(c.forward.routes[0].listen.str() == "0.0.0.0:8283");
+  CHECK(c.forward.routes[0].upstream.str() == "letta-server:8283");
+  CHECK(c.log_level == "info");
+  CHECK(c.log_format == "text");
+  CHECK(c.letta.schedule.interval.count() == 5000);
+  CHECK(c.letta.schedule.timeout.count() == 2000);
+  CHECK(c.redis.schedule.required);
+}
+
+TEST_CASE("flags override the environment, which overrides defaults", "[unit][config]") {
+  auto r = parse({"--letta-url", "http://a:1", "--log-level=debug"},
+                 {{"LETTAGATE_LETTA_URL", "http://b:2"}, {"LETTAGATE_LOG_FORMAT", "json"},
+                  {"LETTAGATE_LOG_LEVEL", "warn"}});
+  REQUIRE(r.config);
+  CHECK(r.config->letta.url.host == "a");
+  CHECK(r.config->log_level == "debug");
+  CHECK(r.config->log_format == "json");
+}
+
+TEST_CASE("empty or off disables a component or the forwarder", "[unit][config]") {
+  auto r = parse({"--redis-url", "off", "--forward=off"}, {{"LETTAGATE_NGINX_URL", ""}, {"LETTAGATE_POSTGRES_DSN", "off"}});
+  REQUIRE(r.config);
+  CHECK_FALSE(r.config->redis.enabled);
+  CHECK_FALSE(r.config->nginx.enabled);
+  CHECK_FALSE(r.config->postgres.enabled);
+  CHECK(r.config->letta.enabled);
+  CHECK(r.config->forward.routes.empty());
+}
+
+TEST_CASE("forward routes: repeated flags, comma-separated env, IPv6", "[unit][config]") {
+  auto r = parse({"--forward", "0.0.0.0:8283=letta-server:8283", "--forward", "[::]:9000=[::1]:9001"});
+  REQUIRE(r.config);
+  REQUIRE(r.config->forward.routes.size() == 2);
+  CHECK(r.config->forward.routes[1].listen.host == "::");
+  CHECK(r.config->forward.routes[1].upstream.str() == "[::1]:9001");
+  auto e = parse({}, {{"LETTAGATE_FORWARD", "127.0.0.1:1=a:2, 127.0.0.1:3=b:4"}});
+  REQUIRE(e.config);
+  CHECK(e.config->forward.routes.size() == 2);
+  CHECK(e.config->forward.routes[1].upstream.host == "b");
+}
+
+TEST_CASE("per-component schedules inherit probe-* and override them", "[unit][config]") {
+  auto r = parse({"--probe-interval", "10s", "--probe-fall", "4", "--postgres-interval", "30s", "--redis-required=false"});
+  REQUIRE(r.config);
+  CHECK(r.config->letta.schedule.interval.count() == 10000);
+  CHECK(r.config->letta.schedule.fall == 4);
+  CHECK(r.config->postgres.schedule.interval.count() == 30000);
+  CHECK(r.config->postgres.schedule.fall == 4);
+  CHECK_FALSE(r.config->redis.schedule.required);
+  CHECK(r.config->letta.schedule.required);
+}
+
+TEST_CASE("redis URL: password, db, and the password override", "[unit][config]") {
+  auto r = parse({"--redis-url", "redis://:s3cret@r:6380/2"});
+  REQUIRE(r.config);
+  CHECK(r.config->redis.password == "s3cret");
+  CHECK(r.config->redis.db == 2);
+  CHECK(r.config->redis.url.redacted() == "redis://:***@r:6380/2");
+  auto o = parse({"--redis-url", "redis://:s3cret@r:6380", "--redis-password", "other"});
+  REQUIRE(o.config);
+  CHECK(o.config->redis.password == "other");
+}
+
+TEST_CASE("every bad value exits with the setting named", "[unit][config]") {
+  struct Case {
+    std::vector<std::string> args;
+    std::string setting;
+    std::string fragment;
+  };
+  std::vector<Case> cases{
+      {{"--listen", "nohost"}, "--listen (LETTAGATE_LISTEN)", "missing port"},
+      {{"--listen", "1.2.3.4:99999"}, "--listen", "invalid port"},
+      {{"--listen", "::1:80"}, "--listen", "brackets"},
+      {{"--letta-url", "ftp://x"}, "--letta-url (LETTAGATE_LETTA_URL)", "not supported"},
+      {{"--letta-url", "letta-server:8283"}, "--letta-url", "not a URL"},
+      {{"--letta-path", "v1/health"}, "--letta-path", "must start with '/'"},
+      {{"--letta-method", "FETCH"}, "--letta-method", "is not one of"},
+      {{"--letta-expect-status", "200,abc"}, "--letta-expect-status", "not an HTTP status"},
+      {{"--letta-expect-json", "novalue"}, "--letta-expect-json", "FIELD=VALUE"},
+      {{"--letta-ready=maybe"}, "--letta-ready", "not a boolean"},
+      {{"--postgres-dsn", "host=x port=y=z '"}, "--postgres-dsn", "'"},
+      {{"--min-agents", "-1"}, "--min-agents", "whole number"},
+      {{"--postgres-identity", "abc"}, "--postgres-identity", "system identifier"},
+      {{"--redis-url", "rediss://x:1"}, "--redis-url", "not supported"},
+      {{"--redis-url", "redis://x:1/notadb"}, "--redis-url", "not a number"},
+      {{"--sse-deadline", "5 seconds"}, "--sse-deadline", "duration"},
+      {{"--probe-interval", "5"}, "--probe-interval (LETTAGATE_PROBE_INTERVAL)", "no unit"},
+      {{"--probe-interval", "1ms"}, "--probe-interval", "below the minimum"},
+      {{"--probe-timeout", "2x"}, "--probe-timeout", "unknown unit"},
+      {{"--probe-jitter", "80"}, "--probe-jitter", "percentage"},
+      {{"--probe-rise", "0"}, "--probe-rise", "whole number from 1"},
+      {{"--postgres-fall", "x"}, "--postgres-fall (LETTAGATE_POSTGRES_FALL)", "whole number"},
+      {{"--letta-timeout", "10s"}, "--letta-timeout", "overlap"},
+      {{"--tcp-check", "letta=a:1"}, "--tcp-check", "taken by a built-in"},
+      {{"--tcp-check", "a b=x:1"}, "--tcp-check", "letters"},
+      {{"--tcp-check", "noequals"}, "--tcp-check", "NAME=HOST:PORT"},
+      {{"--forward", "8283=letta:8283"}, "--forward", "listen address"},
+      {{"--forward", "0.0.0.0:8283"}, "--forward", "LISTEN=UPSTREAM"},
+      {{"--forward-health-mode", "wait"}, "--forward-health-mode", "hold, reject, ignore"},
+      {{"--max-header-bytes", "10"}, "--max-header-bytes", "256"},
+      {{"--log-level", "loud"}, "--log-level (LETTAGATE_LOG_LEVEL)", "not one of"},
+      {{"--log-format", "xml"}, "--log-format (LETTAGATE_LOG_FORMAT)", "text or json"},
+      {{"--no-such-flag"}, "--no-such-flag", "unknown setting"},
+      {{"--letta-url"}, "--letta-url", "needs a value"},
+      {{"positional"}, "argument", "unexpected argument"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.args[0]);
+    std::string e = error_of(c.args);
+    CHECK_THAT(e, Catch::Contains(c.setting));
+    CHECK_THAT(e, Catch::Contains(c.fragment));
+  }
+}
+
+TEST_CASE("a bad environment value names the variable", "[unit][config]") {
+  std::string e = error_of({}, {{"LETTAGATE_PROBE_FALL", "many"}});
+  CHECK_THAT(e, Catch::Contains("LETTAGATE_PROBE_FALL"));
+  CHECK_THAT(e, Catch::Contains("'many'"));
+}
+
+TEST_CASE("errors and descriptions never show passwords", "[unit][config][redaction]") {
+  std::string e = error_of({"--postgres-dsn", "postgresql://letta:hunter2@db:5432/letta?nosuchparam=1"});
+  CHECK_THAT(e, !Catch::Contains("hunter2"));
+  std::string e2 = error_of({"--redis-url", "rediss://:hunter2@r:1"});
+  CHECK_THAT(e2, !Catch::Contains("hunter2"));
+  std::string e3 = error_of({"--letta-url", "ftp://u:hunter2@x"});
+  CHECK_THAT(e3, !Catch::Contains("hunter2"));
+  auto ok = parse({"--postgres-dsn", "host=db password=hunter2 dbname=letta", "--redis-url", "redis://:hunter2@r:1"});
+  REQUIRE(ok.config);
+  std::string d = lg::describe_config(*ok.config);
+  CHECK_THAT(d, !Catch::Contains("hunter2"));
+  CHECK_THAT(d, Catch::Contains("password=***"));
+  CHECK_THAT(d, Catch::Contains("redis://:***@r:1"));
+}
+
+TEST_CASE("--help lists every setting with its variable and default, secrets redacted", "[unit][config]") {
+  std::string h = lg::config_help();
+  for (const char* s : {"LETTAGATE_LISTEN", "LETTAGATE_LETTA_URL", "LETTAGATE_POSTGRES_DSN", "LETTAGATE_REDIS_URL",
+                        "LETTAGATE_NGINX_URL", "LETTAGATE_FORWARD", "LETTAGATE_LOG_LEVEL", "LETTAGATE_LOG_FORMAT",
+                        "LETTAGATE_MIN_AGENTS", "--min-agents", "--postgres-identity", "--sse-url", "--probe-rise",
+                        "--redis-required", "--forward-health-mode", "--drain-timeout"}) {
+    CHECK_THAT(h, Catch::Contains(s));
+  }
+  CHECK_THAT(h, Catch::Contains("postgresql://letta:***@letta-postgres:5432/letta"));
+  CHECK_THAT(h, !Catch::Contains("letta:letta@"));
+  CHECK_THAT(h, Catch::Contains("[default: 0.0.0.0:8080]"));
+  CHECK(parse({"--help"}).help);
+}

@@ -1,0 +1,79 @@
+#include <catch2/catch.hpp>
+
+#include "config/url.hpp"
+#include "core/duration.hpp"
+
+TEST_CASE("parse_url reads every part", "[unit][url]") {
+  auto u = lg::parse_url("postgresql://letta:p%40ss@db.local:5433/letta?sslmode=disable");
+  REQUIRE(u);
+  CHECK(u->scheme == "postgresql");
+  CHECK(u->user == "letta");
+  CHECK(u->password == "p@ss");
+  CHECK(u->host == "db.local");
+  CHECK(u->port == 5433);
+  CHECK(u->path == "/letta");
+  CHECK(u->query == "sslmode=disable");
+  CHECK(u->redacted() == "postgresql://letta:***@db.local:5433/letta?sslmode=disable");
+
+  auto v6 = lg::parse_url("http://[::1]:8283");
+  REQUIRE(v6);
+  CHECK(v6->host == "::1");
+  CHECK(v6->host_port() == "[::1]:8283");
+  CHECK(v6->target() == "/");
+
+  auto plain = lg::parse_url("HTTP://letta-server");
+  REQUIRE(plain);
+  CHECK(plain->scheme == "http");
+  CHECK(plain->port == 0);
+}
+
+TEST_CASE("parse_url rejects what is not a URL, without echoing passwords", "[unit][url]") {
+  std::string why;
+  CHECK_FALSE(lg::parse_url("letta-server:8283", &why));
+  CHECK_FALSE(lg::parse_url("http://u:secretpw@host:0", &why));
+  CHECK_THAT(why, !Catch::Contains("secretpw"));
+  CHECK_FALSE(lg::parse_url("http://[::1:80", &why));
+  CHECK_FALSE(lg::parse_url("http://:80", &why));
+  CHECK_FALSE(lg::parse_url("http://host/a b", &why));
+}
+
+TEST_CASE("redact_dsn hides passwords in both DSN forms", "[unit][url][redaction]") {
+  CHECK(lg::redact_dsn("postgresql://letta:letta@letta-postgres:5432/letta") ==
+        "postgresql://letta:***@letta-postgres:5432/letta");
+  CHECK(lg::redact_dsn("host=db password=s3cret dbname=letta") == "host=db password=*** dbname=letta");
+  CHECK(lg::redact_dsn("host=db password = 'a b\\' c' dbname=letta") == "host=db password = *** dbname=letta");
+  CHECK(lg::redact_dsn("postgresql://letta@db/letta?password=s3cret&x=1") == "postgresql://letta@db/letta?password=***&x=1");
+  CHECK(lg::redact_dsn("postgresql://db/letta") == "postgresql://db/letta");
+}
+
+TEST_CASE("host:port pairs", "[unit][url]") {
+  auto hp = lg::parse_host_port("[::]:8283");
+  REQUIRE(hp);
+  CHECK(hp->host == "::");
+  CHECK(hp->port == 8283);
+  std::string why;
+  CHECK_FALSE(lg::parse_host_port("host", &why));
+  CHECK(why == "missing port");
+  CHECK_FALSE(lg::parse_host_port("host:0", &why));
+  CHECK_FALSE(lg::parse_host_port("host:65536", &why));
+}
+
+TEST_CASE("durations", "[unit][duration]") {
+  using lg::parse_duration;
+  CHECK(parse_duration("250ms")->count() == 250);
+  CHECK(parse_duration("2s")->count() == 2000);
+  CHECK(parse_duration("1m")->count() == 60000);
+  CHECK(parse_duration("1h")->count() == 3600000);
+  CHECK(parse_duration("1m30s")->count() == 90000);
+  CHECK(parse_duration("0")->count() == 0);
+  std::string why;
+  CHECK_FALSE(parse_duration("", &why));
+  CHECK_FALSE(parse_duration("5", &why));
+  CHECK_THAT(why, Catch::Contains("no unit"));
+  CHECK_FALSE(parse_duration("5d", &why));
+  CHECK_THAT(why, Catch::Contains("unknown unit"));
+  CHECK_FALSE(parse_duration("-1s", &why));
+  CHECK_FALSE(parse_duration("999999999h", &why));
+  CHECK(lg::format_duration(lg::Millis{1500}) == "1500ms");
+  CHECK(lg::format_duration(lg::Millis{120000}) == "2m");
+}
