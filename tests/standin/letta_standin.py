@@ -35,6 +35,9 @@ Stand-in extensions (not in Letta):
   POST /_standin/mode[?ms=D]       body = one mode name; answers the new mode name (400 if unknown)
   GET  /_standin/stats             JSON counters: requests, connections, streams_active, ...
 
+Command line: --host 127.0.0.1 --port N [--mode MODE] [--slow-ms MS] [--ping-interval S]
+              [--keep-alive S (idle keep-alive connections closed after S, uvicorn: 5)]
+
 Modes (also --mode at start, and --slow-ms for the default delay of `slow`):
   ok        normal answers
   500       health and ready answer 500 "Internal Server Error" (text/plain; charset=utf-8) like
@@ -467,7 +470,11 @@ def main():
     ap.add_argument("--slow-ms", type=float, default=1500)
     ap.add_argument("--ping-interval", type=float, default=20.0,
                     help="seconds of silence before a ping event (Letta: 20)")
+    ap.add_argument("--keep-alive", type=float, default=5.0,
+                    help="idle keep-alive connections are closed after this many seconds "
+                         "(uvicorn's timeout_keep_alive: 5); also bounds a stalled write")
     args = ap.parse_args()
+    Handler.timeout = max(0.1, args.keep_alive)
     STATE.mode = args.mode
     STATE.slow_ms = STATE.default_slow_ms = args.slow_ms
     STATE.ping_interval = max(0.01, args.ping_interval)
