@@ -2,9 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cctype>
-
 #include "core/log.hpp"
 #include "http/http_server.hpp"
 
@@ -19,38 +16,15 @@ struct WriteReq {
   std::string data;
 };
 
-const llhttp_settings_t& parser_settings() {
-  static const llhttp_settings_t s = [] {
-    llhttp_settings_t x;
-    llhttp_settings_init(&x);
-    return x;
-  }();
-  return s;
-}
-
-HttpConnection* self(llhttp_t* p) { return static_cast<HttpConnection*>(p->data); }
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 }  // namespace
 
-HttpConnection::HttpConnection(HttpServer* server, uv_loop_t* loop) : server_(server) {
+HttpConnection::HttpConnection(HttpServer* server, uv_loop_t* loop)
+    : server_(server),
+      parser_({server->options_.max_header_bytes, server->options_.max_body_bytes}, [this] { on_request_begin(); },
+              [this](const Request& r) { return on_request(r); }) {
   uv_tcp_init(loop, &tcp_);
   tcp_.data = this;
   timer_ = Timer::create(loop, [this] { on_deadline(); });
-  settings_ = parser_settings();
-  settings_.on_message_begin = on_message_begin;
-  settings_.on_url = on_url;
-  settings_.on_header_field = on_header_field;
-  settings_.on_header_value = on_header_value;
-  settings_.on_headers_complete = on_headers_complete;
-  settings_.on_body = on_body;
-  settings_.on_message_complete = on_message_complete;
-  llhttp_init(&parser_, HTTP_REQUEST, &settings_);
-  parser_.data = this;
 }
 
 void HttpConnection::start() {
@@ -112,104 +86,35 @@ void HttpConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf)
 }
 
 void HttpConnection::feed(const char* data, size_t len) {
-  llhttp_errno_t err = llhttp_execute(&parser_, data, len);
-  if (err == HPE_PAUSED) {
-    // on_message_complete paused: this was the last request we answer on this connection.
-  } else if (err == HPE_USER) {
-    fail(431, "header fields too large");
-  } else if (err != HPE_OK) {
-    if (state_ != State::Lingering && state_ != State::Closing)
-      fail(400, llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_) : "bad request");
+  switch (parser_.feed(data, len)) {
+    case RequestParser::Result::Ok:
+    case RequestParser::Result::Stopped:  // the last request we answer on this connection
+      break;
+    case RequestParser::Result::HeaderTooLarge: fail(431, "header fields too large"); break;
+    case RequestParser::Result::BodyTooLarge: fail(413, "body too large"); break;
+    case RequestParser::Result::Malformed: fail(400, parser_.error_reason().c_str()); break;
   }
   flush();
   auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
   if (state_ != State::Closing && stream->write_queue_size > kWriteHighWater) uv_read_stop(stream);
 }
 
-bool HttpConnection::count_header_bytes(size_t len) {
-  header_bytes_ += len;
-  if (server_ && header_bytes_ > server_->options_.max_header_bytes) {
-    llhttp_set_error_reason(&parser_, "header fields too large");
-    return false;
-  }
+void HttpConnection::on_request_begin() {
+  // The first request's deadline runs from accept; later ones from their first byte.
+  if (!first_request_ && server_) timer_->start(server_->options_.header_timeout);
+  first_request_ = false;
+  state_ = State::Reading;
+}
+
+bool HttpConnection::on_request(const Request& req) {
+  if (!server_) return false;
+  timer_->stop();
+  const bool keep_alive = req.keep_alive && !draining_ && !server_->stopping_;
+  respond(req, server_->handler_(req), keep_alive);
+  if (!keep_alive) return false;  // answer nothing after a final response
+  state_ = State::Idle;
+  timer_->start(server_->options_.keepalive_timeout);
   return true;
-}
-
-int HttpConnection::on_message_begin(llhttp_t* p) {
-  auto* c = self(p);
-  c->request_ = Request{};
-  c->field_.clear();
-  c->in_value_ = false;
-  c->header_bytes_ = 0;
-  if (!c->first_request_ && c->server_) c->timer_->start(c->server_->options_.header_timeout);
-  c->first_request_ = false;
-  c->state_ = State::Reading;
-  return 0;
-}
-
-int HttpConnection::on_url(llhttp_t* p, const char* at, size_t len) {
-  auto* c = self(p);
-  if (!c->count_header_bytes(len)) return HPE_USER;
-  c->request_.target.append(at, len);
-  return 0;
-}
-
-int HttpConnection::on_header_field(llhttp_t* p, const char* at, size_t len) {
-  auto* c = self(p);
-  if (!c->count_header_bytes(len)) return HPE_USER;
-  if (c->in_value_) {
-    c->in_value_ = false;
-    c->field_.clear();
-  }
-  c->field_.append(at, len);
-  return 0;
-}
-
-int HttpConnection::on_header_value(llhttp_t* p, const char* at, size_t len) {
-  auto* c = self(p);
-  if (!c->count_header_bytes(len)) return HPE_USER;
-  if (!c->in_value_) {
-    c->in_value_ = true;
-    c->request_.headers.emplace_back(lower(c->field_), std::string());
-  }
-  c->request_.headers.back().second.append(at, len);
-  return 0;
-}
-
-int HttpConnection::on_headers_complete(llhttp_t* p) {
-  auto* c = self(p);
-  auto& r = c->request_;
-  r.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
-  r.http_minor = p->http_minor;
-  auto q = r.target.find('?');
-  r.path = r.target.substr(0, q);
-  if (q != std::string::npos) r.query = r.target.substr(q + 1);
-  r.keep_alive = llhttp_should_keep_alive(p) != 0;
-  return 0;
-}
-
-int HttpConnection::on_body(llhttp_t* p, const char* at, size_t len) {
-  auto* c = self(p);
-  if (c->server_ && c->request_.body.size() + len > c->server_->options_.max_body_bytes) {
-    llhttp_set_error_reason(p, "body too large");
-    c->fail(413, "body too large");
-    return -1;
-  }
-  c->request_.body.append(at, len);
-  return 0;
-}
-
-int HttpConnection::on_message_complete(llhttp_t* p) {
-  auto* c = self(p);
-  if (!c->server_) return HPE_PAUSED;
-  c->timer_->stop();
-  const bool keep_alive = c->request_.keep_alive && !c->draining_ && !c->server_->stopping_;
-  Response res = c->server_->handler_(c->request_);
-  c->respond(c->request_, std::move(res), keep_alive);
-  if (!keep_alive) return HPE_PAUSED;  // answer nothing after a final response
-  c->state_ = State::Idle;
-  c->timer_->start(c->server_->options_.keepalive_timeout);
-  return 0;
 }
 
 void HttpConnection::respond(const Request& req, Response res, bool keep_alive) {

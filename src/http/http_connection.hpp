@@ -1,13 +1,13 @@
 #pragma once
 // One client connection of the HttpServer. Owns its uv_tcp_t (freed in its close callback,
 // which deletes the connection) and a Timer for the header and keep-alive deadlines.
-#include <llhttp.h>
 #include <uv.h>
 
 #include <string>
 
 #include "core/timer.hpp"
 #include "http/http_message.hpp"
+#include "http/request_parser.hpp"
 
 namespace lg::http {
 
@@ -36,17 +36,9 @@ class HttpConnection {
   static void on_shutdown(uv_shutdown_t* req, int status);
   static void on_close(uv_handle_t* h);
 
-  // llhttp callbacks
-  static int on_message_begin(llhttp_t* p);
-  static int on_url(llhttp_t* p, const char* at, size_t len);
-  static int on_header_field(llhttp_t* p, const char* at, size_t len);
-  static int on_header_value(llhttp_t* p, const char* at, size_t len);
-  static int on_headers_complete(llhttp_t* p);
-  static int on_body(llhttp_t* p, const char* at, size_t len);
-  static int on_message_complete(llhttp_t* p);
-
   void feed(const char* data, size_t len);
-  bool count_header_bytes(size_t len);
+  void on_request_begin();
+  bool on_request(const Request& req);
   void respond(const Request& req, Response res, bool keep_alive);
   void fail(int status, const char* why);
   void flush();
@@ -56,13 +48,8 @@ class HttpConnection {
   HttpServer* server_;
   uv_tcp_t tcp_{};
   Timer* timer_ = nullptr;
-  llhttp_t parser_{};
-  llhttp_settings_t settings_{};
+  RequestParser parser_;
   State state_ = State::Idle;
-  Request request_;
-  std::string field_;
-  bool in_value_ = false;
-  size_t header_bytes_ = 0;
   bool first_request_ = true;
   bool close_after_flush_ = false;
   bool draining_ = false;
