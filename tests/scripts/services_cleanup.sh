@@ -33,6 +33,10 @@ cleanup() {
       [ -f "$f" ] && { echo "--- $f" >&2; tail -n 20 "$f" >&2; }
     done
   fi
+  # PostgreSQL's files may live outside $SD (see pg_make_root in scripts/services)
+  local pgroot
+  pgroot="$(readlink -f "$SD/pg" 2>/dev/null || true)"
+  case "$pgroot" in /tmp/lettagate-pg-*) rm -rf "$pgroot" ;; esac
   rm -rf "$SD"
   exit "$rc"
 }
