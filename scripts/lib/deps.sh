@@ -7,7 +7,7 @@
 
 LG_DEPS=(
   build-essential cmake pkg-config git
-  libuv1-dev libhiredis-dev libpq-dev libspdlog-dev catch2 node-llhttp
+  libuv1-dev libhiredis-dev libpq-dev libspdlog-dev catch2 node-llhttp nlohmann-json3-dev
   postgresql redis-server nginx libnginx-mod-stream haproxy
   wrk prometheus docker-compose
   python3 curl procps iproute2 util-linux
