@@ -55,8 +55,16 @@ int HttpServer::listen(const HostPort& address, std::string* error) {
 void HttpServer::on_connection(uv_stream_t* server, int status) {
   auto* self = static_cast<HttpServer*>(server->data);
   if (status < 0) {
-    // libuv already sheds the connection on EMFILE (its reserve-fd trick); say so once a burst.
-    log::get("http")->warn("accept failed: {}", uv_strerror(status));
+    // libuv already sheds the connection on EMFILE (its reserve-fd trick), so the loop does
+    // not spin; say so once per burst (at most every 10 s), with the count.
+    ++self->accept_errors_;
+    const uint64_t now = uv_now(self->loop_);
+    if (now - self->last_accept_log_ms_ >= 10000 || self->last_accept_log_ms_ == 0) {
+      log::get("http")->warn("accept failed: {} ({} time(s) since the last report)", uv_strerror(status),
+                             self->accept_errors_);
+      self->accept_errors_ = 0;
+      self->last_accept_log_ms_ = now;
+    }
     return;
   }
   self->accept_one();

@@ -55,6 +55,8 @@ class HttpServer {
   uv_tcp_t* listener_ = nullptr;  // freed in its close callback
   int port_ = 0;
   bool stopping_ = false;
+  uint64_t accept_errors_ = 0;
+  uint64_t last_accept_log_ms_ = 0;
   std::unordered_set<HttpConnection*> connections_;
   metrics::Family<metrics::Counter>* requests_ = nullptr;
   metrics::Gauge* active_ = nullptr;
