@@ -4,6 +4,7 @@
 
 #include <csignal>
 
+#include "app/components.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "metrics/process_metrics.hpp"
@@ -19,21 +20,9 @@ App::App(uv_loop_t* loop, Config config) : loop_(loop), config_(std::move(config
 
 App::~App() { stop(); }
 
-void App::add_component(const std::string& name, const ProbeSchedule& schedule, std::unique_ptr<probes::Probe> probe,
-                        bool http) {
-  auto& component = health_.add(name, schedule.required, probe->target());
-  runners_.push_back(std::make_unique<probes::ProbeRunner>(loop_, health_, component, schedule, std::move(probe),
-                                                           *probe_metrics_, http));
-}
-
 bool App::start(std::string* error) {
   const auto& c = config_;
-  if (c.letta.enabled) add_component("letta", c.letta.schedule, probes::make_letta_probe(loop_, c.letta), true);
-  if (c.postgres.enabled)
-    add_component("postgres", c.postgres.schedule, probes::make_postgres_probe(loop_, c.postgres), false);
-  if (c.redis.enabled) add_component("redis", c.redis.schedule, probes::make_redis_probe(loop_, c.redis), false);
-  if (c.nginx.enabled) add_component("nginx", c.nginx.schedule, probes::make_nginx_probe(loop_, c.nginx), true);
-  for (const auto& t : c.tcp_checks) add_component(t.name, t.schedule, probes::make_tcp_probe(loop_, t.target), false);
+  add_configured_components(loop_, c, health_, *probe_metrics_, runners_);
 
   health_.add_status_section([this](nlohmann::json& j) { j["config"] = describe_config(config_); });
 

@@ -38,8 +38,6 @@ class App {
   proxy::Forwarder* forwarder() { return forwarder_.get(); }
 
  private:
-  void add_component(const std::string& name, const ProbeSchedule& schedule, std::unique_ptr<probes::Probe> probe,
-                     bool http);
   void watch_signals();
   void on_drain_tick();
 

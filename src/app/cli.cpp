@@ -81,6 +81,7 @@ int run(const std::vector<std::string>& args) {
   }
   if (cmd == "serve") return run_serve(rest);
   if (cmd == "check") return run_check(rest);
+  if (cmd == "wait") return run_wait(rest);
   if (cmd == "version") {
     std::printf("lettagate %s (%s)\n", build::kVersion, build::kRevision);
     return 0;

@@ -11,4 +11,8 @@ int run(const std::vector<std::string>& args);
 // `lettagate check`: GET the readiness URL once; 0 ready, 1 not ready, 2 usage.
 int run_check(const std::vector<std::string>& args);
 
+// `lettagate wait`: probe the stack like serve until every required component is up;
+// 0 ready, 1 not ready after --timeout (or interrupted), 2 bad configuration.
+int run_wait(const std::vector<std::string>& args);
+
 }  // namespace lg::cli

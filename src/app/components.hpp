@@ -1,0 +1,24 @@
+#pragma once
+// The probed components a configuration asks for, shared by `serve` (App) and `wait`: one
+// Component in the HealthState and one ProbeRunner per enabled probe, so both commands see
+// the stack through exactly the same checks.
+#include <uv.h>
+
+#include <memory>
+#include <vector>
+
+#include "config/config.hpp"
+#include "probes/health_state.hpp"
+#include "probes/probe_metrics.hpp"
+#include "probes/probe_runner.hpp"
+
+namespace lg::app {
+
+// Adds letta, postgres, redis, nginx (each when enabled) and every --tcp-check, in that order,
+// to `health`, and a runner for each to `runners`. The runners are not started: the caller
+// starts them once the rest of its wiring is in place. `health` and `metrics` must outlive them.
+void add_configured_components(uv_loop_t* loop, const Config& config, probes::HealthState& health,
+                               probes::ProbeMetrics& metrics,
+                               std::vector<std::unique_ptr<probes::ProbeRunner>>& runners);
+
+}  // namespace lg::app

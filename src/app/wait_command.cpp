@@ -1,0 +1,165 @@
+// `lettagate wait`: the pre-flight that replaces a `check-letta.sh` before `make dev`. It takes
+// the settings of `serve`, probes the stack with the same probes until every required component
+// is up or --timeout passes, and exits 0 ready, 1 not ready (or interrupted), 2 bad config.
+#include <fmt/format.h>
+#include <uv.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+
+#include "app/cli.hpp"
+#include "app/wait_session.hpp"
+#include "app/wait_view.hpp"
+#include "config/config.hpp"
+#include "core/log.hpp"
+#include "core/timer.hpp"
+
+namespace lg::cli {
+namespace {
+
+constexpr const char* kWaitUsage = R"(Usage: lettagate wait [settings] [--timeout 2m] [--json | --quiet]
+
+Probes the stack with the same checks as `serve` (no HTTP server, no forwarder) until every
+required component is up, then exits 0; after --timeout, or on Ctrl-C, exits 1; a bad setting
+exits 2. Optional components (--NAME-required=false) may be down: still ready, shown degraded.
+
+  --timeout DURATION   total time to wait [default: 2m]
+  --json               print one JSON document at the end (status, elapsed_ms, components)
+  --quiet, -q          print nothing; the exit code says it all
+
+On a terminal the table updates in place; otherwise one line per state change and a summary.
+A component is up after its first success (rise 1) unless --probe-rise/--NAME-rise is set.
+Logs go to stderr at warn (error under the live table) unless --log-level is set.
+
+Settings (flag, environment variable, default), as for serve:
+)";
+
+struct WaitFlags {
+  Millis timeout{120000};
+  bool json = false;
+  bool quiet = false;
+  bool help = false;
+  std::vector<std::string> settings;  // everything else, for parse_config
+};
+
+// Takes wait's own flags out of `args`; the rest are settings. Returns an error message.
+std::optional<std::string> split_flags(const std::vector<std::string>& args, WaitFlags& f) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--json") f.json = true;
+    else if (a == "--quiet" || a == "-q") f.quiet = true;
+    else if (a == "--help" || a == "-h") f.help = true;
+    else if (a == "--timeout" || a.rfind("--timeout=", 0) == 0) {
+      std::string v;
+      if (a != "--timeout") v = a.substr(10);
+      else if (i + 1 < args.size()) v = args[++i];
+      else return std::string("invalid --timeout: needs a value (e.g. 2m)");
+      std::string why;
+      auto d = parse_duration(v, &why);
+      if (!d) return fmt::format("invalid --timeout: '{}' is not a duration: {}", v, why);
+      if (d->count() <= 0) return fmt::format("invalid --timeout: '{}' must be above 0", v);
+      f.timeout = *d;
+    } else {
+      f.settings.push_back(a);
+    }
+  }
+  if (f.json && f.quiet) return std::string("--json and --quiet exclude each other");
+  return std::nullopt;
+}
+
+// Whether the user chose a setting (flag or LETTAGATE_* variable) rather than its default.
+bool explicitly_set(const std::vector<std::string>& args, const std::string& name) {
+  for (const auto& a : args)
+    if (a == "--" + name || a.rfind("--" + name + "=", 0) == 0) return true;
+  std::string env = "LETTAGATE_";
+  for (char c : name) env += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return std::getenv(env.c_str()) != nullptr;
+}
+
+// rise = 1 unless set: `wait` answers "is the stack usable now?" once, so one success after a
+// failure is enough; rise/fall damping is for a long-running gate that must not flap.
+void single_success_is_enough(const std::vector<std::string>& args, Config& cfg) {
+  const bool global = explicitly_set(args, "probe-rise");
+  auto relax = [&](const char* name, ProbeSchedule& s) {
+    if (!global && !explicitly_set(args, std::string(name) + "-rise")) s.rise = 1;
+  };
+  relax("letta", cfg.letta.schedule);
+  relax("postgres", cfg.postgres.schedule);
+  relax("redis", cfg.redis.schedule);
+  relax("nginx", cfg.nginx.schedule);
+  if (!global)
+    for (auto& t : cfg.tcp_checks) t.schedule.rise = 1;
+}
+
+std::unique_ptr<app::WaitView> make_view(const WaitFlags& f, bool live) {
+  if (f.quiet) return app::make_quiet_view();
+  if (f.json) return app::make_json_view(stdout, f.timeout);
+  if (live) return app::make_live_view(stdout, std::getenv("NO_COLOR") == nullptr);
+  return app::make_plain_view(stdout);
+}
+
+// Lets close callbacks run; a handle a probe failed to close must not hang the pre-flight,
+// so this gives up after two seconds. Returns whether the loop emptied.
+bool drain_loop(uv_loop_t* loop) {
+  bool gave_up = false;
+  Timer* guard = Timer::create(loop, [loop, &gave_up] {
+    gave_up = true;
+    uv_stop(loop);
+  });
+  guard->start(Millis{2000});
+  guard->unref();  // only the other handles keep the loop running
+  uv_run(loop, UV_RUN_DEFAULT);
+  guard->close();
+  uv_run(loop, UV_RUN_NOWAIT);
+  return !gave_up && !uv_loop_alive(loop);
+}
+
+}  // namespace
+
+int run_wait(const std::vector<std::string>& args) {
+  WaitFlags flags;
+  if (auto err = split_flags(args, flags)) {
+    std::fprintf(stderr, "lettagate wait: %s\n", err->c_str());
+    return 2;
+  }
+  if (flags.help) {
+    std::fputs(kWaitUsage, stdout);
+    std::fputs(config_help().c_str(), stdout);
+    return 0;
+  }
+  ParseResult parsed = parse_config(flags.settings);
+  if (parsed.error) {
+    std::fprintf(stderr, "lettagate wait: %s\n", parsed.error->str().c_str());
+    return 2;
+  }
+  Config cfg = std::move(*parsed.config);
+  single_success_is_enough(flags.settings, cfg);
+
+  const bool live = !flags.json && !flags.quiet && isatty(STDOUT_FILENO) == 1;
+  std::string level = cfg.log_level;
+  if (!explicitly_set(flags.settings, "log-level")) {
+    // The live table shows every state change already; a warning on the same terminal would
+    // scroll it and break the in-place redraw.
+    level = live && isatty(STDERR_FILENO) == 1 ? "error" : "warn";
+  }
+  log::setup(spdlog::level::from_str(level), cfg.log_format == "json" ? log::Format::Json : log::Format::Text);
+
+  auto view = make_view(flags, live);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  app::WaitOutcome outcome;
+  {
+    app::WaitSession session(&loop, cfg, flags.timeout, *view);
+    session.start();
+    while (!session.finished()) uv_run(&loop, UV_RUN_ONCE);
+    outcome = session.outcome();
+  }
+  if (drain_loop(&loop)) uv_loop_close(&loop);
+  else log::get("wait")->debug("left handles open at exit");
+  return outcome.ready ? 0 : 1;
+}
+
+}  // namespace lg::cli
