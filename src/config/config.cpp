@@ -495,6 +495,18 @@ std::optional<ConfigError> cross_checks(const Config& cfg) {
   if (auto e = check("postgres", cfg.postgres.schedule)) return e;
   if (auto e = check("redis", cfg.redis.schedule)) return e;
   if (auto e = check("nginx", cfg.nginx.schedule)) return e;
+  // The SSE check waits up to --sse-deadline for the first event; the runner cuts the attempt
+  // at the nginx timeout. Equal values would let the cut win and report "timeout" where the
+  // answer is "buffered", so the timeout must be strictly longer.
+  const auto& ng = cfg.nginx;
+  if (ng.enabled && !ng.sse_url.empty() && ng.schedule.timeout <= ng.sse_deadline) {
+    const Millis timeout = ng.sse_deadline + Millis{1000};
+    return ConfigError{"--nginx-timeout (LETTAGATE_NGINX_TIMEOUT)",
+                       fmt::format("timeout {} must be longer than --sse-deadline {}: the SSE check waits that long "
+                                   "for the first event (e.g. --nginx-timeout {} --nginx-interval {})",
+                                   format_duration(ng.schedule.timeout), format_duration(ng.sse_deadline),
+                                   format_duration(timeout), format_duration(std::max(timeout, ng.schedule.interval)))};
+  }
   return std::nullopt;
 }
 

@@ -95,8 +95,8 @@ void HttpCheck::start(Done done) {
     const double latency = mono_seconds() - started_;
     if (o.ok && spec_.degraded_after.count() > 0 && latency * 1000.0 > static_cast<double>(spec_.degraded_after.count())) {
       o.degraded = true;
-      o.reason = fmt::format("{} slow: {:.0f} ms, above {}", spec_.what, latency * 1000.0,
-                             format_duration(spec_.degraded_after));
+      o.reason = fmt::format("{} slow: {:.0f} ms, above {} ({})", spec_.what, latency * 1000.0,
+                             format_duration(spec_.degraded_after), o.reason);
     }
     done(std::move(o));
   };

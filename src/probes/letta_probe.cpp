@@ -63,7 +63,9 @@ class LettaProbe : public Probe {
   }
 
   std::string target() const override {
-    return fmt::format("{} {}{}", settings_.method, settings_.url.redacted(), settings_.path);
+    // The request as sent: the base URL's path joined without a double slash, no query.
+    return fmt::format("{} {}://{}{}", settings_.method, settings_.url.scheme, settings_.url.host_port(),
+                       health_->spec().path);
   }
 
  private:

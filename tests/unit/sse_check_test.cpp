@@ -1,0 +1,116 @@
+// The SSE check's verdicts and the nginx timeout rule, without sockets.
+#include <catch2/catch.hpp>
+#include <vector>
+
+#include "config/config.hpp"
+#include "probes/sse_check.hpp"
+
+using namespace lg::probes;
+
+namespace {
+
+SseCheckSpec spec() {
+  SseCheckSpec s;
+  s.what = "nginx SSE GET http://127.0.0.1:8284/stream";
+  s.via = "nginx";
+  s.deadline = lg::Millis{5000};
+  return s;
+}
+
+lg::http::ClientResponse head(int status, const char* content_type) {
+  lg::http::ClientResponse r;
+  r.status = status;
+  if (content_type) r.headers.emplace_back("content-type", content_type);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("sse check: 200 text/event-stream passes the headers, with parameters and any case", "[unit][sse]") {
+  CHECK_FALSE(judge_sse_headers(spec(), head(200, "text/event-stream")));
+  CHECK_FALSE(judge_sse_headers(spec(), head(200, "text/event-stream; charset=utf-8")));
+  CHECK_FALSE(judge_sse_headers(spec(), head(200, " Text/Event-Stream ;charset=utf-8")));
+}
+
+TEST_CASE("sse check: anything else is not_sse, saying what came", "[unit][sse]") {
+  auto json = judge_sse_headers(spec(), head(200, "application/json"));
+  REQUIRE(json);
+  CHECK(json->reason_code == "not_sse");
+  CHECK(json->reason.find("application/json") != std::string::npos);
+  CHECK(json->reason.find("http://127.0.0.1:8284/stream") != std::string::npos);
+
+  auto missing = judge_sse_headers(spec(), head(200, nullptr));
+  REQUIRE(missing);
+  CHECK(missing->reason.find("without Content-Type") != std::string::npos);
+
+  auto r404 = judge_sse_headers(spec(), head(404, "application/json"));
+  REQUIRE(r404);
+  CHECK(r404->reason_code == "not_sse");
+  CHECK(r404->http_status == 404);
+  CHECK(r404->reason.find("HTTP 404") != std::string::npos);
+
+  auto redirect = head(307, nullptr);
+  redirect.headers.emplace_back("location", "http://x/stream/");
+  auto r307 = judge_sse_headers(spec(), redirect);
+  REQUIRE(r307);
+  CHECK(r307->reason.find("redirect to http://x/stream/") != std::string::npos);
+}
+
+TEST_CASE("sse check: the deadline verdicts", "[unit][sse]") {
+  SseParser empty;
+  auto no_headers = sse_deadline_outcome(spec(), false, empty);
+  CHECK(no_headers.reason_code == "buffered");
+  CHECK(no_headers.reason.find("neither response headers nor an event arrived within 5s") != std::string::npos);
+
+  auto headers_only = sse_deadline_outcome(spec(), true, empty);
+  CHECK(headers_only.reason_code == "buffered");
+  CHECK(headers_only.reason ==
+        "nginx SSE GET http://127.0.0.1:8284/stream answered text/event-stream but no event arrived within 5s: "
+        "nginx is buffering (set proxy_buffering off)");
+
+  SseParser comments;
+  std::vector<SseEvent> out;
+  comments.feed(": ping\n\n: ping\n\ndata: unfinished", out);
+  auto no_event = sse_deadline_outcome(spec(), true, comments);
+  CHECK(no_event.reason_code == "no_event");
+  CHECK(no_event.reason.find("2 comment lines") != std::string::npos);
+  CHECK(no_event.reason.find("without its closing blank line") != std::string::npos);
+}
+
+TEST_CASE("sse check: [DONE] is the end marker, not an event", "[unit][sse]") {
+  SseEvent done;
+  done.data = "[DONE]";
+  CHECK(is_done_marker(done));
+  SseEvent ping;
+  ping.data = R"({"message_type":"ping"})";
+  CHECK_FALSE(is_done_marker(ping));
+  SseParser p;
+  auto closed = sse_closed_outcome(spec(), "data: [DONE]", p);
+  CHECK(closed.reason_code == "stream_closed");
+  CHECK(closed.reason.find("data: [DONE]") != std::string::npos);
+}
+
+TEST_CASE("config: the nginx timeout must exceed the SSE deadline when the SSE check is on", "[unit][config][sse]") {
+  auto none = [](const char*) -> const char* { return nullptr; };
+  // Defaults (timeout 2s, deadline 5s) with an SSE URL: an error naming --nginx-timeout.
+  auto r = lg::parse_config({"--sse-url", "/v1/agents/agent-1/messages/stream"}, none);
+  REQUIRE(r.error);
+  CHECK(r.error->setting == "--nginx-timeout (LETTAGATE_NGINX_TIMEOUT)");
+  CHECK(r.error->message.find("--sse-deadline 5s") != std::string::npos);
+  CHECK(r.error->message.find("--nginx-timeout 6s --nginx-interval 6s") != std::string::npos);
+
+  // Equal is not enough: the runner's cut would win the race.
+  auto equal = lg::parse_config({"--sse-url", "/s", "--nginx-timeout", "5s", "--nginx-interval", "10s"}, none);
+  REQUIRE(equal.error);
+  CHECK(equal.error->setting == "--nginx-timeout (LETTAGATE_NGINX_TIMEOUT)");
+
+  auto ok = lg::parse_config({"--sse-url", "/s", "--nginx-timeout", "6s", "--nginx-interval", "10s"}, none);
+  REQUIRE(ok.config);
+  CHECK(ok.config->nginx.schedule.timeout.count() == 6000);
+
+  auto shorter = lg::parse_config({"--sse-url", "/s", "--sse-deadline", "1s"}, none);
+  CHECK(shorter.config);
+
+  // No SSE check, no constraint.
+  CHECK(lg::parse_config({}, none).config);
+}
