@@ -12,6 +12,7 @@ LG_DEPS=(
   wrk prometheus docker-compose
   python3 curl procps iproute2 util-linux
   clang libclang-rt-14-dev
+  gnuplot-nox
 )
 
 lg_repo_root() {

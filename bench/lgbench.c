@@ -1,0 +1,309 @@
+// lgbench: the small TCP tools bench/run needs, in C because Python cannot move 1 GiB/s and
+// its timer noise would swamp microsecond latencies. Loopback only; every server is one
+// process, one connection at a time (except hold-server), killed by bench/run's trap.
+//
+//   lgbench bulk-server PORT          per connection: read a u64 N; N > 0: send N bytes and
+//                                     close; N == 0: read until EOF, then close
+//   lgbench bulk-get PORT N           receive N bytes; prints "bytes seconds MB/s"
+//   lgbench bulk-put PORT N           send N bytes, half-close, wait for the server's close
+//   lgbench sse-server PORT           per connection: read an HTTP request, answer an SSE
+//                                     stream "GET /?events=N&interval_us=M", one event per
+//                                     interval whose data is CLOCK_MONOTONIC in ns at write
+//   lgbench sse-client PORT N US      reads the stream; prints one latency (ns) per line,
+//                                     arrival minus the timestamp in the event
+//   lgbench hold-server PORT          accepts and holds every connection, greets each with "!"
+//   lgbench hold-client PORT N        opens N connections, waits for each greeting (so each is
+//                                     established end to end), prints "ready N", holds them
+//                                     until killed
+//
+// MB/s is 10^6 bytes per second. All sockets are TCP_NODELAY, as real servers' are.
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUF_SIZE (1 << 20)
+
+static void die(const char* what) {
+  fprintf(stderr, "lgbench: %s: %s\n", what, strerror(errno));
+  exit(2);
+}
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void nodelay(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+static struct sockaddr_in loopback(int port) {
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
+static int listen_on(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) die("socket");
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in a = loopback(port);
+  if (bind(fd, (struct sockaddr*)&a, sizeof a) != 0) die("bind");
+  if (listen(fd, 4096) != 0) die("listen");
+  return fd;
+}
+
+static int connect_to(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) die("socket");
+  struct sockaddr_in a = loopback(port);
+  if (connect(fd, (struct sockaddr*)&a, sizeof a) != 0) die("connect");
+  nodelay(fd);
+  return fd;
+}
+
+static int write_all(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+static int read_exact(int fd, char* p, size_t n) {
+  while (n > 0) {
+    ssize_t r = read(fd, p, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+// Reads until EOF; returns the byte count (-1 on error).
+static int64_t drain(int fd, char* buf) {
+  int64_t total = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf, BUF_SIZE);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return -1;
+    if (r == 0) return total;
+    total += r;
+  }
+}
+
+_Noreturn static void bulk_server(int port) {
+  char* buf = calloc(1, BUF_SIZE);
+  int lfd = listen_on(port);
+  for (;;) {
+    int fd = accept(lfd, NULL, NULL);
+    if (fd < 0) {
+      if (errno == EINTR) continue;
+      die("accept");
+    }
+    nodelay(fd);
+    uint64_t n = 0;
+    if (read_exact(fd, (char*)&n, sizeof n) == 0) {
+      if (n == 0) {
+        drain(fd, buf);
+      } else {
+        while (n > 0) {
+          size_t chunk = n < BUF_SIZE ? (size_t)n : BUF_SIZE;
+          if (write_all(fd, buf, chunk) != 0) break;
+          n -= chunk;
+        }
+      }
+    }
+    close(fd);
+  }
+}
+
+static int bulk_client(int port, uint64_t n, int put) {
+  char* buf = calloc(1, BUF_SIZE);
+  uint64_t t0 = now_ns();
+  int fd = connect_to(port);
+  uint64_t header = put ? 0 : n;
+  if (write_all(fd, (const char*)&header, sizeof header) != 0) die("write header");
+  int64_t moved;
+  if (put) {
+    uint64_t left = n;
+    while (left > 0) {
+      size_t chunk = left < BUF_SIZE ? (size_t)left : BUF_SIZE;
+      if (write_all(fd, buf, chunk) != 0) die("write");
+      left -= chunk;
+    }
+    shutdown(fd, SHUT_WR);
+    if (drain(fd, buf) < 0) die("read");  // the server closes once it has read everything
+    moved = (int64_t)n;
+  } else {
+    moved = drain(fd, buf);
+    if (moved < 0) die("read");
+  }
+  double secs = (double)(now_ns() - t0) / 1e9;
+  close(fd);
+  if ((uint64_t)moved != n) {
+    fprintf(stderr, "lgbench: moved %lld of %llu bytes\n", (long long)moved, (unsigned long long)n);
+    return 1;
+  }
+  printf("%lld %.6f %.1f\n", (long long)moved, secs, (double)moved / secs / 1e6);
+  return 0;
+}
+
+static long query_param(const char* req, const char* key, long dflt) {
+  const char* p = strstr(req, key);
+  if (!p) return dflt;
+  return strtol(p + strlen(key), NULL, 10);
+}
+
+_Noreturn static void sse_server(int port) {
+  int lfd = listen_on(port);
+  char req[4096];
+  for (;;) {
+    int fd = accept(lfd, NULL, NULL);
+    if (fd < 0) {
+      if (errno == EINTR) continue;
+      die("accept");
+    }
+    nodelay(fd);
+    size_t have = 0;
+    req[0] = 0;
+    while (have < sizeof req - 1 && !strstr(req, "\r\n\r\n")) {
+      ssize_t r = read(fd, req + have, sizeof req - 1 - have);
+      if (r <= 0) break;
+      have += (size_t)r;
+      req[have] = 0;
+    }
+    long events = query_param(req, "events=", 100);
+    long interval_us = query_param(req, "interval_us=", 1000);
+    static const char head[] =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+        "Connection: close\r\n\r\n";
+    int ok = write_all(fd, head, sizeof head - 1) == 0;
+    for (long i = 0; ok && i < events; i++) {
+      struct timespec pause = {interval_us / 1000000, (interval_us % 1000000) * 1000};
+      nanosleep(&pause, NULL);
+      char ev[128];
+      int len = snprintf(ev, sizeof ev, "id: %ld\ndata: %llu\n\n", i, (unsigned long long)now_ns());
+      ok = write_all(fd, ev, (size_t)len) == 0;
+    }
+    close(fd);
+  }
+}
+
+static int sse_client(int port, long events, long interval_us) {
+  int fd = connect_to(port);
+  char req[256];
+  int len = snprintf(req, sizeof req, "GET /?events=%ld&interval_us=%ld HTTP/1.1\r\nHost: bench\r\n"
+                     "Accept: text/event-stream\r\n\r\n", events, interval_us);
+  if (write_all(fd, req, (size_t)len) != 0) die("write");
+  struct timeval tv = {10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  static char buf[1 << 16];
+  size_t have = 0;
+  long seen = 0;
+  while (seen < events) {
+    ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
+    uint64_t arrived = now_ns();  // one timestamp per read: events arrive one per read here
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    have += (size_t)r;
+    buf[have] = 0;
+    char* p = buf;
+    char* ev;
+    while ((ev = strstr(p, "\n\n")) != NULL) {
+      *ev = 0;
+      char* d = strstr(p, "data: ");
+      if (d) {
+        unsigned long long sent = strtoull(d + 6, NULL, 10);
+        printf("%lld\n", (long long)(arrived - sent));
+        seen++;
+      }
+      p = ev + 2;
+    }
+    have = (size_t)(buf + have - p);
+    memmove(buf, p, have);
+    buf[have] = 0;
+  }
+  close(fd);
+  if (seen != events) {
+    fprintf(stderr, "lgbench: saw %ld of %ld events\n", seen, events);
+    return 1;
+  }
+  return 0;
+}
+
+_Noreturn static void hold_server(int port) {
+  int lfd = listen_on(port);
+  for (;;) {
+    int fd = accept(lfd, NULL, NULL);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      die("accept");
+    }
+    if (write(fd, "!", 1) != 1) close(fd);  // held otherwise: the fd is simply never closed
+  }
+}
+
+_Noreturn static void hold_client(int port, long n) {
+  int* fds = calloc((size_t)n, sizeof(int));
+  const long batch = 200;  // connect a batch, then collect its greetings: stays under backlogs
+  for (long start = 0; start < n; start += batch) {
+    long end = start + batch < n ? start + batch : n;
+    for (long i = start; i < end; i++) fds[i] = connect_to(port);
+    for (long i = start; i < end; i++) {
+      struct timeval tv = {20, 0};
+      setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      char c;
+      if (read(fds[i], &c, 1) != 1) {
+        fprintf(stderr, "lgbench: connection %ld got no greeting\n", i);
+        exit(1);
+      }
+    }
+  }
+  printf("ready %ld\n", n);
+  fflush(stdout);
+  for (;;) pause();  // bench/run measures, then kills us: the kernel closes every socket
+}
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);
+  if (argc < 3) {
+    fprintf(stderr, "usage: lgbench bulk-server|bulk-get|bulk-put|sse-server|sse-client|"
+                    "hold-server|hold-client PORT [ARGS]\n");
+    return 2;
+  }
+  const char* cmd = argv[1];
+  int port = atoi(argv[2]);
+  if (!strcmp(cmd, "bulk-server")) bulk_server(port);
+  if (!strcmp(cmd, "bulk-get") && argc == 4) return bulk_client(port, strtoull(argv[3], NULL, 10), 0);
+  if (!strcmp(cmd, "bulk-put") && argc == 4) return bulk_client(port, strtoull(argv[3], NULL, 10), 1);
+  if (!strcmp(cmd, "sse-server")) sse_server(port);
+  if (!strcmp(cmd, "sse-client") && argc == 5) return sse_client(port, atol(argv[3]), atol(argv[4]));
+  if (!strcmp(cmd, "hold-server")) hold_server(port);
+  if (!strcmp(cmd, "hold-client") && argc == 4) hold_client(port, atol(argv[3]));
+  fprintf(stderr, "lgbench: bad arguments\n");
+  return 2;
+}

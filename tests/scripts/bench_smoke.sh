@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Harness test: `bench/run --smoke` runs every benchmark path (HTTP through lettagate, HAProxy
+# and nginx stream; bulk; SSE; memory with held connections; health endpoints; one failure
+# detection against the scripts/services stack) in well under 4 minutes, writes a report with
+# every number present and a chart, and leaves no process or port behind. Speed is NOT checked.
+set -euo pipefail
+
+SRC="${LG_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+BUILD="${LG_BUILD_DIR:-$SRC/build}"
+BINARY="${LG_BINARY:-$BUILD/lettagate}"
+WORK="$BUILD/bench-smoke"
+FAILS=0
+
+fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
+ok() { echo "ok   $*"; }
+alive() { local st; st="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1; [ -n "$st" ] && [[ "$st" != Z* ]]; }
+
+[ -x "$BINARY" ] || { echo "FAIL: no lettagate binary at $BINARY" >&2; exit 1; }
+
+before="$(stat -c %Y "$SRC/docs/performance.md" 2>/dev/null || echo none)"
+rc=0
+timeout 240 "$SRC/bench/run" --smoke --binary "$BINARY" --workdir "$WORK" >"$BUILD/bench-smoke.log" 2>&1 || rc=$?
+if [ "$rc" -ne 0 ]; then
+  fail "bench/run --smoke exited $rc"
+  tail -n 40 "$BUILD/bench-smoke.log" >&2
+  for f in "$WORK"/logs/*; do [ -s "$f" ] && { echo "--- $f" >&2; tail -n 10 "$f" >&2; }; done
+else
+  ok "bench/run --smoke exited 0 ($(grep -o 'done in [0-9]* s' "$BUILD/bench-smoke.log" || echo '?'))"
+fi
+
+MD="$WORK/performance.md"
+if [ -s "$MD" ]; then
+  ok "report written"
+  # Every section must hold real numbers, never a placeholder.
+  if grep -q 'n/a' "$MD"; then fail "report has n/a values: $(grep -n 'n/a' "$MD" | head -3)"; else ok "no n/a in the report"; fi
+  for section in "Proxied HTTP" "Bulk transfer" "SSE per-event latency" "Health endpoints" "Memory" "Failure detection" "Goals"; do
+    grep -q "^## $section" "$MD" && ok "section $section" || fail "section $section missing"
+  done
+  for row in "| lettagate |" "| HAProxy (mode tcp) |" "| nginx stream |" "| direct (no proxy) |" "| /readyz |" "| /metrics |" "| redis |"; do
+    n="$(grep -cF "$row" "$MD" || true)"
+    [ "$n" -ge 1 ] && ok "rows '$row': $n" || fail "no row '$row'"
+  done
+  # A request rate is a number with at least 3 digits, errors 0 (the smoke checks paths, not speed).
+  grep -qE '^\| lettagate \| [0-9,]{3,}' "$MD" && ok "lettagate req/s present" || fail "no lettagate req/s"
+  if awk -F'|' '/^\| (direct|lettagate|HAProxy|nginx stream)/ && NF == 11 && $10+0 != 0 {bad=1} END {exit !bad}' "$MD"; then
+    fail "wrk reported errors through a proxy"
+  else
+    ok "no wrk errors"
+  fi
+else
+  fail "no report at $MD"
+fi
+if [ -s "$WORK/performance.png" ] && head -c 8 "$WORK/performance.png" | grep -q PNG; then
+  ok "chart written"
+else
+  fail "no PNG chart"
+fi
+after="$(stat -c %Y "$SRC/docs/performance.md" 2>/dev/null || echo none)"
+[ "$before" = "$after" ] && ok "docs/performance.md untouched" || fail "the smoke run wrote docs/performance.md"
+
+# Everything the run started is gone, and so is its services stack.
+left=()
+if [ -f "$WORK/pids" ]; then
+  while read -r pid name; do
+    if alive "$pid"; then left+=("$pid:$name"); fi
+  done <"$WORK/pids"
+  n="$(wc -l <"$WORK/pids")"
+  [ "$n" -ge 10 ] && ok "$n processes were started" || fail "only $n processes recorded"
+else
+  fail "no pid list"
+fi
+if [ -d "$WORK/services/run" ]; then
+  for f in "$WORK"/services/run/*.pid; do
+    [ -f "$f" ] || continue
+    p="$(cat "$f")"
+    if alive "$p"; then left+=("$p:$(basename "$f" .pid)"); fi
+  done
+fi
+if [ "${#left[@]}" -eq 0 ]; then ok "no process left behind"; else fail "still running: ${left[*]}"; fi
+# No bench process of this work dir survives (configs and binaries live under $WORK).
+stray="$(pgrep -af -- "$WORK/" | grep -v pgrep || true)"
+[ -z "$stray" ] && ok "no stray process mentions $WORK" || fail "stray: $stray"
+
+if [ "$FAILS" -ne 0 ]; then
+  echo "bench_smoke: $FAILS check(s) FAILED" >&2
+  exit 1
+fi
+echo "bench_smoke: all checks passed"
