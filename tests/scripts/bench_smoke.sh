@@ -34,14 +34,14 @@ if [ -s "$MD" ]; then
   # Every section must hold real numbers, never a placeholder.
   if grep -q 'n/a' "$MD"; then fail "report has n/a values: $(grep -n 'n/a' "$MD" | head -3)"; else ok "no n/a in the report"; fi
   for section in "Proxied HTTP" "Bulk transfer" "SSE per-event latency" "Health endpoints" "Memory" "Failure detection" "Goals"; do
-    grep -q "^## $section" "$MD" && ok "section $section" || fail "section $section missing"
+    if grep -q "^## $section" "$MD"; then ok "section $section"; else fail "section $section missing"; fi
   done
   for row in "| lettagate |" "| HAProxy (mode tcp) |" "| nginx stream |" "| direct (no proxy) |" "| /readyz |" "| /metrics |" "| redis |"; do
     n="$(grep -cF "$row" "$MD" || true)"
-    [ "$n" -ge 1 ] && ok "rows '$row': $n" || fail "no row '$row'"
+    if [ "$n" -ge 1 ]; then ok "rows '$row': $n"; else fail "no row '$row'"; fi
   done
   # A request rate is a number with at least 3 digits, errors 0 (the smoke checks paths, not speed).
-  grep -qE '^\| lettagate \| [0-9,]{3,}' "$MD" && ok "lettagate req/s present" || fail "no lettagate req/s"
+  if grep -qE '^\| lettagate \| [0-9,]{3,}' "$MD"; then ok "lettagate req/s present"; else fail "no lettagate req/s"; fi
   if awk -F'|' '/^\| (direct|lettagate|HAProxy|nginx stream)/ && NF == 11 && $10+0 != 0 {bad=1} END {exit !bad}' "$MD"; then
     fail "wrk reported errors through a proxy"
   else
@@ -56,7 +56,7 @@ else
   fail "no PNG chart"
 fi
 after="$(stat -c %Y "$SRC/docs/performance.md" 2>/dev/null || echo none)"
-[ "$before" = "$after" ] && ok "docs/performance.md untouched" || fail "the smoke run wrote docs/performance.md"
+if [ "$before" = "$after" ]; then ok "docs/performance.md untouched"; else fail "the smoke run wrote docs/performance.md"; fi
 
 # Everything the run started is gone, and so is its services stack.
 left=()
@@ -65,7 +65,7 @@ if [ -f "$WORK/pids" ]; then
     if alive "$pid"; then left+=("$pid:$name"); fi
   done <"$WORK/pids"
   n="$(wc -l <"$WORK/pids")"
-  [ "$n" -ge 10 ] && ok "$n processes were started" || fail "only $n processes recorded"
+  if [ "$n" -ge 10 ]; then ok "$n processes were started"; else fail "only $n processes recorded"; fi
 else
   fail "no pid list"
 fi
@@ -79,7 +79,7 @@ fi
 if [ "${#left[@]}" -eq 0 ]; then ok "no process left behind"; else fail "still running: ${left[*]}"; fi
 # No bench process of this work dir survives (configs and binaries live under $WORK).
 stray="$(pgrep -af -- "$WORK/" | grep -v pgrep || true)"
-[ -z "$stray" ] && ok "no stray process mentions $WORK" || fail "stray: $stray"
+if [ -z "$stray" ]; then ok "no stray process mentions $WORK"; else fail "stray: $stray"; fi
 
 if [ "$FAILS" -ne 0 ]; then
   echo "bench_smoke: $FAILS check(s) FAILED" >&2
