@@ -13,6 +13,7 @@ LG_DEPS=(
   python3 curl procps iproute2 util-linux
   clang libclang-rt-14-dev
   gnuplot-nox
+  python3-yaml debootstrap make binutils
 )
 
 lg_repo_root() {
