@@ -1,0 +1,287 @@
+#include "probes/redis_attempt.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "config/url.hpp"
+#include "core/log.hpp"
+#include "probes/redis_libuv_adapter.hpp"
+
+namespace lg::probes {
+
+// Every way into the attempt (timer, resolver, hiredis callbacks, cancel) holds an Entry. The
+// attempt is deleted when the outermost Entry ends and nothing can call back any more; nested
+// calls (hiredis runs callbacks inside redisAsyncFree) never free it under an outer frame.
+class RedisAttempt::Entry {
+ public:
+  explicit Entry(RedisAttempt* a) : a_(a) { ++a_->depth_; }
+  ~Entry() {
+    if (--a_->depth_ == 0 && a_->releasable()) delete a_;
+  }
+  Entry(const Entry&) = delete;
+  Entry& operator=(const Entry&) = delete;
+
+ private:
+  RedisAttempt* a_;
+};
+
+RedisAttempt::RedisAttempt(uv_loop_t* loop, RedisTarget target, Done done)
+    : loop_(loop), target_(std::move(target)), done_(std::move(done)) {}
+
+RedisAttempt* RedisAttempt::start(uv_loop_t* loop, RedisTarget target, Done done) {
+  auto* a = new RedisAttempt(loop, std::move(target), std::move(done));
+  // Begin on the next loop turn: even a failure found at once must not call done inside start().
+  a->kick_ = Timer::create(loop, [a] {
+    Entry entry(a);
+    a->kick_->close();
+    a->kick_ = nullptr;
+    a->begin();
+  });
+  a->kick_->start(std::chrono::milliseconds(0));
+  return a;
+}
+
+bool RedisAttempt::releasable() const {
+  return (state_ == State::Finished || state_ == State::Cancelled) && ac_ == nullptr && resolving_ == nullptr &&
+         kick_ == nullptr;
+}
+
+std::string RedisAttempt::address() const { return HostPort{current_, target_.port}.str(); }
+
+void RedisAttempt::begin() {
+  if (state_ != State::Starting) return;
+  in6_addr ip6{};
+  in_addr ip4{};
+  if (uv_inet_pton(AF_INET, target_.host.c_str(), &ip4) == 0 ||
+      uv_inet_pton(AF_INET6, target_.host.c_str(), &ip6) == 0) {
+    addresses_.push_back(target_.host);
+    state_ = State::Connecting;
+    connect_next();
+    return;
+  }
+  resolve();
+}
+
+void RedisAttempt::resolve() {
+  state_ = State::Resolving;
+  auto* req = new uv_getaddrinfo_t;
+  req->data = this;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  int rc = uv_getaddrinfo(loop_, req, on_resolved, target_.host.c_str(), nullptr, &hints);
+  if (rc != 0) {
+    delete req;
+    finish(Outcome::failure("dns", fmt::format("cannot resolve '{}': {}", target_.host, uv_strerror(rc))));
+    return;
+  }
+  resolving_ = req;
+}
+
+void RedisAttempt::on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res) {
+  auto* self = static_cast<RedisAttempt*>(req->data);
+  Entry entry(self);
+  self->resolving_ = nullptr;
+  delete req;
+  if (self->state_ == State::Resolving) {
+    if (status != 0) {
+      self->finish(Outcome::failure("dns", fmt::format("cannot resolve '{}': {}", self->target_.host, uv_strerror(status))));
+    } else {
+      for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
+        char ip[INET6_ADDRSTRLEN] = {};
+        if (a->ai_family == AF_INET) {
+          uv_ip4_name(reinterpret_cast<const sockaddr_in*>(a->ai_addr), ip, sizeof ip);
+        } else if (a->ai_family == AF_INET6) {
+          uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(a->ai_addr), ip, sizeof ip);
+        } else {
+          continue;
+        }
+        self->addresses_.emplace_back(ip);
+      }
+      self->state_ = State::Connecting;
+      self->last_error_ = Outcome::failure("dns", fmt::format("'{}' resolved to no address", self->target_.host));
+      self->connect_next();
+    }
+  }
+  uv_freeaddrinfo(res);
+}
+
+// Tries the next address; when none is left, fails with the last address's error.
+void RedisAttempt::connect_next() {
+  while (state_ == State::Connecting && next_ < addresses_.size()) {
+    current_ = addresses_[next_++];
+    // An IP literal: hiredis's getaddrinfo returns at once without asking a resolver.
+    redisAsyncContext* ac = redisAsyncConnect(current_.c_str(), target_.port);
+    if (ac == nullptr) {
+      last_error_ = Outcome::failure("error", fmt::format("cannot connect to {}: out of memory", address()));
+      continue;
+    }
+    if (ac->err != 0) {
+      last_error_ = classify_connect_error(address(), 0, ac->errstr ? ac->errstr : ac->c.errstr);
+      redisAsyncFree(ac);  // never attached, never connected: freed here, no callbacks
+      continue;
+    }
+    if (redis_uv::attach(ac, loop_) != REDIS_OK) {
+      last_error_ = Outcome::failure("error", fmt::format("cannot poll the socket to {}", address()));
+      redisAsyncFree(ac);
+      continue;
+    }
+    ac->data = this;
+    ac_ = ac;
+    // After attach: in hiredis 0.14 setting the connect callback arms the first write event,
+    // which needs the adapter's hooks in place.
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    return;
+  }
+  if (state_ == State::Connecting) finish(last_error_);
+}
+
+void RedisAttempt::on_connect(const redisAsyncContext* ac, int status) {
+  const int saved_errno = errno;  // hiredis left the socket error here (getsockopt SO_ERROR)
+  auto* self = static_cast<RedisAttempt*>(ac->data);
+  Entry entry(self);
+  if (status != REDIS_OK) {
+    // hiredis frees the context when we return, and calls no disconnect callback for it.
+    self->ac_ = nullptr;
+    if (self->state_ != State::Connecting) return;
+    // ac->errstr is only copied after this callback in 0.14; the context's own text is set.
+    self->last_error_ = classify_connect_error(self->address(), saved_errno, ac->c.errstr);
+    self->connect_next();
+    return;
+  }
+  if (self->state_ != State::Connecting) return;
+  self->state_ = State::Talking;
+  self->send_commands();
+}
+
+void RedisAttempt::send_commands() {
+  // Never finish (and so free the context) from here: we are inside hiredis's connect callback,
+  // which 0.14 does not protect (it keeps using the context after we return). Queuing only
+  // fails when out of memory; the runner's deadline then cancels the attempt.
+  if (!target_.password.empty()) {
+    std::vector<std::string> auth{"AUTH"};
+    if (!target_.user.empty()) auth.push_back(target_.user);
+    auth.push_back(target_.password);
+    if (!send(RedisStep::Auth, auth)) return;
+  }
+  if (target_.db != 0 && !send(RedisStep::Select, {"SELECT", std::to_string(target_.db)})) return;
+  if (!send(RedisStep::Ping, {"PING"})) return;
+  send(RedisStep::Info, {"INFO"});
+}
+
+bool RedisAttempt::send(RedisStep step, const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  // Argv form: the password goes over the wire as one argument, whatever characters it holds.
+  if (redisAsyncCommandArgv(ac_, on_reply_cb, this, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
+      REDIS_OK) {
+    log::get("redis")->error("cannot queue {} to {}: {}", to_string(step), address(), ac_->c.errstr);
+    return false;
+  }
+  expected_.push_back(step);
+  return true;
+}
+
+void RedisAttempt::on_reply_cb(redisAsyncContext* ac, void* reply, void* privdata) {
+  auto* self = static_cast<RedisAttempt*>(privdata);
+  Entry entry(self);
+  if (self->expected_.empty()) return;  // cannot happen: one queued step per callback
+  const RedisStep step = self->expected_.front();
+  self->expected_.pop_front();
+  // After a result or a cancel, the remaining replies (or the NULLs hiredis hands pending
+  // callbacks while freeing the context) are ignored.
+  if (self->state_ != State::Talking) return;
+  if (reply == nullptr) {
+    const char* why = ac->c.err != 0 ? ac->c.errstr : "connection closed";
+    self->finish(Outcome::failure("error", fmt::format("connection to {} lost during {}: {}", self->address(),
+                                                       to_string(step), why)));
+    return;
+  }
+  self->on_reply(step, static_cast<const redisReply*>(reply));
+}
+
+void RedisAttempt::on_reply(RedisStep step, const redisReply* r) {
+  const bool is_error = r->type == REDIS_REPLY_ERROR;
+  const std::string_view text = r->str != nullptr ? std::string_view(r->str, r->len) : std::string_view{};
+  switch (step) {
+    case RedisStep::Auth:
+    case RedisStep::Select:
+      if (is_error) finish(classify_error_reply(step, text, !target_.password.empty()));
+      return;
+    case RedisStep::Ping:
+      if (is_error && text.substr(0, 7) == "LOADING") {
+        ping_loading_ = true;  // INFO (allowed while loading) tells how far it got
+      } else if (is_error) {
+        finish(classify_error_reply(step, text, !target_.password.empty()));
+      } else if (text != "PONG") {
+        finish(Outcome::failure("error", fmt::format("PING answered '{}', expected PONG", text.substr(0, 64))));
+      }
+      return;
+    case RedisStep::Info: {
+      if (is_error) {
+        finish(ping_loading_ ? loading_outcome(nullptr)
+                             : classify_error_reply(step, text, !target_.password.empty()));
+        return;
+      }
+      const RedisInfo info = parse_info(text);
+      finish(info.loading || ping_loading_ ? loading_outcome(&info) : success_outcome(info));
+      return;
+    }
+  }
+}
+
+void RedisAttempt::on_disconnect(const redisAsyncContext* ac, int /*status*/) {
+  auto* self = static_cast<RedisAttempt*>(ac->data);
+  Entry entry(self);
+  self->ac_ = nullptr;  // hiredis frees the context when we return
+  if (self->state_ == State::Talking) {
+    const char* why = ac->c.err != 0 ? ac->c.errstr : "connection closed";
+    self->finish(Outcome::failure("error", fmt::format("connection to {} closed: {}", self->address(), why)));
+  }
+}
+
+void RedisAttempt::finish(Outcome o) {
+  if (state_ == State::Finished || state_ == State::Cancelled) return;
+  state_ = State::Finished;
+  close_context();
+  auto done = std::move(done_);
+  done_ = nullptr;
+  if (done) done(std::move(o));
+}
+
+void RedisAttempt::cancel() {
+  Entry entry(this);
+  if (state_ == State::Finished || state_ == State::Cancelled) return;
+  state_ = State::Cancelled;
+  done_ = nullptr;
+  if (kick_ != nullptr) {
+    kick_->close();
+    kick_ = nullptr;
+  }
+  // The resolver's callback still comes (UV_EAI_CANCELED, or its answer); it only frees.
+  if (resolving_ != nullptr) uv_cancel(reinterpret_cast<uv_req_t*>(resolving_));
+  close_context();
+}
+
+// redisAsyncFree: from a reply callback hiredis defers it until the callback returns; anywhere
+// else it frees now. Pending reply callbacks then run with NULL (ignored: we are finished), and
+// a connected context calls on_disconnect, which drops ac_. A context that never connected gets
+// no disconnect callback: it is gone when redisAsyncFree returns. We are never inside the
+// connect callback here (see send_commands and on_connect).
+void RedisAttempt::close_context() {
+  if (ac_ == nullptr || free_requested_) return;
+  free_requested_ = true;
+  redisAsyncContext* ac = ac_;
+  const bool connected = (ac->c.flags & REDIS_CONNECTED) != 0;
+  redisAsyncFree(ac);
+  if (!connected) ac_ = nullptr;
+}
+
+}  // namespace lg::probes

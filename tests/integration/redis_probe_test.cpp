@@ -1,0 +1,443 @@
+// The Redis probe against real redis-servers: the two of scripts/services (plain and
+// requirepass) and, for loading and IPv6, one of our own. Every attempt runs on a private loop
+// that must close clean afterwards (uv_loop_close == 0: every handle, including the hiredis
+// adapter's poll handle, was closed, so the context was freed); the suite also runs under
+// ASan/LSan (-DLETTAGATE_SANITIZE=ON).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <optional>
+#include <regex>
+#include <thread>
+
+#include "integration/probe_harness.hpp"
+#include "probes/factories.hpp"
+
+using lg::probes::Outcome;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+std::string plain_url() { return "redis://127.0.0.1:" + lgtest::env("LG_REDIS_PORT"); }
+std::string auth_host_port() { return "127.0.0.1:" + lgtest::env("LG_REDIS_AUTH_PORT"); }
+
+lg::RedisSettings settings(const std::string& url, std::vector<std::string> flags = {}) {
+  std::vector<std::string> args{"--redis-url", url};
+  args.insert(args.end(), flags.begin(), flags.end());
+  return lgtest::config_from(args).redis;
+}
+
+// A private loop; close() runs it until nothing is left and reports whether uv_loop_close
+// succeeded, i.e. every handle the probe opened was closed.
+class PrivateLoop {
+ public:
+  PrivateLoop() { uv_loop_init(&loop_); }
+  ~PrivateLoop() {
+    if (!closed_) close();
+  }
+  uv_loop_t* get() { return &loop_; }
+  bool close() {
+    closed_ = true;
+    lgtest::run_until(&loop_, [&] { return !uv_loop_alive(&loop_); }, 5000ms);
+    return uv_loop_close(&loop_) == 0;
+  }
+  PrivateLoop(const PrivateLoop&) = delete;
+  PrivateLoop& operator=(const PrivateLoop&) = delete;
+
+ private:
+  uv_loop_t loop_{};
+  bool closed_ = false;
+};
+
+// One attempt, start to done, on a private loop that must close clean.
+Outcome probe_once(const lg::RedisSettings& s, std::chrono::milliseconds timeout = 5000ms) {
+  PrivateLoop loop;
+  int calls = 0;
+  std::optional<Outcome> got;
+  {
+    auto probe = lg::probes::make_redis_probe(loop.get(), s);
+    probe->start([&](Outcome o) {
+      ++calls;
+      got = std::move(o);
+    });
+    REQUIRE(calls == 0);  // never from inside start()
+    REQUIRE(lgtest::run_until(loop.get(), [&] { return got.has_value(); }, timeout));
+  }
+  CHECK(loop.close());
+  CHECK(calls == 1);
+  return *got;
+}
+
+// A listener that never accepts, with its one-slot accept queue already taken: a new connect's
+// SYN is dropped, so the connect hangs (a black-holed Redis).
+class BlackHole {
+ public:
+  BlackHole() {
+    listener_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(listen(listener_, 0) == 0);
+    socklen_t len = sizeof a;
+    getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    filler_ = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(connect(filler_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  }
+  ~BlackHole() {
+    close(filler_);
+    close(listener_);
+  }
+  int port() const { return port_; }
+
+ private:
+  int listener_ = -1;
+  int filler_ = -1;
+  int port_ = 0;
+};
+
+// A listener that never accepts nor answers: the connect completes (the kernel queues it), the
+// commands go out, no reply ever comes.
+class SilentServer {
+ public:
+  SilentServer() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(listen(fd_, 8) == 0);
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~SilentServer() { close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// A redis-server of our own (loading, IPv6), stopped by PID with bounded waits.
+class OwnRedis {
+ public:
+  OwnRedis(const std::string& dir, const std::string& bind, int port, const std::vector<std::string>& extra) {
+    std::vector<std::string> args{"/usr/bin/redis-server", "--port", std::to_string(port), "--bind", bind,
+                                  "--dir", dir, "--dbfilename", "dump.rdb", "--save", "", "--appendonly", "no"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const std::string log = dir + "/redis.log";
+    pid_ = fork();
+    if (pid_ == 0) {
+      setpgid(0, 0);
+      int in = open("/dev/null", O_RDONLY);
+      int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      dup2(in, 0);
+      dup2(out, 1);
+      dup2(out, 2);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    REQUIRE(pid_ > 0);
+  }
+  ~OwnRedis() { stop(); }
+  // SIGTERM, then SIGKILL; true when it exited (we are its parent: waitpid reaps it).
+  bool stop() {
+    if (pid_ <= 0) return true;
+    kill(pid_, SIGTERM);
+    bool gone = wait_exit(10s);
+    if (!gone) {
+      kill(pid_, SIGKILL);
+      gone = wait_exit(5s);
+    }
+    pid_ = -1;
+    return gone;
+  }
+  OwnRedis(const OwnRedis&) = delete;
+  OwnRedis& operator=(const OwnRedis&) = delete;
+
+ private:
+  bool wait_exit(std::chrono::milliseconds limit) {
+    auto deadline = Clock::now() + limit;
+    while (Clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
+  }
+  pid_t pid_ = -1;
+};
+
+std::string make_temp_dir() {
+  char tmpl[] = "/tmp/lettagate-redis-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  return tmpl;
+}
+
+// redis-cli against our own server; returns its output, trimmed.
+std::string cli(const std::string& host, int port, const std::string& command) {
+  auto r = lgtest::run("redis-cli -h " + host + " -p " + std::to_string(port) + " " + command, 60);
+  while (!r.out.empty() && (r.out.back() == '\n' || r.out.back() == '\r')) r.out.pop_back();
+  return r.out;
+}
+
+bool wait_pong(const std::string& host, int port, std::chrono::milliseconds limit) {
+  auto deadline = Clock::now() + limit;
+  while (Clock::now() < deadline) {
+    if (cli(host, port, "ping") == "PONG") return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("redis: a healthy server answers PONG, with role and version from INFO", "[integration][redis]") {
+  auto s = settings(plain_url());
+  auto o = probe_once(s);
+  INFO(o.reason);
+  CHECK(o.ok);
+  CHECK(o.reason_code == "ok");
+  CHECK(o.info.at("role") == "master");
+  CHECK(std::regex_match(o.info.at("version"), std::regex(R"(\d+\.\d+\.\d+)")));
+  CHECK(o.reason == "PONG, role master, redis " + o.info.at("version"));
+  PrivateLoop loop;
+  CHECK(lg::probes::make_redis_probe(loop.get(), s)->target() == plain_url());
+}
+
+TEST_CASE("redis: a host name is resolved off the loop (uv_getaddrinfo), then connected", "[integration][redis]") {
+  auto o = probe_once(settings("redis://localhost:" + lgtest::env("LG_REDIS_PORT")));
+  INFO(o.reason);
+  CHECK(o.reason_code == "ok");
+}
+
+TEST_CASE("redis: SELECT db from the URL; an out-of-range db is an error naming SELECT", "[integration][redis]") {
+  auto ok = probe_once(settings(plain_url() + "/3"));
+  INFO(ok.reason);
+  CHECK(ok.reason_code == "ok");
+  auto bad = probe_once(settings(plain_url() + "/99"));
+  INFO(bad.reason);
+  CHECK(bad.reason_code == "error");
+  CHECK(bad.reason == "SELECT failed: ERR DB index is out of range");
+}
+
+TEST_CASE("redis: AUTH with the right password on the requirepass server", "[integration][redis]") {
+  const std::string password = lgtest::env("LG_REDIS_PASSWORD");
+  SECTION("password in the URL") {
+    auto s = settings("redis://:" + password + "@" + auth_host_port() + "/2");
+    auto o = probe_once(s);
+    INFO(o.reason);
+    CHECK(o.reason_code == "ok");
+    CHECK(o.info.at("role") == "master");
+    PrivateLoop loop;
+    auto target = lg::probes::make_redis_probe(loop.get(), s)->target();
+    CHECK(target == "redis://:***@" + auth_host_port() + "/2");
+    CHECK_FALSE(contains(target, password));
+  }
+  SECTION("password from --redis-password") {
+    auto o = probe_once(settings("redis://" + auth_host_port(), {"--redis-password", password}));
+    INFO(o.reason);
+    CHECK(o.reason_code == "ok");
+  }
+}
+
+TEST_CASE("redis: a wrong password is auth_failed, and the password is never shown", "[integration][redis]") {
+  const std::string wrong = "not-the-Secret-9";
+  auto o = probe_once(settings("redis://:" + wrong + "@" + auth_host_port()));
+  INFO(o.reason);
+  CHECK(o.reason_code == "auth_failed");
+  CHECK(contains(o.reason, "WRONGPASS"));
+  CHECK_FALSE(contains(o.reason, wrong));
+}
+
+TEST_CASE("redis: no password against the requirepass server is auth_required", "[integration][redis]") {
+  auto o = probe_once(settings("redis://" + auth_host_port()));
+  INFO(o.reason);
+  CHECK(o.reason_code == "auth_required");
+  CHECK(contains(o.reason, "NOAUTH"));
+}
+
+TEST_CASE("redis: a password sent to a server without one is auth_failed, said plainly", "[integration][redis]") {
+  auto o = probe_once(settings(plain_url(), {"--redis-password", "some-Secret-1"}));
+  INFO(o.reason);
+  CHECK(o.reason_code == "auth_failed");
+  CHECK(contains(o.reason, "no password set"));
+  CHECK_FALSE(contains(o.reason, "some-Secret-1"));
+}
+
+TEST_CASE("redis: a closed port is refused at once, and the context is freed", "[integration][redis]") {
+  // hiredis 0.14.1's own libuv adapter never reports this (the connect callback never fires);
+  // ours does, and the private loop closing clean proves the poll handle was closed.
+  const std::string port = std::to_string(lgtest::free_port());
+  auto started = Clock::now();
+  auto o = probe_once(settings("redis://127.0.0.1:" + port));
+  INFO(o.reason);
+  CHECK(o.reason_code == "refused");
+  CHECK(o.reason == "connection refused by 127.0.0.1:" + port);
+  CHECK(Clock::now() - started < 2s);
+}
+
+TEST_CASE("redis: the stopped services redis is refused; up again after restart", "[integration][redis]") {
+  auto s = settings(plain_url());
+  {
+    lgtest::ServiceStopped stopped("redis");
+    auto o = probe_once(s);
+    INFO(o.reason);
+    CHECK(o.reason_code == "refused");
+    CHECK(contains(o.reason, "connection refused by 127.0.0.1:" + lgtest::env("LG_REDIS_PORT")));
+    REQUIRE(stopped.restart());
+  }
+  auto o = probe_once(s);
+  INFO(o.reason);
+  CHECK(o.reason_code == "ok");
+}
+
+TEST_CASE("redis: an unknown host is dns", "[integration][redis]") {
+  auto o = probe_once(settings("redis://no-such-redis.invalid:6379"));
+  INFO(o.reason);
+  CHECK(o.reason_code == "dns");
+  CHECK(contains(o.reason, "no-such-redis.invalid"));
+}
+
+TEST_CASE("redis: cancel at any early point: no done, every handle closed", "[integration][redis]") {
+  // 0 turns: before the attempt began; then resolving (a name) or connecting; later turns
+  // reach the replies. Whatever state cancel() meets, no done and a clean loop.
+  for (const std::string host : {"127.0.0.1", "localhost"}) {
+    for (int turns = 0; turns < 6; ++turns) {
+      CAPTURE(host, turns);
+      PrivateLoop loop;
+      int calls = 0;
+      {
+        auto probe = lg::probes::make_redis_probe(loop.get(),
+                                                  settings("redis://" + host + ":" + lgtest::env("LG_REDIS_PORT")));
+        probe->start([&](Outcome) { ++calls; });
+        for (int i = 0; i < turns; ++i) uv_run(loop.get(), UV_RUN_NOWAIT);
+        if (calls == 0) probe->cancel();
+      }
+      lgtest::run_until(loop.get(), [] { return false; }, 100ms);
+      CHECK(calls <= 1);
+      CHECK(loop.close());
+    }
+  }
+}
+
+TEST_CASE("redis: cancel mid-connect (black-holed server): no done, no leak", "[integration][redis]") {
+  BlackHole hole;
+  PrivateLoop loop;
+  int calls = 0;
+  auto probe = lg::probes::make_redis_probe(loop.get(), settings("redis://127.0.0.1:" + std::to_string(hole.port())));
+  probe->start([&](Outcome) { ++calls; });
+  lgtest::run_until(loop.get(), [&] { return calls > 0; }, 300ms);
+  REQUIRE(calls == 0);  // still connecting
+  probe->cancel();
+  lgtest::run_until(loop.get(), [&] { return calls > 0; }, 200ms);
+  CHECK(calls == 0);
+  probe.reset();
+  CHECK(loop.close());
+}
+
+TEST_CASE("redis: cancel while waiting for replies (connected, silent server): no done, no leak",
+          "[integration][redis]") {
+  SilentServer silent;
+  PrivateLoop loop;
+  int calls = 0;
+  auto probe =
+      lg::probes::make_redis_probe(loop.get(), settings("redis://127.0.0.1:" + std::to_string(silent.port())));
+  probe->start([&](Outcome) { ++calls; });
+  lgtest::run_until(loop.get(), [&] { return calls > 0; }, 300ms);
+  REQUIRE(calls == 0);
+  probe.reset();  // the destructor cancels
+  lgtest::run_until(loop.get(), [&] { return calls > 0; }, 200ms);
+  CHECK(calls == 0);
+  CHECK(loop.close());
+}
+
+TEST_CASE("redis: the runner's deadline cuts a black-holed connect as timeout", "[integration][redis]") {
+  BlackHole hole;
+  lg::Config cfg = lgtest::config_from({"--redis-url", "redis://127.0.0.1:" + std::to_string(hole.port()),
+                                        "--redis-interval", "2s", "--redis-timeout", "300ms"});
+  lgtest::ProbeHarness h("redis", cfg.redis.schedule,
+                         [&](uv_loop_t* loop) { return lg::probes::make_redis_probe(loop, cfg.redis); });
+  const auto& c = h.first_result(3000ms);
+  INFO(c.reason);
+  CHECK(c.reason_code == "timeout");
+}
+
+TEST_CASE("redis: IPv6 literal ([::1])", "[integration][redis]") {
+  const std::string dir = make_temp_dir();
+  const int port = lgtest::free_port();
+  OwnRedis server(dir, "::1", port, {});
+  REQUIRE(wait_pong("::1", port, 10s));
+  auto o = probe_once(settings("redis://[::1]:" + std::to_string(port)));
+  INFO(o.reason);
+  CHECK(o.reason_code == "ok");
+  CHECK(server.stop());
+  lgtest::run("rm -rf " + dir);
+}
+
+TEST_CASE("redis: a server loading its dataset is loading, with progress, then ok", "[integration][redis]") {
+  const std::string dir = make_temp_dir();
+  const int port = lgtest::free_port();
+  const auto url = "redis://127.0.0.1:" + std::to_string(port);
+  {
+    // A dataset on disk: 300k small keys (about 7 MB of RDB).
+    OwnRedis seed(dir, "127.0.0.1", port, {"--enable-debug-command", "yes"});
+    REQUIRE(wait_pong("127.0.0.1", port, 10s));
+    REQUIRE(cli("127.0.0.1", port, "DEBUG POPULATE 300000") == "OK");
+    REQUIRE(cli("127.0.0.1", port, "SAVE") == "OK");
+    REQUIRE(seed.stop());
+  }
+  // Restarted on that file, slowed down: key-load-delay (Redis 7; microseconds per key, a
+  // negative -N sleeping on one key in N) stretches the load to seconds, and answering clients
+  // every 1 KiB of RDB (instead of every 2 MiB) keeps it responsive while loading.
+  OwnRedis server(dir, "127.0.0.1", port,
+                  {"--key-load-delay", "-20", "--loading-process-events-interval-bytes", "1024"});
+  const auto started = Clock::now();
+  std::optional<Outcome> first, loading, ready;
+  int loading_results = 0;
+  while (!ready && Clock::now() - started < 60s) {
+    auto o = probe_once(settings(url), 5000ms);
+    if (o.reason_code == "refused") {  // not listening yet
+      std::this_thread::sleep_for(20ms);
+      continue;
+    }
+    if (!first) first = o;
+    if (o.reason_code == "loading") {
+      ++loading_results;
+      loading = o;
+    } else {
+      ready = o;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  std::fprintf(stderr, "redis loading test: %d loading results, ready after %.2f s\n", loading_results, seconds);
+  REQUIRE(first);
+  INFO(first->reason);
+  CHECK(first->reason_code == "loading");
+  REQUIRE(loading);
+  CHECK_THAT(loading->reason, Catch::StartsWith("Redis is loading its dataset into memory"));
+  CHECK(contains(loading->reason, "% loaded"));
+  CHECK(loading->info.at("role") == "master");
+  REQUIRE(ready);
+  INFO(ready->reason);
+  CHECK(ready->reason_code == "ok");
+  CHECK(ready->info.at("role") == "master");
+  CHECK(server.stop());
+  lgtest::run("rm -rf " + dir);
+}
