@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Validator: every ```yaml block of docs/kubernetes.md parses (python3-yaml, Debian's
+# python3-yaml package; no kubectl here), the main manifest is a Deployment of an app plus a
+# lettagate sidecar with readiness on /readyz and liveness on /livez (port 8080), resources,
+# and a securityContext with runAsNonRoot, uid 10001, readOnlyRootFilesystem and no privilege
+# escalation; every LETTAGATE_* variable is a real setting; the image's args are a subcommand.
+set -euo pipefail
+# shellcheck source=tests/scripts/lib/validate_common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/validate_common.sh"
+require_binary
+PY=/usr/bin/python3
+if ! "$PY" -c 'import yaml' 2>/dev/null; then
+  echo "installing python3-yaml" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-yaml >&2 || die "python3-yaml is missing and could not be installed"
+fi
+"$LG" help | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^LETTAGATE_[A-Z0-9_]+$/) print $i }' | sort -u >"$TMP/settings"
+
+STEP="docs/kubernetes.md"
+"$PY" - "$SRC/docs/kubernetes.md" "$TMP/settings" <<'PY' || FAILS=$((FAILS + 1))
+import re, sys, yaml
+text = open(sys.argv[1]).read()
+settings = set(open(sys.argv[2]).read().split())
+blocks = re.findall(r"^```yaml\n(.*?)^```", text, re.S | re.M)
+errs = []
+if not blocks:
+    errs.append("no ```yaml blocks")
+docs = []
+for i, b in enumerate(blocks, 1):
+    try:
+        docs += [(i, d) for d in yaml.safe_load_all(b) if d is not None]
+    except yaml.YAMLError as e:
+        errs.append(f"yaml block {i} does not parse: {e}")
+print(f"ok   [docs/kubernetes.md]: {len(blocks)} yaml blocks, {len(docs)} documents parse")
+
+def check_gate(c, where, sidecar_native=False):
+    rp, lp = c.get("readinessProbe", {}), c.get("livenessProbe", {})
+    ports = {p.get("name"): p.get("containerPort") for p in c.get("ports", [])}
+    def probe_ok(p, path):
+        g = p.get("httpGet", {})
+        port = g.get("port")
+        return g.get("path") == path and (port == 8080 or ports.get(port) == 8080)
+    if not probe_ok(rp, "/readyz"):
+        errs.append(f"{where}: readinessProbe must GET /readyz on 8080")
+    if not probe_ok(lp, "/livez"):
+        errs.append(f"{where}: livenessProbe must GET /livez on 8080")
+    r = c.get("resources", {})
+    if not r.get("requests", {}).get("memory") or not r.get("requests", {}).get("cpu") or not r.get("limits", {}).get("memory"):
+        errs.append(f"{where}: resources need cpu and memory requests and a memory limit")
+    sc = c.get("securityContext", {})
+    for k, v in (("runAsNonRoot", True), ("readOnlyRootFilesystem", True), ("allowPrivilegeEscalation", False), ("runAsUser", 10001)):
+        if sc.get(k) != v:
+            errs.append(f"{where}: securityContext.{k} must be {v}")
+    if "ALL" not in sc.get("capabilities", {}).get("drop", []):
+        errs.append(f"{where}: securityContext.capabilities.drop must include ALL")
+    args = c.get("args", [])
+    if args[:1] not in (["serve"], []):
+        errs.append(f"{where}: args must start with the serve subcommand")
+    env = {e["name"] for e in c.get("env", [])}
+    for n in env:
+        if n.startswith("LETTAGATE_") and n not in settings:
+            errs.append(f"{where}: {n} is not a lettagate setting")
+    if "LETTAGATE_FORWARD" not in env or "LETTAGATE_MIN_AGENTS" not in env:
+        errs.append(f"{where}: needs LETTAGATE_FORWARD and LETTAGATE_MIN_AGENTS")
+    if sidecar_native and c.get("restartPolicy") != "Always":
+        errs.append(f"{where}: a native sidecar needs restartPolicy: Always")
+
+deps = [(i, d) for i, d in docs if d.get("kind") == "Deployment"]
+if not deps:
+    errs.append("no Deployment")
+for i, d in deps:
+    spec = d["spec"]["template"]["spec"]
+    cs = spec.get("containers", [])
+    gates = [c for c in cs if "lettagate" in c.get("image", "")]
+    apps = [c for c in cs if "lettagate" not in c.get("image", "")]
+    if len(gates) != 1 or not apps:
+        errs.append(f"Deployment (block {i}): needs an app container and one lettagate sidecar")
+        continue
+    check_gate(gates[0], f"Deployment {d['metadata']['name']} lettagate")
+    if not spec.get("securityContext", {}).get("runAsNonRoot"):
+        errs.append("pod securityContext.runAsNonRoot must be true")
+    if spec.get("terminationGracePeriodSeconds", 30) <= 10:
+        errs.append("terminationGracePeriodSeconds must exceed the 10s drain")
+    sel = d["spec"]["selector"]["matchLabels"]
+    if any(d["spec"]["template"]["metadata"]["labels"].get(k) != v for k, v in sel.items()):
+        errs.append("the selector does not match the pod labels")
+    for a in apps:
+        urls = [e.get("value", "") for e in a.get("env", [])]
+        if any("letta-server" in u for u in urls):
+            errs.append(f"app container {a['name']} talks to letta-server directly, not through the sidecar")
+# The native sidecar variant: initContainers with restartPolicy Always and a startupProbe.
+for i, d in docs:
+    inits = (d.get("spec", {}).get("template", {}).get("spec", {}) or {}).get("initContainers", [])
+    for c in inits:
+        if "lettagate" in c.get("image", ""):
+            check_gate(c, f"native sidecar (block {i})", sidecar_native=True)
+            if c.get("startupProbe", {}).get("httpGet", {}).get("path") != "/readyz":
+                errs.append(f"native sidecar (block {i}): startupProbe must GET /readyz")
+for e in errs:
+    print(f"FAIL [docs/kubernetes.md]: {e}", file=sys.stderr)
+if not errs:
+    print("ok   [docs/kubernetes.md]: Deployment + lettagate sidecar: /readyz readiness, /livez liveness, resources, non-root read-only")
+sys.exit(1 if errs else 0)
+PY
+
+finish validate_kubernetes
