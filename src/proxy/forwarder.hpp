@@ -1,7 +1,8 @@
 #pragma once
 // Forwarder: the `letta` TCP routes (LISTEN=UPSTREAM). One Route per pair; each accepted
-// client becomes a session piping bytes both ways to a freshly resolved upstream.
-// See docs/architecture.md and docs/configuration.md (Forwarder).
+// client becomes a session (TcpForwarder) piping bytes both ways to a freshly resolved
+// upstream, with backpressure and half-close, following a probed component's health.
+// See docs/forwarder.md (behaviour, modes, limits, metrics) and docs/architecture.md.
 #include <uv.h>
 
 #include <memory>
@@ -16,6 +17,8 @@
 namespace lg::proxy {
 
 class Route;
+class BufferPool;
+class ProxyMetrics;
 
 class Forwarder {
  public:
@@ -37,9 +40,21 @@ class Forwarder {
   std::vector<int> ports() const;
   // The "forward" section of /status.
   void describe(nlohmann::json& status) const;
+  // Bytes held in proxy buffers for writes the kernel has not taken (all routes): the bound a
+  // slow reader can make the forwarder hold.
+  size_t buffered_bytes() const;
+  // Clients waiting in hold mode (all routes).
+  size_t held_sessions() const;
 
  private:
+  uv_loop_t* loop_;
+  ForwardSettings settings_;
+  probes::HealthState& health_;
+  std::unique_ptr<ProxyMetrics> metrics_;
+  std::shared_ptr<BufferPool> pool_;
   std::vector<std::unique_ptr<Route>> routes_;
+  const probes::Component* follow_ = nullptr;
+  int subscription_ = 0;
 };
 
 }  // namespace lg::proxy

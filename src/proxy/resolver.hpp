@@ -1,0 +1,72 @@
+#pragma once
+// Resolver: the upstream name of one route, resolved with uv_getaddrinfo (libuv's thread pool)
+// and cached for `ttl` (after pgbouncer's dnslookup.c). Never resolved once forever: a
+// restarted container's new address is picked up at the next lookup after the TTL, and at
+// once after a connect to every cached address failed (invalidate()). Lookups that arrive
+// while one is in flight wait for that one, so a burst of connections costs one lookup and
+// a slow DNS server never fills the thread pool. IP literals are parsed once, never resolved.
+//
+// Contract: lookup() returns the cached addresses, or nullptr after registering the waiter,
+// which is called back later (never from inside lookup()) exactly once unless cancel()ed.
+// Addresses are in getaddrinfo's order; a session tries them in turn.
+#include <uv.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/duration.hpp"
+
+namespace lg::proxy {
+
+using AddressList = std::vector<sockaddr_storage>;
+using Addresses = std::shared_ptr<const AddressList>;
+
+class ResolveWaiter {
+ public:
+  // status 0 with a non-empty list, or a libuv error (UV_EAI_*, UV_ETIMEDOUT, ...).
+  virtual void on_resolved(int status, const Addresses& addresses) = 0;
+
+ protected:
+  ~ResolveWaiter() = default;
+};
+
+class Resolver {
+ public:
+  Resolver(uv_loop_t* loop, std::string host, uint16_t port, Millis ttl, std::string log_name);
+  ~Resolver();
+  Resolver(const Resolver&) = delete;
+  Resolver& operator=(const Resolver&) = delete;
+
+  Addresses lookup(ResolveWaiter* waiter);
+  void cancel(ResolveWaiter* waiter);
+  // Connecting to every address of `failed` failed: resolve afresh next time.
+  void invalidate(const Addresses& failed);
+
+  size_t lookups() const { return lookups_; }   // getaddrinfo calls made
+  std::string last_answer() const;               // "172.18.0.3, ..." for /status
+  const std::string& last_error() const { return last_error_; }
+
+ private:
+  struct Request;
+  void start_lookup();
+  void on_answer(int status, addrinfo* res);
+
+  uv_loop_t* loop_;
+  std::string host_;
+  uint16_t port_;
+  Millis ttl_;
+  std::string log_name_;
+  bool literal_ = false;
+  Addresses cached_;
+  uint64_t expires_ = 0;  // uv_now() ms
+  Request* inflight_ = nullptr;
+  std::vector<ResolveWaiter*> waiters_;
+  size_t lookups_ = 0;
+  std::string last_error_;
+};
+
+// "127.0.0.1:5432" / "[::1]:5432".
+std::string format_address(const sockaddr_storage& a);
+
+}  // namespace lg::proxy

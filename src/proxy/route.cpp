@@ -1,0 +1,159 @@
+#include "proxy/route.hpp"
+
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "proxy/listener.hpp"
+#include "proxy/tcp_forwarder.hpp"
+
+namespace lg::proxy {
+
+namespace {
+constexpr uint64_t kFailureLogEveryMs = 10000;  // upstream failures: one warning per 10 s at most
+}
+
+Route::Route(uv_loop_t* loop, const ForwardRoute& route, const ForwardSettings& settings, RouteMetrics metrics,
+             std::shared_ptr<BufferPool> pool, const probes::Component* follow)
+    : loop_(loop),
+      route_(route),
+      settings_(settings),
+      metrics_(metrics),
+      pool_(std::move(pool)),
+      follow_(follow),
+      resolver_(loop, route.upstream.host, route.upstream.port, settings.dns_ttl, route.name),
+      log_(log::get("proxy")) {}
+
+Route::~Route() { close_all(); }
+
+bool Route::start(std::string* error) {
+  listener_ = Listener::open(
+      loop_, route_.listen, route_.name, [this](int fd) { on_accept(fd); },
+      [this](int) { metrics_.accept_errors->inc(); }, error);
+  if (!listener_) return false;
+  port_ = listener_->port();
+  log_->info("{}: forwarding {} (port {}) to {}, health: {}", route_.name, route_.listen.str(), port_,
+             route_.upstream.str(), follow_ ? std::string(mode_name()) + " on " + follow_->name : "not followed");
+  return true;
+}
+
+void Route::stop_accepting() {
+  if (!listener_) return;
+  listener_->close();
+  listener_ = nullptr;
+}
+
+void Route::close_all() {
+  stop_accepting();
+  std::vector<TcpForwarder*> open(sessions_.begin(), sessions_.end());
+  for (auto* s : open) s->close();  // each one calls on_session_closed and lets go of this route
+  sessions_.clear();
+  held_.clear();
+}
+
+bool Route::upstream_ready() const {
+  if (!follow_ || settings_.health_mode == ForwardHealthMode::Ignore) return true;
+  return follow_->status == probes::Status::Up || follow_->status == probes::Status::Degraded;
+}
+
+void Route::on_accept(int fd) {
+  metrics_.accepted->inc();
+  if (static_cast<int>(sessions_.size()) >= settings_.max_connections) {
+    ::close(fd);
+    metrics_.rejected_by(RejectReason::Limit).inc();
+    return;
+  }
+  TcpForwarder* s = TcpForwarder::accept(loop_, this, pool_, fd);
+  if (!s) return;
+  sessions_.insert(s);
+  metrics_.active->inc();
+  if (upstream_ready()) {
+    s->connect();
+  } else if (settings_.health_mode == ForwardHealthMode::Reject) {
+    metrics_.rejected_by(RejectReason::Unhealthy).inc();
+    s->close();
+  } else {
+    held_.push_back(s);
+    s->held_at = std::prev(held_.end());
+    s->held = true;
+    s->hold(settings_.hold_timeout);
+  }
+}
+
+void Route::on_health_change() {
+  if (held_.empty() || !upstream_ready()) return;
+  log_->info("{}: {} is up: connecting {} held client(s)", route_.name, follow_->name, held_.size());
+  std::vector<TcpForwarder*> waiting(held_.begin(), held_.end());
+  for (auto* s : waiting) s->held = false;
+  held_.clear();
+  for (auto* s : waiting) s->release();
+}
+
+void Route::on_hold_timeout(TcpForwarder*) { metrics_.rejected_by(RejectReason::HoldTimeout).inc(); }
+
+void Route::on_session_closed(TcpForwarder* s) {
+  if (s->held) {
+    held_.erase(s->held_at);
+    s->held = false;
+  }
+  if (sessions_.erase(s) == 0) return;
+  metrics_.active->dec();
+  metrics_.duration_seconds->observe(mono_seconds() - s->accepted_at());
+}
+
+void Route::on_connect_failed(int status, bool dns, const Addresses& tried) {
+  const ConnectError reason = dns ? ConnectError::Dns : classify_connect_error(status);
+  metrics_.connect_error(reason).inc();
+  if (!dns) resolver_.invalidate(tried);  // the container may have moved: resolve afresh
+  // One warning per burst (and a reminder every 10 s while it lasts), not one per client.
+  const uint64_t now = uv_now(loop_);
+  ++failures_unlogged_;
+  if (!failing_ || now - last_failure_log_ms_ >= kFailureLogEveryMs) {
+    log_->warn("{}: cannot connect to {}: {} ({}; {} client(s) closed since the last report)", route_.name,
+               route_.upstream.str(), uv_strerror(status), to_string(reason), failures_unlogged_);
+    failures_unlogged_ = 0;
+    last_failure_log_ms_ = now;
+    failing_ = true;
+  }
+  ++connect_failures_;
+}
+
+void Route::on_connect_ok() {
+  if (!failing_) return;
+  failing_ = false;
+  log_->info("{}: connected to {} again", route_.name, route_.upstream.str());
+}
+
+const char* Route::mode_name() const {
+  switch (settings_.health_mode) {
+    case ForwardHealthMode::Hold: return "hold";
+    case ForwardHealthMode::Reject: return "reject";
+    case ForwardHealthMode::Ignore: return "ignore";
+  }
+  return "hold";
+}
+
+void Route::describe(nlohmann::json& out) const {
+  nlohmann::json r;
+  r["route"] = route_.name;
+  r["listen"] = route_.listen.str();
+  r["port"] = port_;
+  r["upstream"] = route_.upstream.str();
+  r["resolved"] = resolver_.last_answer();
+  if (!resolver_.last_error().empty()) r["resolve_error"] = resolver_.last_error();
+  r["accepting"] = listener_ != nullptr;
+  r["accept_paused"] = listener_ != nullptr && listener_->paused();
+  r["active"] = sessions_.size();
+  r["held"] = held_.size();
+  r["mode"] = follow_ ? mode_name() : "ignore";
+  r["follows"] = follow_ ? follow_->name : "";
+  if (follow_) r["follows_status"] = probes::to_string(follow_->status);
+  r["upstream_ready"] = upstream_ready();
+  r["connect_failures"] = connect_failures_;
+  out.push_back(std::move(r));
+}
+
+}  // namespace lg::proxy

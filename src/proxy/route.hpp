@@ -1,0 +1,90 @@
+#pragma once
+// Route: one LISTEN=UPSTREAM pair. Owns the listener, the upstream's resolver, the open
+// sessions and the hold queue; applies the connection cap and the health mode to each new
+// client; keeps the route's metrics (label route = the route as written).
+//
+// Health: a route follows one probed component (settings.health_component). While that
+// component is not up (down or unknown), new clients are
+//   hold   : kept (their first bytes read, nothing forwarded) until it is up, then connected
+//            in arrival order; closed after hold_timeout (rejected, reason hold_timeout).
+//   reject : closed at once (rejected, reason unhealthy).
+//   ignore : forwarded regardless.
+// A component that is not probed (or health_component "") means ignore. Up and degraded
+// both count as up. Sessions already streaming are never cut by a health change.
+#include <uv.h>
+
+#include <list>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <unordered_set>
+
+#include "config/config.hpp"
+#include "probes/health_state.hpp"
+#include "proxy/buffer_pool.hpp"
+#include "proxy/proxy_metrics.hpp"
+#include "proxy/resolver.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace lg::proxy {
+
+class Listener;
+class TcpForwarder;
+
+class Route {
+ public:
+  Route(uv_loop_t* loop, const ForwardRoute& route, const ForwardSettings& settings, RouteMetrics metrics,
+        std::shared_ptr<BufferPool> pool, const probes::Component* follow);
+  ~Route();
+  Route(const Route&) = delete;
+  Route& operator=(const Route&) = delete;
+
+  bool start(std::string* error);
+  void stop_accepting();
+  void close_all();
+  size_t active() const { return sessions_.size(); }
+  size_t held() const { return held_.size(); }
+  int port() const { return port_; }
+  bool accepting() const { return listener_ != nullptr; }
+  // The followed component changed state (from the HealthState listener).
+  void on_health_change();
+  void describe(nlohmann::json& out) const;
+
+  // For sessions.
+  const std::string& name() const { return route_.name; }
+  const ForwardSettings& settings() const { return settings_; }
+  Resolver& resolver() { return resolver_; }
+  RouteMetrics& metrics() { return metrics_; }
+  spdlog::logger& log() { return *log_; }
+  void on_session_closed(TcpForwarder* s);
+  void on_hold_timeout(TcpForwarder* s);
+  void on_connect_failed(int status, bool dns, const Addresses& tried);
+  void on_connect_ok();
+
+ private:
+  void on_accept(int fd);
+  bool upstream_ready() const;
+  const char* mode_name() const;
+
+  uv_loop_t* loop_;
+  ForwardRoute route_;
+  const ForwardSettings& settings_;
+  RouteMetrics metrics_;
+  std::shared_ptr<BufferPool> pool_;
+  const probes::Component* follow_;  // nullptr: forward regardless
+  Resolver resolver_;
+  std::shared_ptr<spdlog::logger> log_;
+  Listener* listener_ = nullptr;  // frees itself after close()
+  int port_ = 0;
+  std::unordered_set<TcpForwarder*> sessions_;
+  std::list<TcpForwarder*> held_;
+  uint64_t connect_failures_ = 0;
+  uint64_t failures_unlogged_ = 0;
+  uint64_t last_failure_log_ms_ = 0;
+  bool failing_ = false;
+};
+
+}  // namespace lg::proxy

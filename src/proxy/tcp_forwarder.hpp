@@ -1,0 +1,108 @@
+#pragma once
+// TcpForwarder: one proxied client connection (a session). It owns three handles, the client
+// socket, the upstream socket and one timer, counts the ones still open and deletes itself
+// when the last close callback has run. Requests (connect, write, shutdown) live inside it or
+// inside pool blocks; libuv runs their callbacks (UV_ECANCELED when closing) before the close
+// callbacks, so nothing fires on freed memory.
+//
+//   Accepted --hold()--> Holding --release()--> Resolving --> Connecting --> Streaming
+//        \--connect()------------------------------^              |  (next address on failure)
+//   any state --close()--> Closing (handles closing; deleted in the last close callback)
+//
+// Before the upstream is connected the client is read once (at most one block), so a client
+// that resets or sends EOF while held is noticed and its first bytes (a request, a startup
+// packet) are forwarded as soon as the upstream answers. Then two Pipes carry the bytes.
+// The one timer serves the state: hold deadline, connect deadline (per address tried), or the
+// optional idle check while streaming.
+//
+// A session talks to its Route until it closes; close() drops that link, so a closing session
+// never touches the Route (or the metrics) again, even if the Route is gone by then.
+#include <uv.h>
+
+#include <cstdint>
+#include <list>
+#include <memory>
+
+#include "core/duration.hpp"
+#include "proxy/buffer_pool.hpp"
+#include "proxy/pipe.hpp"
+#include "proxy/resolver.hpp"
+
+namespace lg::proxy {
+
+class Route;
+
+class TcpForwarder final : public PipeOwner, public ResolveWaiter {
+ public:
+  enum class State { Accepted, Holding, Resolving, Connecting, Streaming, Closing };
+  enum class Reset { None, Client, Upstream };
+
+  // Takes the accepted socket over and starts reading it; nullptr (socket closed) on failure.
+  static TcpForwarder* accept(uv_loop_t* loop, Route* route, std::shared_ptr<BufferPool> pool, int fd);
+
+  void hold(Millis timeout);  // wait for release() (the component is up) or the deadline
+  void release();             // Holding -> connect()
+  void connect();             // resolve, connect, then stream
+  void close(Reset reset = Reset::None);
+
+  State state() const { return state_; }
+  double accepted_at() const { return accepted_at_; }  // mono_seconds()
+
+  // The route's hold list (FIFO), kept by the route.
+  std::list<TcpForwarder*>::iterator held_at;
+  bool held = false;
+
+  // PipeOwner
+  void on_pipe_error(Pipe& pipe, int status, Side side) override;
+  void on_pipe_done(Pipe& pipe) override;
+  // ResolveWaiter
+  void on_resolved(int status, const Addresses& addresses) override;
+
+ private:
+  TcpForwarder(uv_loop_t* loop, std::shared_ptr<BufferPool> pool);
+  ~TcpForwarder() = default;
+
+  void start_attempts(const Addresses& addresses);
+  void try_next_address();
+  void retry_after_close();
+  void on_connected();
+  void fail_connect(int status, bool dns);
+  void early_read(ssize_t nread, const uv_buf_t* buf);
+  void on_deadline();
+  void close_handle(uv_tcp_t* tcp, bool reset, uv_close_cb cb);
+  void handle_closed();
+
+  static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void on_client_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void on_upstream_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void on_connect(uv_connect_t* req, int status);
+  static void on_timer(uv_timer_t* handle);
+  static void on_handle_closed(uv_handle_t* handle);
+  static void on_upstream_closed(uv_handle_t* handle);
+
+  uv_loop_t* loop_;
+  Route* route_ = nullptr;
+  std::shared_ptr<BufferPool> pool_;
+  uv_tcp_t client_{};
+  uv_tcp_t upstream_{};
+  uv_timer_t timer_{};
+  uv_connect_t connect_req_{};
+  Pipe up_;    // client -> upstream
+  Pipe down_;  // upstream -> client
+  State state_ = State::Accepted;
+  int open_handles_ = 0;
+  bool upstream_open_ = false;
+  bool retrying_ = false;  // the upstream handle is closing before the next address is tried
+
+  Block* early_ = nullptr;  // client bytes read before the upstream was connected
+  size_t early_len_ = 0;
+  bool client_ended_ = false;  // EOF from the client before the upstream was connected
+
+  Addresses addresses_;
+  size_t next_address_ = 0;
+  int last_error_ = UV_ECONNREFUSED;
+  double accepted_at_ = 0;
+  uint64_t connect_started_ns_ = 0;
+};
+
+}  // namespace lg::proxy

@@ -1,0 +1,181 @@
+// The forwarder when the upstream is not there: refused, a name that does not resolve, a
+// black hole (connect timeout), the connection cap, the idle timeout. Each closes the client
+// promptly and counts the reason.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "integration/proxy_harness.hpp"
+#include "support/test_env.hpp"
+
+using namespace lgtest::proxy;
+
+namespace {
+
+struct Fd {
+  int fd;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+// A loopback listener whose accept queue is full (backlog 0, never accepted, already holding
+// connections): further SYNs are dropped, so connecting to it hangs: a black hole that needs
+// no routing tricks.
+struct BlackHole {
+  int listener = -1;
+  int port = 0;
+  std::vector<int> fillers;
+  BlackHole() {
+    listener = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(listen(listener, 0) == 0);
+    socklen_t len = sizeof a;
+    getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    // Fill the queue: connect (non-blocking) until one stays pending.
+    for (int i = 0; i < 8; ++i) {
+      int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      int rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+      fillers.push_back(fd);
+      if (rc != 0 && errno == EINPROGRESS) {
+        pollfd p{fd, POLLOUT, 0};
+        if (poll(&p, 1, 300) == 0) return;  // this one hangs: the queue is full
+      }
+    }
+    FAIL("could not fill the accept queue of a backlog-0 listener");
+  }
+  ~BlackHole() {
+    for (int fd : fillers) close(fd);
+    close(listener);
+  }
+};
+
+void expect_prompt_close(int port, int within_ms, const char* what) {
+  INFO(what);
+  Fd c(connect_to("127.0.0.1", port));
+  REQUIRE(c.fd >= 0);
+  send_all(c.fd, "hello", 5);
+  double waited = 0;
+  PeerEnd end = wait_end(c.fd, within_ms + 3000, &waited);
+  INFO("ended by " << to_string(end) << " after " << waited << " ms");
+  CHECK((end == PeerEnd::Eof || end == PeerEnd::Reset));
+  CHECK(waited < within_ms);
+}
+
+}  // namespace
+
+TEST_CASE("proxy: upstream refused: the client is closed at once, reason refused", "[integration][proxy]") {
+  const int dead_port = lgtest::free_port();  // nothing listens there
+  ForwarderThread fw(forward_to("127.0.0.1", dead_port));
+  expect_prompt_close(fw.port(), 500, "refused");
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"refused\"") == 1);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"timeout\"") == 0);
+  CHECK(fw.active() == 0);
+}
+
+TEST_CASE("proxy: upstream name does not resolve: the client is closed, reason dns", "[integration][proxy]") {
+  // .invalid never resolves (RFC 6761); the resolver answers at once here.
+  ForwarderThread fw(forward_to("lettagate-no-such-host.invalid", 8283));
+  expect_prompt_close(fw.port(), 3000, "dns");
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"dns\"") == 1);
+  // A second client is answered the same (a failure is not cached as an address).
+  expect_prompt_close(fw.port(), 3000, "dns again");
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"dns\"") == 2);
+}
+
+TEST_CASE("proxy: black-holed upstream: the client is closed at connect_timeout, reason timeout",
+          "[integration][proxy]") {
+  BlackHole hole;
+  auto settings = forward_to("127.0.0.1", hole.port);
+  settings.connect_timeout = std::chrono::milliseconds(400);
+  ForwarderThread fw(settings);
+  Fd c(connect_to("127.0.0.1", fw.port()));
+  REQUIRE(c.fd >= 0);
+  double waited = 0;
+  PeerEnd end = wait_end(c.fd, 5000, &waited);
+  INFO("ended by " << to_string(end) << " after " << waited << " ms");
+  CHECK((end == PeerEnd::Eof || end == PeerEnd::Reset));
+  CHECK(waited >= 350);
+  CHECK(waited < 1500);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"timeout\"") == 1);
+}
+
+TEST_CASE("proxy: the connection cap closes excess clients at once and counts them", "[integration][proxy]") {
+  TestServer echo(echo_handler);
+  auto settings = forward_to("127.0.0.1", echo.port());
+  settings.max_connections = 3;
+  ForwarderThread fw(settings);
+  std::vector<int> open;
+  for (int i = 0; i < 3; ++i) {
+    int fd = connect_to("127.0.0.1", fw.port());
+    REQUIRE(fd >= 0);
+    REQUIRE(send_all(fd, "ping", 4));
+    REQUIRE(recv_n(fd, 4, 3000) == "ping");
+    open.push_back(fd);
+  }
+  expect_prompt_close(fw.port(), 500, "over the cap");
+  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", "reason=\"limit\"") == 1);
+  // The three admitted ones still work; after one leaves, a new client is admitted.
+  REQUIRE(send_all(open[0], "pong", 4));
+  CHECK(recv_n(open[0], 4, 3000) == "pong");
+  close(open.back());
+  open.pop_back();
+  const double deadline = now_ms() + 3000;
+  while (fw.active() > 2 && now_ms() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  Fd again(connect_to("127.0.0.1", fw.port()));
+  REQUIRE(send_all(again.fd, "back", 4));
+  CHECK(recv_n(again.fd, 4, 3000) == "back");
+  for (int fd : open) close(fd);
+}
+
+TEST_CASE("proxy: the optional idle timeout closes a silent connection, and only when set", "[integration][proxy]") {
+  TestServer echo(echo_handler);
+  SECTION("set: 300 ms") {
+    auto settings = forward_to("127.0.0.1", echo.port());
+    settings.idle_timeout = std::chrono::milliseconds(300);
+    ForwarderThread fw(settings);
+    Fd c(connect_to("127.0.0.1", fw.port()));
+    // Traffic keeps it alive past the timeout...
+    for (int i = 0; i < 5; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      REQUIRE(send_all(c.fd, "k", 1));
+      REQUIRE(recv_n(c.fd, 1, 2000) == "k");
+    }
+    // ...silence closes it.
+    double waited = 0;
+    PeerEnd end = wait_end(c.fd, 3000, &waited);
+    CHECK(end == PeerEnd::Eof);
+    CHECK(waited >= 250);
+    CHECK(waited < 1000);
+  }
+  SECTION("default: none") {
+    ForwarderThread fw(forward_to("127.0.0.1", echo.port()));
+    Fd c(connect_to("127.0.0.1", fw.port()));
+    REQUIRE(send_all(c.fd, "k", 1));
+    REQUIRE(recv_n(c.fd, 1, 2000) == "k");
+    CHECK(wait_end(c.fd, 1200) == PeerEnd::Timeout);  // still open
+    REQUIRE(send_all(c.fd, "z", 1));
+    CHECK(recv_n(c.fd, 1, 2000) == "z");
+  }
+}
+
+TEST_CASE("proxy: an upstream given by name is resolved and connected", "[integration][proxy]") {
+  // Through getaddrinfo (localhost, from /etc/hosts). Trying each address in turn when the
+  // first refuses is exercised by tests/scripts/proxy_dns.sh, which controls /etc/hosts.
+  TestServer echo(echo_handler);
+  ForwarderThread fw(forward_to("localhost", echo.port()));
+  Fd c(connect_to("127.0.0.1", fw.port()));
+  REQUIRE(send_all(c.fd, "ping", 4));
+  CHECK(recv_n(c.fd, 4, 3000) == "ping");
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"refused\"") == 0);
+}
