@@ -11,6 +11,7 @@ LG_DEPS=(
   postgresql redis-server nginx libnginx-mod-stream haproxy
   wrk prometheus docker-compose
   python3 curl procps iproute2 util-linux
+  chromium
   clang libclang-rt-14-dev
   gnuplot-nox
   python3-yaml debootstrap make binutils

@@ -27,6 +27,7 @@ std::string latency(const Component& c) {
 std::string elapsed(double seconds) {
   if (seconds < 0) seconds = 0;
   if (seconds < 1) return fmt::format("{:.0f}ms", seconds * 1000.0);
+  if (seconds < 10) return fmt::format("{:.2f}s", seconds);
   if (seconds < 60) return fmt::format("{:.1f}s", seconds);
   const auto whole = static_cast<long>(seconds);
   if (whole < 3600) return fmt::format("{}m{:02}s", whole / 60, whole % 60);
@@ -46,12 +47,14 @@ std::string fit(const std::string& line, size_t width) {
   std::string out;
   size_t visible = 0;
   bool cut = false;
+  bool escapes = false;
   for (size_t i = 0; i < line.size(); ++i) {
     const auto u = static_cast<unsigned char>(line[i]);
     if (u == 0x1b && i + 1 < line.size() && line[i + 1] == '[') {  // CSI: copy up to the final byte
       size_t j = i + 2;
       while (j < line.size() && !(line[j] >= 0x40 && line[j] <= 0x7e)) ++j;
       out.append(line, i, j - i + 1);
+      escapes = true;
       i = j;
       continue;
     }
@@ -65,7 +68,7 @@ std::string fit(const std::string& line, size_t width) {
     }
     out += line[i];
   }
-  if (cut) out += "\x1b[0m";  // a colour cut in the middle must not leak into the next line
+  if (cut && escapes) out += "\x1b[0m";  // a colour cut in the middle must not leak into the next line
   return out;
 }
 
@@ -165,6 +168,8 @@ class JsonView : public WaitView {
           {"required", c->required},
           {"target", c->target},
           {"for_ms", static_cast<int64_t>((now - c->since) * 1000.0)},
+          {"consecutive_successes", c->counts.ok},
+          {"consecutive_failures", c->counts.fail},
           {"info", c->info},
       };
       // null until the first result: 0 would read as "instant".

@@ -39,7 +39,7 @@ std::unique_ptr<WaitView> make_quiet_view();
 namespace wait_format {
 // "0.4ms", "12ms", "1.23s"; "-" when the component has no result yet.
 std::string latency(const probes::Component& c);
-// "850ms", "3.2s", "1m05s".
+// "850ms", "3.25s", "12.5s", "1m05s".
 std::string elapsed(double seconds);
 // The text with control characters (a server's newlines, ANSI escapes) replaced by spaces, so a
 // reason can never move the cursor or break a line.
