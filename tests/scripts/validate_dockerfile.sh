@@ -98,30 +98,59 @@ fi
 read -r -a PKGS <"$TMP/pkgs"
 [ "${#PKGS[@]}" -gt 0 ] || die "no apt-get install packages found in the run stage"
 ok "run stage installs: ${PKGS[*]}"
+apt-cache policy "${PKGS[@]}" >"$TMP/policy" 2>/dev/null || true
 for p in "${PKGS[@]}"; do
-  cand="$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ { print $2 }')"
+  cand="$(awk -v p="$p:" '$1 == p { f = 1 } f && /Candidate:/ { print $2; exit }' "$TMP/policy")"
   if [ -n "$cand" ] && [ "$cand" != "(none)" ]; then ok "$p is a Debian 12 package ($cand)"; else
     fail "$p: no such package in this machine's Debian 12 sources (apt-cache policy)"; fi
 done
-# Every library the binary links directly comes from a run stage package or from debian:12-slim.
-BASE_PKGS="libc6 libstdc++6 libgcc-s1"   # in debian:12-slim (apt depends on them)
-needed_pkgs=()
-while read -r lib; do
-  ldconfig -p >"$TMP/ldconfig"   # (a file: awk's early exit must not SIGPIPE a pipeline under pipefail)
-  path="$(awk -v l="$lib" '$1 == l && /x86-64|x86_64|64bit/ { print $NF; exit }' "$TMP/ldconfig")"
-  [ -n "$path" ] || path="$(awk -v l="$lib" '$1 == l { print $NF; exit }' "$TMP/ldconfig")"
-  [ -n "$path" ] || { fail "NEEDED $lib: not found by ldconfig on this machine"; continue; }
-  pkg="$(dpkg -S "$path" 2>/dev/null || dpkg -S "$(readlink -f "$path")" 2>/dev/null || true)"
-  pkg="${pkg%%:*}"
-  [ -n "$pkg" ] || { fail "NEEDED $lib ($path): dpkg -S knows no package"; continue; }
-  needed_pkgs+=("$pkg")
-  if [[ " ${PKGS[*]} " == *" $pkg "* ]]; then ok "NEEDED $lib <- $pkg (installed by the run stage)"
-  elif [[ " $BASE_PKGS " == *" $pkg "* ]]; then ok "NEEDED $lib <- $pkg (in debian:12-slim)"
-  else fail "NEEDED $lib <- $pkg, which the run stage does not install"; fi
-done < <(readelf -d "$LG" | awk '/\(NEEDED\)/ { gsub(/[\[\]]/, "", $NF); print $NF }')
-for p in "${PKGS[@]}"; do
-  [[ " ${needed_pkgs[*]} " == *" $p "* ]] || fail "the run stage installs $p, which no library of the binary needs"
-done
+# Every library the binary links directly comes from a run stage package or from debian:12-slim;
+# every run stage package provides one of them. (One ldconfig and one dpkg -S for all: fast.)
+readelf -d "$LG" | awk '/\(NEEDED\)/ { gsub(/[\[\]]/, "", $NF); print $NF }' >"$TMP/needed"
+ldconfig -p >"$TMP/ldconfig"
+python3 - "$TMP/needed" "$TMP/ldconfig" "${PKGS[@]}" <<'PY' || FAILS=$((FAILS + 1))
+import os, subprocess, sys
+needed = open(sys.argv[1]).read().split()
+run_pkgs = sys.argv[3:]
+base_pkgs = {"libc6", "libstdc++6", "libgcc-s1"}  # in debian:12-slim (apt depends on them)
+paths = {}
+for line in open(sys.argv[2]):
+    parts = line.split()
+    if parts and parts[0] in needed and parts[0] not in paths and "=>" in parts:
+        if "x86-64" in line or "x86_64" in line or "64bit" in line or parts[0] not in paths:
+            paths[parts[0]] = parts[-1]
+errs, oks, owners = [], [], {}
+queries = sorted({p for p in paths.values()} | {os.path.realpath(p) for p in paths.values()})
+out = subprocess.run(["dpkg", "-S", *queries], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+by_path = {}
+for line in out.splitlines():
+    pkg, _, path = line.partition(": ")
+    by_path[path.strip()] = pkg.split(":")[0]
+for lib in needed:
+    path = paths.get(lib)
+    if not path:
+        errs.append(f"NEEDED {lib}: not found by ldconfig on this machine")
+        continue
+    pkg = by_path.get(path) or by_path.get(os.path.realpath(path))
+    if not pkg:
+        errs.append(f"NEEDED {lib} ({path}): dpkg -S knows no package")
+        continue
+    owners[lib] = pkg
+    if pkg in run_pkgs:
+        oks.append(f"NEEDED {lib} <- {pkg} (installed by the run stage)")
+    elif pkg in base_pkgs:
+        oks.append(f"NEEDED {lib} <- {pkg} (in debian:12-slim)")
+    else:
+        errs.append(f"NEEDED {lib} <- {pkg}, which the run stage does not install")
+for p in run_pkgs:
+    if p not in owners.values():
+        errs.append(f"the run stage installs {p}, which no library of the binary needs")
+for o in oks:
+    print(f"ok   [runtime packages]: {o}")
+for e in errs:
+    print(f"FAIL [runtime packages]: {e}", file=sys.stderr)
+sys.exit(1 if errs else 0)
+PY
 
 STEP=".dockerignore"
 DI="$SRC/.dockerignore"
