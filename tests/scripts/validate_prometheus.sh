@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Validator: compose/prometheus.yml passes `promtool check config` (which also checks the rule
-# files it names), compose/prometheus-rules.yml passes `promtool check rules`, and the config
-# scrapes lettagate's /metrics on port 8080 of the compose services.
+# files it names), compose/prometheus-rules.yml passes `promtool check rules` and its unit tests
+# (`promtool test rules`), and the config scrapes lettagate's /metrics on port 8080 of the
+# compose services.
 set -euo pipefail
 # shellcheck source=tests/scripts/lib/validate_common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/validate_common.sh"
@@ -28,5 +29,11 @@ PY
 STEP="prometheus-rules.yml"
 if promtool check rules prometheus-rules.yml >"$TMP/out" 2>&1; then ok "promtool check rules: $(grep -o '[0-9]* rules found' "$TMP/out")"; else
   fail "promtool check rules: $(cat "$TMP/out")"; fi
+
+STEP="rule unit tests"
+# compose/prometheus-rules.test.yml: the agents-dropped, not-ready (but not draining) and
+# component-down alerts fire on the series lettagate exposes, and only then.
+if promtool test rules prometheus-rules.test.yml >"$TMP/out" 2>&1; then ok "promtool test rules: $(grep -c 'eval_time' prometheus-rules.test.yml) evaluations"; else
+  fail "promtool test rules: $(cat "$TMP/out")"; fi
 
 finish validate_prometheus
