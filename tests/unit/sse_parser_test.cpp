@@ -128,7 +128,7 @@ TEST_CASE("sse: multi-line data, event type, id, retry, field forms", "[unit][ss
   CHECK(out[0].data == "d");
 }
 
-TEST_CASE("sse: blocks without data dispatch nothing; empty data does", "[unit][sse]") {
+TEST_CASE("sse: blocks without data dispatch nothing but empty data does", "[unit][sse]") {
   auto ev = parse_every_way("event: typed-but-empty\n\nid: 3\n\ndata:\n\ndata\n\n");
   REQUIRE(ev.size() == 2);
   CHECK(ev[0].data.empty());
