@@ -15,6 +15,8 @@
 //   lgbench hold-client PORT N        opens N connections, waits for each greeting (so each is
 //                                     established end to end), prints "ready N", holds them
 //                                     until killed
+//   lgbench http-reqs PORT PATH N     N keep-alive GETs in a row on one connection; prints
+//                                     "requests seconds req/s"
 //
 // MB/s is 10^6 bytes per second. All sockets are TCP_NODELAY, as real servers' are.
 #define _GNU_SOURCE
@@ -288,11 +290,53 @@ _Noreturn static void hold_client(int port, long n) {
   for (;;) pause();  // bench/run measures, then kills us: the kernel closes every socket
 }
 
+// N keep-alive GETs one after the other on one connection (a fixed workload: instruction counts
+// per request under callgrind do not depend on the machine's load, unlike wrk's rates).
+static int http_reqs(int port, const char* path, long n) {
+  int fd = connect_to(port);
+  char req[512];
+  int len = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: bench\r\n\r\n", path);
+  static char buf[1 << 20];
+  uint64_t t0 = now_ns();
+  for (long i = 0; i < n; i++) {
+    if (write_all(fd, req, (size_t)len) != 0) die("write");
+    size_t have = 0;
+    long body = -1;
+    size_t head_end = 0;
+    for (;;) {
+      ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        fprintf(stderr, "lgbench: connection closed after %ld responses\n", i);
+        return 1;
+      }
+      have += (size_t)r;
+      buf[have] = 0;
+      if (body < 0) {
+        char* end = strstr(buf, "\r\n\r\n");
+        if (!end) continue;
+        head_end = (size_t)(end - buf) + 4;
+        char* cl = strcasestr(buf, "\r\ncontent-length:");
+        if (!cl || cl > end) {
+          fprintf(stderr, "lgbench: response without Content-Length\n");
+          return 1;
+        }
+        body = strtol(cl + 17, NULL, 10);
+      }
+      if (have >= head_end + (size_t)body) break;
+    }
+  }
+  double secs = (double)(now_ns() - t0) / 1e9;
+  close(fd);
+  printf("%ld %.6f %.1f\n", n, secs, (double)n / secs);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   if (argc < 3) {
     fprintf(stderr, "usage: lgbench bulk-server|bulk-get|bulk-put|sse-server|sse-client|"
-                    "hold-server|hold-client PORT [ARGS]\n");
+                    "hold-server|hold-client|http-reqs PORT [ARGS]\n");
     return 2;
   }
   const char* cmd = argv[1];
@@ -303,6 +347,7 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "sse-server")) sse_server(port);
   if (!strcmp(cmd, "sse-client") && argc == 5) return sse_client(port, atol(argv[3]), atol(argv[4]));
   if (!strcmp(cmd, "hold-server")) hold_server(port);
+  if (!strcmp(cmd, "http-reqs") && argc == 5) return http_reqs(port, argv[3], atol(argv[4]));
   if (!strcmp(cmd, "hold-client") && argc == 4) hold_client(port, atol(argv[3]));
   fprintf(stderr, "lgbench: bad arguments\n");
   return 2;

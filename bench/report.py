@@ -185,6 +185,27 @@ def per_conn_kib(peer, step, n):
 
 
 # ---------------------------------------------------------------------------------------------
+# cost (counted: instructions and system calls)
+
+cost = {}
+for peer in PEERS:
+    p = f"{RAW}/cost_{peer}.txt"
+    if not os.path.exists(p):
+        missing.append(f"cost {peer}")
+        continue
+    d = {}
+    for line in open(p):
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            d[parts[0]] = int(parts[1])
+    if not all(k in d for k in ("ir_http", "ir_bulk", "sys_http", "sys_bulk")):
+        missing.append(f"cost numbers of {peer}: {d}")
+        continue
+    reqs, mib = int(M["cost_reqs"]), int(M["cost_mib"])
+    cost[peer] = {"ir_req": d["ir_http"] / reqs, "ir_mib": d["ir_bulk"] / mib,
+                  "sys_req": d["sys_http"] / reqs, "sys_mib": d["sys_bulk"] / mib}
+
+# ---------------------------------------------------------------------------------------------
 # health
 
 health = {}
@@ -370,6 +391,17 @@ for c in (32, 256):
         w(f"| {NAMES[t]} | {f(h['rps'])}{span(h['rps_all'])} | {fr(ratio(h['rps'], d['rps']))} | {vs_lg} | "
           f"{f(h['p50'])} | {f(h['p99'])} | {added} | {f(h['cpu'], 1) if t != 'direct' else ''} | {h['errors']} |")
     w("")
+w("## Cost per request and per MiB (counted, not timed)\n")
+w(f"Sequential keep-alive requests ({int(M['cost_reqs']):,}) and a {M['cost_mib']} MiB download through a fresh "
+  "instance of each proxy. Instructions: user space only (callgrind, instrumentation on only around "
+  "the workload; the kernel's share is not in it). System calls: strace -c on the proxy. These do not "
+  "depend on the machine's load.\n")
+w("| proxy | instructions per request | system calls per request | instructions per MiB | system calls per MiB |")
+w("|---|---|---|---|---|")
+for peer in PEERS:
+    c = cost[peer]
+    w(f"| {NAMES[peer]} | {f(c['ir_req'])} | {f(c['sys_req'], 2)} | {f(c['ir_mib'])} | {f(c['sys_mib'], 1)} |")
+w("")
 w("## Bulk transfer\n")
 w("| path | get MB/s | vs direct | put MB/s | vs direct |\n|---|---|---|---|---|")
 for t in TARGETS:

@@ -13,7 +13,7 @@ LG_DEPS=(
   python3 curl procps iproute2 util-linux
   chromium
   clang libclang-rt-14-dev
-  gnuplot-nox
+  gnuplot-nox valgrind strace
   python3-yaml debootstrap make binutils
 )
 
