@@ -119,9 +119,7 @@ void Listener::on_backoff(uv_timer_t* handle) {
 
 void Listener::close() {
   if (closing_) return;
-  closing_ = true;
-  on_accept_ = nullptr;
-  on_error_ = nullptr;
+  closing_ = true;  // the callbacks stay (close() may run inside one) but are never called again
   uv_close(reinterpret_cast<uv_handle_t*>(&poll_), on_closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&backoff_), on_closed);
 }

@@ -141,6 +141,7 @@ void TcpForwarder::on_connected() {
   if (early_) {
     Block* b = early_;
     early_ = nullptr;
+    m.bytes_upstream->inc(static_cast<double>(early_len_));
     up_.inject(b, early_len_);
   }
   if (state_ == State::Closing) return;
@@ -181,7 +182,6 @@ void TcpForwarder::early_read(ssize_t nread, const uv_buf_t*) {
   if (nread > 0) {
     early_ = pool_->take_scratch();
     early_len_ = static_cast<size_t>(nread);
-    if (route_) route_->metrics().bytes_upstream->inc(static_cast<double>(nread));
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&client_));
   } else if (nread == UV_EOF) {
     client_ended_ = true;  // libuv stopped reading

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "integration/proxy_harness.hpp"
+#include "proxy/resolver.hpp"
 #include "support/test_env.hpp"
 
 using namespace lgtest::proxy;
@@ -178,4 +179,68 @@ TEST_CASE("proxy: an upstream given by name is resolved and connected", "[integr
   REQUIRE(send_all(c.fd, "ping", 4));
   CHECK(recv_n(c.fd, 4, 3000) == "ping");
   CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"refused\"") == 0);
+}
+
+TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again; lookups coalesce",
+          "[integration][proxy]") {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  struct Waiter : lg::proxy::ResolveWaiter {
+    int calls = 0, status = 1;
+    lg::proxy::Addresses got;
+    void on_resolved(int s, const lg::proxy::Addresses& a) override {
+      ++calls;
+      status = s;
+      got = a;
+    }
+  };
+  auto resolve = [&](lg::proxy::Resolver& r, Waiter& w) -> lg::proxy::Addresses {
+    if (auto cached = r.lookup(&w)) return cached;
+    REQUIRE(w.calls == 0);  // never called back from inside lookup()
+    lgtest::run_until(&loop, [&] { return w.calls > 0; }, std::chrono::milliseconds(5000));
+    REQUIRE(w.calls == 1);
+    REQUIRE(w.status == 0);
+    return w.got;
+  };
+  {
+    lg::proxy::Resolver r(&loop, "localhost", 5432, std::chrono::milliseconds(300), "test");
+    Waiter w1, w2, w3;
+    // Three lookups while the first is in flight: one getaddrinfo.
+    CHECK(r.lookup(&w1) == nullptr);
+    CHECK(r.lookup(&w2) == nullptr);
+    CHECK(r.lookup(&w3) == nullptr);
+    r.cancel(&w3);
+    lgtest::run_until(&loop, [&] { return w1.calls && w2.calls; }, std::chrono::milliseconds(5000));
+    CHECK(r.lookups() == 1);
+    CHECK(w1.calls == 1);
+    CHECK(w2.calls == 1);
+    CHECK(w3.calls == 0);  // cancelled
+    REQUIRE(w1.got);
+    CHECK(lg::proxy::format_address(w1.got->front()).find(":5432") != std::string::npos);
+    Waiter w4;
+    CHECK(r.lookup(&w4) == w1.got);  // within the TTL: the cached answer, no lookup
+    CHECK(r.lookups() == 1);
+    uv_sleep(350);
+    uv_update_time(&loop);
+    Waiter w5;
+    resolve(r, w5);  // the TTL ran out: resolved again
+    CHECK(r.lookups() == 2);
+    r.invalidate(w5.got);  // every address failed: the next one resolves afresh
+    Waiter w6;
+    resolve(r, w6);
+    CHECK(r.lookups() == 3);
+  }
+  {
+    lg::proxy::Resolver zero(&loop, "localhost", 1, std::chrono::milliseconds(0), "test");
+    Waiter a, b;
+    resolve(zero, a);
+    resolve(zero, b);
+    CHECK(zero.lookups() == 2);  // ttl 0: every connection resolves
+    lg::proxy::Resolver literal(&loop, "127.0.0.1", 1, std::chrono::milliseconds(0), "test");
+    Waiter c;
+    CHECK(literal.lookup(&c) != nullptr);  // an IP literal is never resolved
+    CHECK(literal.lookups() == 0);
+  }
+  lgtest::run_until(&loop, [&] { return !uv_loop_alive(&loop); }, std::chrono::milliseconds(2000));
+  CHECK(uv_loop_close(&loop) == 0);
 }

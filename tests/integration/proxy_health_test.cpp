@@ -1,0 +1,140 @@
+// The forwarder following a probed component: hold (wait, then connect when it turns up, or
+// close at hold_timeout), reject, ignore, and the cases where nothing is followed.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "integration/proxy_harness.hpp"
+
+using namespace lgtest::proxy;
+
+namespace {
+
+struct Fd {
+  int fd;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+lg::ForwardSettings following(int upstream_port, lg::ForwardHealthMode mode, int hold_ms = 5000) {
+  auto s = forward_to("127.0.0.1", upstream_port);
+  s.health_component = "letta";
+  s.health_mode = mode;
+  s.hold_timeout = std::chrono::milliseconds(hold_ms);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("proxy hold: a client connecting while the component is down gets through once it is up",
+          "[integration][proxy]") {
+  TestServer echo(echo_handler);
+  ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Hold), "letta");
+  fw.set_component(false);
+  Fd c(connect_to("127.0.0.1", fw.port()));
+  REQUIRE(c.fd >= 0);
+  REQUIRE(send_all(c.fd, "first bytes", 11));  // read and kept while held, not forwarded
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(echo.connections() == 0);  // nothing reached the upstream yet
+  CHECK(wait_end(c.fd, 10) == PeerEnd::Timeout);
+  CHECK(fw.metric("lettagate_proxy_connections_active") == 1);
+  const double up_at = now_ms();
+  fw.set_component(true);
+  CHECK(recv_n(c.fd, 11, 3000) == "first bytes");
+  CHECK(now_ms() - up_at < 1000);
+  REQUIRE(send_all(c.fd, "more", 4));
+  CHECK(recv_n(c.fd, 4, 3000) == "more");
+  CHECK(echo.connections() == 1);
+  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", "reason=\"hold_timeout\"") == 0);
+}
+
+TEST_CASE("proxy hold: a held client that half-closed still gets its answer", "[integration][proxy]") {
+  TestServer server(answer_after_eof_handler);
+  ForwarderThread fw(following(server.port(), lg::ForwardHealthMode::Hold), "letta");
+  fw.set_component(false);
+  Fd c(connect_to("127.0.0.1", fw.port()));
+  REQUIRE(send_all(c.fd, "question", 8));
+  ::shutdown(c.fd, SHUT_WR);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  fw.set_component(true);
+  bool eof = false;
+  CHECK(recv_to_eof(c.fd, 3000, &eof) == "question");
+  CHECK(eof);
+}
+
+TEST_CASE("proxy hold: the client is closed at hold_timeout when the component stays down",
+          "[integration][proxy]") {
+  TestServer echo(echo_handler);
+  ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Hold, 400), "letta");
+  fw.set_component(false);
+  Fd c(connect_to("127.0.0.1", fw.port()));
+  double waited = 0;
+  PeerEnd end = wait_end(c.fd, 5000, &waited);
+  INFO("ended by " << to_string(end) << " after " << waited << " ms");
+  CHECK(end == PeerEnd::Eof);
+  CHECK(waited >= 350);
+  CHECK(waited < 1500);
+  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", "reason=\"hold_timeout\"") == 1);
+  CHECK(echo.connections() == 0);
+  CHECK(fw.active() == 0);
+}
+
+TEST_CASE("proxy hold: unknown (never probed yet) counts as not up", "[integration][proxy]") {
+  TestServer echo(echo_handler);
+  ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Hold, 300), "letta");
+  Fd c(connect_to("127.0.0.1", fw.port()));
+  CHECK(wait_end(c.fd, 3000) == PeerEnd::Eof);
+  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", "reason=\"hold_timeout\"") == 1);
+}
+
+TEST_CASE("proxy reject: clients are closed at once while the component is down", "[integration][proxy]") {
+  TestServer echo(echo_handler);
+  ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Reject), "letta");
+  fw.set_component(false);
+  {
+    Fd c(connect_to("127.0.0.1", fw.port()));
+    double waited = 0;
+    CHECK(wait_end(c.fd, 3000, &waited) != PeerEnd::Timeout);
+    CHECK(waited < 300);
+  }
+  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", "reason=\"unhealthy\"") == 1);
+  CHECK(echo.connections() == 0);
+  fw.set_component(true);
+  Fd c(connect_to("127.0.0.1", fw.port()));
+  REQUIRE(send_all(c.fd, "up", 2));
+  CHECK(recv_n(c.fd, 2, 3000) == "up");
+}
+
+TEST_CASE("proxy ignore: clients are forwarded while the component is down", "[integration][proxy]") {
+  TestServer echo(echo_handler);
+  ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Ignore), "letta");
+  fw.set_component(false);
+  Fd c(connect_to("127.0.0.1", fw.port()));
+  REQUIRE(send_all(c.fd, "anyway", 6));
+  CHECK(recv_n(c.fd, 6, 3000) == "anyway");
+}
+
+TEST_CASE("proxy: a component that is not probed is not followed (forward as ignore)", "[integration][proxy]") {
+  TestServer echo(echo_handler);
+  // Follows "letta", but the health state has no such component.
+  ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Reject), "postgres");
+  Fd c(connect_to("127.0.0.1", fw.port()));
+  REQUIRE(send_all(c.fd, "free", 4));
+  CHECK(recv_n(c.fd, 4, 3000) == "free");
+}
+
+TEST_CASE("proxy: a health change never cuts a stream already open", "[integration][proxy]") {
+  TestServer echo(echo_handler);
+  ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Reject), "letta");
+  fw.set_component(true);
+  Fd c(connect_to("127.0.0.1", fw.port()));
+  REQUIRE(send_all(c.fd, "a", 1));
+  REQUIRE(recv_n(c.fd, 1, 3000) == "a");
+  fw.set_component(false);
+  REQUIRE(send_all(c.fd, "b", 1));
+  CHECK(recv_n(c.fd, 1, 3000) == "b");
+}
