@@ -35,7 +35,7 @@ SERVICE ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help letta-start letta-stop letta-status letta-logs letta-restart wait dev dev-stop dev-logs \
-  build test demo image container-smoke docs
+  build test demo image container-smoke image-smoke docs
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-16s %s\n", $$1, $$2 }'
@@ -92,6 +92,9 @@ image: ## the container image lettagate:local (docker/Dockerfile)
 
 container-smoke: build ## run the image's run stage in a chroot, no Docker needed (scripts/container-smoke)
 	scripts/container-smoke --binary build/lettagate
+
+image-smoke: ## build the image's both stages in chroots and run it, no Docker needed (slow: minutes)
+	scripts/container-smoke --from-source
 
 docs: build ## regenerate docs/configuration.md from lettagate help
 	scripts/gen-config-doc --binary build/lettagate

@@ -101,7 +101,7 @@ def parse_run_stage(path=DOCKERFILE):
                 raise SmokeError(f"container-smoke can only replay `COPY --from=<build stage> <...>/lettagate DEST`,"
                                  f" not: COPY {rest}", 2)
             dest = args[1] + ("lettagate" if args[1].endswith("/") else "")
-            steps.append({"op": "copy_binary", "dest": dest})
+            steps.append({"op": "copy_binary", "dest": dest, "src": args[0], "stage": src_stage})
         elif kw == "USER":
             user = rest
         elif kw == "ENV":
@@ -135,6 +135,70 @@ def parse_run_stage(path=DOCKERFILE):
     packages = [p for s in steps if s["op"] == "run" for p in apt_packages(s["shell"])]
     return {"from": from_text, "steps": steps, "user": user, "env": env, "entrypoint": entrypoint,
             "cmd": cmd or [], "healthcheck": healthcheck, "stopsignal": stopsignal, "packages": packages}
+
+
+def parse_build_stage(name, path=DOCKERFILE):
+    """The stage `FROM ... AS name` as replayable steps: RUN (with ARG/ENV values and WORKDIR),
+    COPY from the build context, WORKDIR. Anything else is an error."""
+    ins = dockerfile_instructions(path)
+    start = next((i for i, (kw, rest) in enumerate(ins)
+                  if kw == "FROM" and re.search(rf"\s+AS\s+{re.escape(name)}\s*$", rest, re.IGNORECASE)), None)
+    if start is None:
+        raise SmokeError(f"docker/Dockerfile: no stage named {name}", 2)
+    end = next((i for i in range(start + 1, len(ins)) if ins[i][0] == "FROM"), len(ins))
+    steps, env, workdir = [], {}, "/"
+    for kw, rest in ins[start + 1:end]:
+        if kw == "RUN":
+            steps.append({"op": "run", "shell": rest, "user": "root", "env": dict(env), "workdir": workdir})
+        elif kw == "WORKDIR":
+            workdir = rest if rest.startswith("/") else os.path.join(workdir, rest)
+            steps.append({"op": "workdir", "dir": workdir})
+        elif kw == "COPY":
+            parts = shlex.split(rest)
+            if any(p.startswith("--") for p in parts) or len(parts) < 2:
+                raise SmokeError(f"container-smoke replays only `COPY SRC... DEST` from the context: COPY {rest}", 2)
+            dest = os.path.normpath(parts[-1] if parts[-1].startswith("/") else os.path.join(workdir, parts[-1]))
+            steps.append({"op": "copy", "srcs": parts[:-1], "dest": dest, "dir_dest": parts[-1].endswith("/")})
+        elif kw in ("ARG", "ENV"):
+            k, eq, v = rest.partition("=") if kw == "ARG" or "=" in rest.split()[0] else rest.partition(" ")
+            env[k.strip()] = v.strip().strip('"') if (eq or kw == "ENV") else env.get(k.strip(), "")
+        elif kw not in RECORDED:
+            raise SmokeError(f"container-smoke cannot replay `{kw}` in the {name} stage of docker/Dockerfile", 2)
+    return {"name": name, "steps": steps,
+            "packages": [p for s in steps if s["op"] == "run" for p in apt_packages(s["shell"])]}
+
+
+def dockerignore(context):
+    """ignored(relative_path) with Docker's .dockerignore rules: the last matching pattern wins,
+    `!` re-includes, `*` and `?` stay inside a path element, `**` spans elements, and a pattern
+    that matches a parent directory matches what is inside."""
+    f = Path(context) / ".dockerignore"
+    rules = [l.strip() for l in f.read_text().splitlines()] if f.exists() else []
+    compiled = []
+    for r in rules:
+        if not r or r.startswith("#"):
+            continue
+        neg, pat = r.startswith("!"), r.lstrip("!").strip("/")
+        rx, i = "", 0
+        while i < len(pat):
+            if pat.startswith("**/", i):
+                rx, i = rx + "(?:.*/)?", i + 3
+            elif pat.startswith("**", i):
+                rx, i = rx + ".*", i + 2
+            elif pat[i] in "*?":
+                rx, i = rx + ("[^/]*" if pat[i] == "*" else "[^/]"), i + 1
+            else:
+                rx, i = rx + re.escape(pat[i]), i + 1
+        compiled.append((neg, re.compile(rx + r"\Z")))
+
+    def ignored(rel):
+        parts, verdict = rel.strip("/").split("/"), False
+        for neg, rx in compiled:
+            if any(rx.match("/".join(parts[:i])) for i in range(1, len(parts) + 1)):
+                verdict = not neg
+        return verdict
+
+    return ignored
 
 
 def configured_sources():

@@ -177,27 +177,29 @@ def slim_down(root):
         f.unlink()
 
 
-def replay_run(root, step, mounts_env=None):
+def replay_run(root, step, extra_env=None, timeout=900):
     user = None if step["user"] in ("root", "0", "0:0") else resolve_user(root, step["user"])
-    argv = ["/bin/sh", "-c", step["shell"]]
-    r = run(chroot_cmd(root, argv, user, {**step["env"], **(mounts_env or {})}), timeout=900, check=False,
+    # cd to the WORKDIR, then the RUN line as written, by a fresh shell (as Docker runs it)
+    argv = ["/bin/sh", "-c", 'cd "$0" && exec /bin/sh -c "$1"', step.get("workdir", "/"), step["shell"]]
+    r = run(chroot_cmd(root, argv, user, {**step["env"], **(extra_env or {})}), timeout=timeout, check=False,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         print(r.stdout[-4000:], file=sys.stderr)
         raise SmokeError(f"RUN failed in the chroot (exit {r.returncode}): {step['shell'][:200]}")
 
 
-def build_image(cache, base_tar, stage, source_lines, cached_only):
-    first_copy = next(i for i, s in enumerate(stage["steps"]) if s["op"] != "run")
-    layer = stage["steps"][:first_copy]
+def build_image(cache, base_tar, stage, source_lines, cached_only, prefix="image", what="run stage"):
+    """The stage's RUN lines up to its first other step, replayed on the base and cached."""
+    first_other = next(i for i, s in enumerate(stage["steps"]) if s["op"] != "run")
+    layer = stage["steps"][:first_other]
     key = sha(base_tar.name, json.dumps(layer, sort_keys=True), *source_lines)
-    tar = cache / f"image-{key}.tar"
+    tar = cache / f"{prefix}-{key}.tar"
     if tar.exists():
-        log(f"image layer: cached {tar.name} (run stage RUN lines unchanged)")
+        log(f"{prefix} layer: cached {tar.name} ({what} RUN lines unchanged)")
         return tar
     if cached_only:
         raise SmokeError(f"image layer not cached ({tar}); run scripts/container-smoke once without --cached-only", 3)
-    tmp = cache / f"tmp-image-{os.getpid()}"
+    tmp = cache / f"tmp-{prefix}-{os.getpid()}"
     rmtree(tmp)
     mounts = Mounts()
     try:
@@ -208,7 +210,7 @@ def build_image(cache, base_tar, stage, source_lines, cached_only):
             os.unlink(f)
         shutil.copyfile("/etc/resolv.conf", tmp / "etc/resolv.conf")
         mounts.mount(["-t", "proc", "proc"], tmp / "proc")
-        with timed(f"image layer: replay {len(layer)} RUN line(s) of the run stage (apt: {' '.join(stage['packages'])})"):
+        with timed(f"{prefix} layer: replay {len(layer)} RUN line(s) of the {what} (apt: {' '.join(stage['packages'])})"):
             for step in layer:
                 replay_run(tmp, step)
         mounts.umount_all()
@@ -220,10 +222,65 @@ def build_image(cache, base_tar, stage, source_lines, cached_only):
         if os.path.exists(f"{tar}.part"):
             os.unlink(f"{tar}.part")
     # older layers (the Dockerfile changed) only take space
-    for old in cache.glob("image-*.tar"):
+    for old in cache.glob(f"{prefix}-*.tar"):
         if old != tar:
             old.unlink()
     return tar
+
+
+def build_from_source(cache, layer_tar, stage, context, ignored, build_args, artifact, out):
+    """Replays the rest of the build stage on its cached layer: WORKDIR, COPY from the build
+    context (minus what .dockerignore excludes), RUN with the ARG values; copies `artifact`
+    (the path the run stage copies from this stage) to `out`."""
+    tmp = cache / f"tmp-build-{os.getpid()}"
+    rmtree(tmp)
+    mounts = Mounts()
+    try:
+        tmp.mkdir()
+        run(["tar", "-C", str(tmp), "--numeric-owner", "-xf", str(layer_tar)], timeout=300)
+        mounts.mount(["-t", "proc", "proc"], tmp / "proc")
+        first_other = next(i for i, s in enumerate(stage["steps"]) if s["op"] != "run")
+        with timed(f"{stage['name']} stage: COPY the context and RUN the build"):
+            for step in stage["steps"][first_other:]:
+                if step["op"] == "workdir":
+                    (tmp / step["dir"].lstrip("/")).mkdir(parents=True, exist_ok=True)
+                elif step["op"] == "copy":
+                    copy_context(context, ignored, step, tmp)
+                else:
+                    replay_run(tmp, step, build_args, timeout=2400)
+        built = tmp / artifact.lstrip("/")
+        if not built.is_file():
+            raise SmokeError(f"the {stage['name']} stage did not produce {artifact}")
+        shutil.copyfile(built, out)
+        os.chmod(out, 0o755)
+    finally:
+        mounts.umount_all()
+        rmtree(tmp)
+
+
+def copy_context(context, ignored, step, root):
+    """COPY SRC... DEST from the build context, as Docker does it: a directory's contents go
+    into DEST; a file goes to DEST, or into it when DEST ends with '/' or there are several."""
+    context = os.path.realpath(context)
+    for src in step["srcs"]:
+        path = os.path.join(context, src)
+        if ignored(os.path.relpath(path, context)) or not os.path.exists(path):
+            raise SmokeError(f"COPY {src}: not in the build context (missing, or excluded by .dockerignore)")
+        dest = root / step["dest"].lstrip("/")
+        if os.path.isdir(path):
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames[:] = [d for d in dirnames if not ignored(os.path.relpath(os.path.join(dirpath, d), context))]
+                for f in filenames:
+                    full = os.path.join(dirpath, f)
+                    if ignored(os.path.relpath(full, context)):
+                        continue
+                    target = dest / os.path.relpath(full, path)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(full, target)
+        else:
+            target = dest / os.path.basename(src) if step["dir_dest"] or len(step["srcs"]) > 1 else dest
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
 
 
 def resolve_user(root, spec):

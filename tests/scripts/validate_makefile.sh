@@ -39,7 +39,8 @@ expect build "lg_build build"
 expect test "scripts/test"
 expect demo "scripts/demo"
 expect image "docker build -f docker/Dockerfile -t lettagate:local"
-expect container-smoke "scripts/container-smoke"
+expect container-smoke "scripts/container-smoke --binary build/lettagate"
+expect image-smoke "scripts/container-smoke --from-source"
 expect docs "scripts/gen-config-doc"
 # `dev` must wait before it starts anything.
 make -n --no-print-directory dev LETTAGATE=/nonexistent >"$TMP/dev.out" 2>&1 || true
