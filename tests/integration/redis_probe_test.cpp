@@ -3,14 +3,6 @@
 // that must close clean afterwards (uv_loop_close == 0: every handle, including the hiredis
 // adapter's poll handle, was closed, so the context was freed); the suite also runs under
 // ASan/LSan (-DLETTAGATE_SANITIZE=ON).
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <optional>
@@ -18,9 +10,17 @@
 #include <thread>
 
 #include "integration/probe_harness.hpp"
+#include "integration/redis_test_support.hpp"
 #include "probes/factories.hpp"
 
 using lg::probes::Outcome;
+using lgtest::redis::BlackHole;
+using lgtest::redis::OwnRedis;
+using lgtest::redis::PrivateLoop;
+using lgtest::redis::SilentServer;
+using lgtest::redis::cli;
+using lgtest::redis::make_temp_dir;
+using lgtest::redis::wait_pong;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
@@ -36,28 +36,6 @@ lg::RedisSettings settings(const std::string& url, std::vector<std::string> flag
   args.insert(args.end(), flags.begin(), flags.end());
   return lgtest::config_from(args).redis;
 }
-
-// A private loop; close() runs it until nothing is left and reports whether uv_loop_close
-// succeeded, i.e. every handle the probe opened was closed.
-class PrivateLoop {
- public:
-  PrivateLoop() { uv_loop_init(&loop_); }
-  ~PrivateLoop() {
-    if (!closed_) close();
-  }
-  uv_loop_t* get() { return &loop_; }
-  bool close() {
-    closed_ = true;
-    lgtest::run_until(&loop_, [&] { return !uv_loop_alive(&loop_); }, 5000ms);
-    return uv_loop_close(&loop_) == 0;
-  }
-  PrivateLoop(const PrivateLoop&) = delete;
-  PrivateLoop& operator=(const PrivateLoop&) = delete;
-
- private:
-  uv_loop_t loop_{};
-  bool closed_ = false;
-};
 
 // One attempt, start to done, on a private loop that must close clean.
 Outcome probe_once(const lg::RedisSettings& s, std::chrono::milliseconds timeout = 5000ms) {
@@ -76,133 +54,6 @@ Outcome probe_once(const lg::RedisSettings& s, std::chrono::milliseconds timeout
   CHECK(loop.close());
   CHECK(calls == 1);
   return *got;
-}
-
-// A listener that never accepts, with its one-slot accept queue already taken: a new connect's
-// SYN is dropped, so the connect hangs (a black-holed Redis).
-class BlackHole {
- public:
-  BlackHole() {
-    listener_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(listen(listener_, 0) == 0);
-    socklen_t len = sizeof a;
-    getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    filler_ = socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(connect(filler_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  }
-  ~BlackHole() {
-    close(filler_);
-    close(listener_);
-  }
-  int port() const { return port_; }
-
- private:
-  int listener_ = -1;
-  int filler_ = -1;
-  int port_ = 0;
-};
-
-// A listener that never accepts nor answers: the connect completes (the kernel queues it), the
-// commands go out, no reply ever comes.
-class SilentServer {
- public:
-  SilentServer() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(listen(fd_, 8) == 0);
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-  }
-  ~SilentServer() { close(fd_); }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
-
-// A redis-server of our own (loading, IPv6), stopped by PID with bounded waits.
-class OwnRedis {
- public:
-  OwnRedis(const std::string& dir, const std::string& bind, int port, const std::vector<std::string>& extra) {
-    std::vector<std::string> args{"/usr/bin/redis-server", "--port", std::to_string(port), "--bind", bind,
-                                  "--dir", dir, "--dbfilename", "dump.rdb", "--save", "", "--appendonly", "no"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const std::string log = dir + "/redis.log";
-    pid_ = fork();
-    if (pid_ == 0) {
-      setpgid(0, 0);
-      int in = open("/dev/null", O_RDONLY);
-      int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      dup2(in, 0);
-      dup2(out, 1);
-      dup2(out, 2);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    REQUIRE(pid_ > 0);
-  }
-  ~OwnRedis() { stop(); }
-  // SIGTERM, then SIGKILL; true when it exited (we are its parent: waitpid reaps it).
-  bool stop() {
-    if (pid_ <= 0) return true;
-    kill(pid_, SIGTERM);
-    bool gone = wait_exit(10s);
-    if (!gone) {
-      kill(pid_, SIGKILL);
-      gone = wait_exit(5s);
-    }
-    pid_ = -1;
-    return gone;
-  }
-  OwnRedis(const OwnRedis&) = delete;
-  OwnRedis& operator=(const OwnRedis&) = delete;
-
- private:
-  bool wait_exit(std::chrono::milliseconds limit) {
-    auto deadline = Clock::now() + limit;
-    while (Clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) return true;
-      std::this_thread::sleep_for(10ms);
-    }
-    return false;
-  }
-  pid_t pid_ = -1;
-};
-
-std::string make_temp_dir() {
-  char tmpl[] = "/tmp/lettagate-redis-XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != nullptr);
-  return tmpl;
-}
-
-// redis-cli against our own server; returns its output, trimmed.
-std::string cli(const std::string& host, int port, const std::string& command) {
-  auto r = lgtest::run("redis-cli -h " + host + " -p " + std::to_string(port) + " " + command, 60);
-  while (!r.out.empty() && (r.out.back() == '\n' || r.out.back() == '\r')) r.out.pop_back();
-  return r.out;
-}
-
-bool wait_pong(const std::string& host, int port, std::chrono::milliseconds limit) {
-  auto deadline = Clock::now() + limit;
-  while (Clock::now() < deadline) {
-    if (cli(host, port, "ping") == "PONG") return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
 }
 
 }  // namespace
