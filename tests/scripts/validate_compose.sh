@@ -37,16 +37,16 @@ for f in "${files[@]}"; do
   fi
   docker-compose -f "$f" config >"$TMP/$f.resolved" 2>/dev/null || true
   # LETTAGATE_* names used anywhere in the file must be real settings.
-  for v in $(grep -oE 'LETTAGATE_[A-Z0-9_]+' "$f" | sort -u); do
+  while read -r v; do
     case "$v" in
-      LETTAGATE_TAG|LETTAGATE_REVISION|LETTAGATE_PORT) continue ;;  # compose-level variables, not settings
+      ""|LETTAGATE_TAG|LETTAGATE_REVISION|LETTAGATE_PORT) continue ;;  # compose-level variables, not settings
     esac
     grep -qx "$v" "$TMP/settings" || fail "$v is not a lettagate setting (see lettagate --help)"
-  done
+  done < <(grep -oE 'LETTAGATE_[A-Z0-9_]+' "$f" | sort -u)
   # Every bind-mounted file exists (paths relative to compose/).
-  for m in $(grep -oE '^\s*- \./[^:]+:' "$f" | sed -E 's/^\s*- (\.\/[^:]+):/\1/'); do
-    [ -e "$m" ] || fail "mounts $m, which does not exist"
-  done
+  while read -r m; do
+    [ -z "$m" ] || [ -e "$m" ] || fail "mounts $m, which does not exist"
+  done < <(grep -oE '^\s*- \./[^:]+:' "$f" | sed -E 's/^\s*- (\.\/[^:]+):/\1/')
 done
 
 STEP="docker-compose.letta.yml"

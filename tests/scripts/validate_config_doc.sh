@@ -23,6 +23,6 @@ while read -r flag env; do
   n=$((n + 1))
   grep -qE "^\| \`$flag\` \| \`$env\` \|" "$SRC/docs/configuration.md" || fail "$flag ($env) has no row in docs/configuration.md"
 done < <("$LG" help | awk '$1 ~ /^--/ && $2 ~ /^LETTAGATE_/ { print $1, $2 }')
-[ "$n" -gt 20 ] && ok "$n settings, each with a row" || fail "only $n settings found in \`$LG help\`"
+if [ "$n" -gt 20 ]; then ok "$n settings, each with a row"; else fail "only $n settings found in \`$LG help\`"; fi
 
 finish validate_config_doc

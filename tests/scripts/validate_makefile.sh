@@ -46,7 +46,7 @@ expect docs "scripts/gen-config-doc"
 make -n --no-print-directory dev LETTAGATE=/nonexistent >"$TMP/dev.out" 2>&1 || true
 w="$(grep -n 'lettagate wait' "$TMP/dev.out" | head -n1 | cut -d: -f1)"
 u="$(grep -n 'up -d' "$TMP/dev.out" | head -n1 | cut -d: -f1)"
-[ -n "$w" ] && [ -n "$u" ] && [ "$w" -lt "$u" ] && ok "dev: wait comes before up -d" || fail "dev: lettagate wait must run before up -d"
+if [ -n "$w" ] && [ -n "$u" ] && [ "$w" -lt "$u" ]; then ok "dev: wait comes before up -d"; else fail "dev: lettagate wait must run before up -d"; fi
 # No target may bring up Letta services from the app stack's file.
 if grep -nE 'docker-compose.dev.yml.*(letta-server|letta-postgres)' Makefile; then fail "the Makefile starts Letta services from the app stack"; fi
 
@@ -68,15 +68,13 @@ if timeout 60 make dev "${args[@]}" WAIT_TIMEOUT=20s LETTAGATE_MIN_AGENTS="$LG_P
 else
   fail "make dev against the ready test stack failed: $(tail -n 5 "$TMP/dev1.out")"
 fi
-grep -qx -- "-p thoth-dev -f compose/docker-compose.dev.yml up -d" "$FAKE_LOG" && ok "the app stack was started" ||
-  fail "make dev did not start the app stack: $(cat "$FAKE_LOG")"
+if grep -qx -- "-p thoth-dev -f compose/docker-compose.dev.yml up -d" "$FAKE_LOG"; then ok "the app stack was started"; else fail "make dev did not start the app stack: $(cat "$FAKE_LOG")"; fi
 : >"$FAKE_LOG"
 need=$((LG_PG_AGENTS + 1))
 rc=0
 timeout 60 make dev "${args[@]}" WAIT_TIMEOUT=2s LETTAGATE_MIN_AGENTS="$need" >"$TMP/dev2.out" 2>&1 || rc=$?
-[ "$rc" -ne 0 ] && ok "make dev fails when the database holds fewer than $need agents" || fail "make dev succeeded with LETTAGATE_MIN_AGENTS=$need"
-[ ! -s "$FAKE_LOG" ] && ok "nothing was started" || fail "make dev started something although the gate said no: $(cat "$FAKE_LOG")"
-grep -q "expected at least $need" "$TMP/dev2.out" && ok "the reason names the agent count" ||
-  fail "make dev's output does not say why: $(tail -n 5 "$TMP/dev2.out")"
+if [ "$rc" -ne 0 ]; then ok "make dev fails when the database holds fewer than $need agents"; else fail "make dev succeeded with LETTAGATE_MIN_AGENTS=$need"; fi
+if [ ! -s "$FAKE_LOG" ]; then ok "nothing was started"; else fail "make dev started something although the gate said no: $(cat "$FAKE_LOG")"; fi
+if grep -q "expected at least $need" "$TMP/dev2.out"; then ok "the reason names the agent count"; else fail "make dev's output does not say why: $(tail -n 5 "$TMP/dev2.out")"; fi
 
 finish validate_makefile

@@ -14,7 +14,7 @@ STEP="live"
 lg_live_serve
 curl -s -m 5 "$LIVE_URL/metrics" >"$TMP/metrics.txt" || die "GET /metrics failed"
 ct="$(curl -s -m 5 -o /dev/null -w '%{content_type}' "$LIVE_URL/metrics")"
-[[ "$ct" == text/plain*version=0.0.4* ]] && ok "content type $ct" || fail "content type '$ct' is not text/plain; version=0.0.4"
+if [[ "$ct" == text/plain*version=0.0.4* ]]; then ok "content type $ct"; else fail "content type '$ct' is not text/plain; version=0.0.4"; fi
 metric_families "$TMP/metrics.txt" >"$TMP/live"
 ok "$(wc -l <"$TMP/live") metric families, $(grep -vc '^#' "$TMP/metrics.txt") samples"
 
@@ -29,6 +29,7 @@ fi
 
 STEP="docs/metrics.md"
 # Names in the reference tables: rows that start with | `name` |.
+# shellcheck disable=SC2016  # the backticks are literal markdown, not expansions
 grep -oE '^\| *`[a-zA-Z_:][a-zA-Z0-9_:]*`' "$DOC" | sed -E 's/^\| *`//; s/`$//' | sort -u >"$TMP/doc"
 [ "$(wc -l <"$TMP/doc")" -gt 10 ] || die "found only $(wc -l <"$TMP/doc") metric rows in $DOC"
 # Names src/ registers: registry.counter("name", ...), .gauge(, .histogram( (the name may sit

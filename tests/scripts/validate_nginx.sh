@@ -84,13 +84,13 @@ for ((i = 0; i < 100; i++)); do
   kill -0 "$NGINX_PID" 2>/dev/null || die "nginx exited: $(tail -n 5 "$P/logs/error.log")"
   sleep 0.1
 done
-[ "$(curl -s -m 5 "$NG/nginx-health")" = "nginx-sse-proxy-healthy" ] && ok "/nginx-health" || fail "/nginx-health did not answer nginx-sse-proxy-healthy"
-[ "$(curl -s -m 5 "$NG/v1/health/")" = '{"version":"0.16.7","status":"ok"}' ] && ok "/v1/health/ reaches Letta" || fail "/v1/health/ through nginx did not reach the stand-in"
+if [ "$(curl -s -m 5 "$NG/nginx-health")" = "nginx-sse-proxy-healthy" ]; then ok "/nginx-health"; else fail "/nginx-health did not answer nginx-sse-proxy-healthy"; fi
+if [ "$(curl -s -m 5 "$NG/v1/health/")" = '{"version":"0.16.7","status":"ok"}' ]; then ok "/v1/health/ reaches Letta"; else fail "/v1/health/ through nginx did not reach the stand-in"; fi
 hdr="$(curl -s -m 5 -D - -o /dev/null "$NG/v1/health/" | tr -d '\r')"
-grep -qi '^x-accel-buffering: no$' <<<"$hdr" && ok "X-Accel-Buffering: no" || fail "no X-Accel-Buffering: no header"
-grep -qi '^cache-control: no-cache$' <<<"$hdr" && ok "Cache-Control: no-cache" || fail "no Cache-Control: no-cache header"
+if grep -qi '^x-accel-buffering: no$' <<<"$hdr"; then ok "X-Accel-Buffering: no"; else fail "no X-Accel-Buffering: no header"; fi
+if grep -qi '^cache-control: no-cache$' <<<"$hdr"; then ok "Cache-Control: no-cache"; else fail "no Cache-Control: no-cache header"; fi
 loc="$(curl -s -m 5 -D - -o /dev/null -H 'Host: letta.example:8284' "$NG/v1/health" | tr -d '\r' | grep -i '^location:' || true)"
-grep -q 'letta.example:8284' <<<"$loc" && ok "Host (with port) reaches Letta: 307 $loc" || fail "Host header not passed with its port: '$loc'"
+if grep -q 'letta.example:8284' <<<"$loc"; then ok "Host (with port) reaches Letta: 307 $loc"; else fail "Host header not passed with its port: '$loc'"; fi
 
 # 4 events 400 ms apart: the first must arrive promptly (a buffering proxy delivers all at the end).
 sse_prompt() {

@@ -12,7 +12,7 @@ cd "$SRC/compose"
 STEP="prometheus.yml"
 if promtool check config prometheus.yml >"$TMP/out" 2>&1; then ok "promtool check config"; else
   fail "promtool check config: $(cat "$TMP/out")"; fi
-grep -q 'rule files found' "$TMP/out" && ok "rule files loaded" || fail "prometheus.yml loads no rule files"
+if grep -q 'rule files found' "$TMP/out"; then ok "rule files loaded"; else fail "prometheus.yml loads no rule files"; fi
 /usr/bin/python3 - prometheus.yml <<'PY' || FAILS=$((FAILS + 1))
 import sys, yaml
 c = yaml.safe_load(open(sys.argv[1]))

@@ -64,7 +64,8 @@ lg_live_serve() {
   local hp fp i code
   read -r hp fp <<<"$(free_ports 2)"
   LIVE_URL="http://127.0.0.1:$hp"
-  LIVE_FWD="$fp"
+  LIVE_FWD="$fp"  # for validators that forward through it
+  export LIVE_FWD
   LIVE_LOG="$TMP/live-serve.log"
   "$LG" serve --listen "127.0.0.1:$hp" \
     --letta-url "$LG_LETTA_URL" --postgres-dsn "$LG_PG_DSN" \
