@@ -118,7 +118,7 @@ std::optional<std::string> check_http_url(const std::string& v, Url& out, bool& 
   }
   std::string why;
   auto u = parse_url(v, &why);
-  if (!u) return fmt::format("'{}': {}", v, why);
+  if (!u) return fmt::format("'{}': {}", redact_dsn(v), why);
   if (u->scheme != "http") {
     return fmt::format("'{}': scheme '{}' is not supported (use http://)", u->redacted(), u->scheme);
   }
@@ -529,7 +529,8 @@ ParseResult parse_config(const std::vector<std::string>& args, EnvLookup env) {
       return result;
     }
     if (a.rfind("--", 0) != 0) {
-      result.error = ConfigError{"argument", fmt::format("unexpected argument '{}' (see --help)", a)};
+      // A bare connection URL given by mistake may carry a password: redact it.
+      result.error = ConfigError{"argument", fmt::format("unexpected argument '{}' (see --help)", redact_dsn(a))};
       return result;
     }
     auto eq = a.find('=');

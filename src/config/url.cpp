@@ -129,6 +129,12 @@ std::optional<Url> parse_url(std::string_view text, std::string* why) {
   auto tail = path_start == std::string_view::npos ? std::string_view{} : rest.substr(path_start);
 
   auto at = authority.rfind('@');
+  // A '/' or '?' inside a password ends the authority early; the rest of the password would
+  // become host, port or path, and be printed. Refuse the URL instead, without echoing it.
+  if (at == std::string_view::npos && tail.find('@') != std::string_view::npos) {
+    fail(why, "'@' after the host: percent-encode '/', '?' and '@' in a user name or password (%2F %3F %40)");
+    return std::nullopt;
+  }
   if (at != std::string_view::npos) {
     auto userinfo = authority.substr(0, at);
     authority = authority.substr(at + 1);
@@ -152,15 +158,28 @@ std::optional<Url> parse_url(std::string_view text, std::string* why) {
   return url;
 }
 
+// scheme://user:password@... -> scheme://user:***@..., by text alone, for a URL parse_url refused
+// (the error message still shows what was given). The last '@' ends the userinfo: a password may
+// hold '/' or '@'; masking too much is harmless, too little is a leak.
+namespace {
+std::string mask_userinfo(std::string_view url) {
+  std::string out(url);
+  const size_t start = out.find("://") + 3;
+  const size_t at = out.rfind('@');
+  const size_t colon = out.find(':', start);
+  if (at == std::string::npos || at < start || colon == std::string::npos || colon > at) return out;
+  out.replace(colon + 1, at - colon - 1, "***");
+  return out;
+}
+}  // namespace
+
 std::string redact_dsn(std::string_view dsn) {
   if (dsn.find("://") != std::string_view::npos) {
-    if (auto url = parse_url(dsn)) {
-      std::string out = url->redacted();
-      // Query parameters may carry password=... too.
-      static const std::regex qpw(R"((^|[?&])password=[^&]*)", std::regex::icase);
-      return std::regex_replace(out, qpw, "$1password=***");
-    }
-    return "<unparsable connection URL>";
+    auto url = parse_url(dsn);
+    std::string out = url ? url->redacted() : mask_userinfo(dsn);
+    // Query parameters may carry password=... too.
+    static const std::regex qpw(R"((^|[?&])password=[^&]*)", std::regex::icase);
+    return std::regex_replace(out, qpw, "$1password=***");
   }
   static const std::regex kv(R"((password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+))", std::regex::icase);
   return std::regex_replace(std::string(dsn), kv, "$1***");
