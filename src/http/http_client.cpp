@@ -2,20 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cstring>
 
 namespace lg::http {
-namespace {
-
-struct WriteReq {
-  uv_write_t req;
-};
-
-HttpClient* self_of(llhttp_t* p) { return static_cast<HttpClient*>(p->data); }
-
-}  // namespace
 
 ClientError client_error_from_uv(int status, const std::string& where) {
   std::string code;
@@ -59,15 +48,23 @@ HttpClient* HttpClient::start(uv_loop_t* loop, ClientRequest request, Handlers h
 
 HttpClient::HttpClient(uv_loop_t* loop, ClientRequest request, Handlers handlers)
     : loop_(loop), request_(std::move(request)), handlers_(std::move(handlers)) {
-  llhttp_settings_init(&settings_);
-  settings_.on_status = on_status;
-  settings_.on_header_field = on_header_field;
-  settings_.on_header_value = on_header_value;
-  settings_.on_headers_complete = on_headers_complete;
-  settings_.on_body = on_body;
-  settings_.on_message_complete = on_message_complete;
-  llhttp_init(&parser_, HTTP_RESPONSE, &settings_);
-  parser_.data = this;
+  // The parser's callbacks tell it to stop once a handler has finished or cancelled us.
+  ResponseParser::Callbacks callbacks;
+  if (handlers_.on_headers) {
+    callbacks.on_headers = [this](const ClientResponse& head) {
+      handlers_.on_headers(head);
+      return !done_;
+    };
+  }
+  if (handlers_.on_body) {
+    callbacks.on_body = [this](std::string_view chunk) {
+      handlers_.on_body(chunk);
+      return !done_;
+    };
+  }
+  ResponseParser::Limits limits;
+  limits.max_body_bytes = request_.max_body;
+  parser_ = std::make_unique<ResponseParser>(limits, request_.method == "HEAD", std::move(callbacks));
 }
 
 void HttpClient::begin() {
@@ -195,11 +192,13 @@ void HttpClient::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<HttpClient*>(s->data);
   if (self->done_ || nread == 0) return;
   if (nread == UV_EOF) {
-    // A response without a length ends at EOF: llhttp_finish completes it (or errors).
-    if (llhttp_finish(&self->parser_) != HPE_OK || !self->done_) {
-      if (!self->done_)
-        self->fail({"closed", self->response_.status ? "connection closed before the response ended"
-                                                     : "connection closed before any response"});
+    // A response without a length ends at EOF: finish() completes it (or it was cut short).
+    auto result = self->parser_->finish();
+    if (result == ResponseParser::Result::Complete) {
+      self->complete();
+    } else if (!self->done_) {
+      self->fail({"closed", self->parser_->headers_done() ? "connection closed before the response ended"
+                                                          : "connection closed before any response"});
     }
     return;
   }
@@ -207,73 +206,26 @@ void HttpClient::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     self->fail(client_error_from_uv(static_cast<int>(nread), "reading response"));
     return;
   }
-  llhttp_errno_t err = llhttp_execute(&self->parser_, buf->base, static_cast<size_t>(nread));
-  if (self->done_) return;
-  if (err != HPE_OK && err != HPE_PAUSED) {
-    const char* why = llhttp_get_error_reason(&self->parser_);
-    self->fail({err == HPE_USER ? "too_large" : "protocol",
-                fmt::format("invalid HTTP response: {}", why ? why : llhttp_errno_name(err))});
-  }
+  self->parsed(self->parser_->feed(buf->base, static_cast<size_t>(nread)));
 }
 
-int HttpClient::on_status(llhttp_t*, const char*, size_t) { return 0; }
-
-int HttpClient::on_header_field(llhttp_t* p, const char* at, size_t len) {
-  auto* self = self_of(p);
-  if (self->in_value_) {
-    self->in_value_ = false;
-    self->field_.clear();
+void HttpClient::parsed(ResponseParser::Result result) {
+  using R = ResponseParser::Result;
+  switch (result) {
+    case R::Ok: return;
+    case R::Complete: complete(); return;
+    case R::Stopped: return;  // a handler finished or cancelled us
+    case R::HeaderTooLarge:
+    case R::BodyTooLarge: fail({"too_large", parser_->error_reason()}); return;
+    case R::Malformed: fail({"protocol", fmt::format("invalid HTTP response: {}", parser_->error_reason())}); return;
   }
-  self->field_.append(at, len);
-  return 0;
-}
-
-int HttpClient::on_header_value(llhttp_t* p, const char* at, size_t len) {
-  auto* self = self_of(p);
-  if (!self->in_value_) {
-    self->in_value_ = true;
-    std::string name = self->field_;
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    self->response_.headers.emplace_back(std::move(name), std::string());
-  }
-  self->response_.headers.back().second.append(at, len);
-  return 0;
-}
-
-int HttpClient::on_headers_complete(llhttp_t* p) {
-  auto* self = self_of(p);
-  self->response_.status = p->status_code;
-  if (self->handlers_.on_headers) {
-    self->handlers_.on_headers(self->response_);
-    if (self->done_) return HPE_PAUSED;
-  }
-  return self->request_.method == "HEAD" ? 1 : 0;
-}
-
-int HttpClient::on_body(llhttp_t* p, const char* at, size_t len) {
-  auto* self = self_of(p);
-  if (self->handlers_.on_body) {
-    self->handlers_.on_body(std::string_view(at, len));
-    return self->done_ ? HPE_PAUSED : 0;
-  }
-  if (self->response_.body.size() + len > self->request_.max_body) {
-    llhttp_set_error_reason(p, "response body too large");
-    return HPE_USER;
-  }
-  self->response_.body.append(at, len);
-  return 0;
-}
-
-int HttpClient::on_message_complete(llhttp_t* p) {
-  self_of(p)->complete();
-  return HPE_PAUSED;
 }
 
 void HttpClient::complete() {
   if (done_) return;
   done_ = true;
   auto cb = std::move(handlers_.on_complete);
-  auto response = std::move(response_);
+  auto response = std::move(parser_->response());
   handlers_ = {};
   close_socket();
   if (cb) cb(std::move(response));

@@ -7,16 +7,16 @@
 // it has called exactly one of on_complete / on_error, or after cancel(). After cancel()
 // no handler is called. Handlers are never called from inside start().
 // The caller owns deadlines (a Timer that calls cancel()).
-#include <llhttp.h>
 #include <uv.h>
 
-#include <vector>
-
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/http_message.hpp"
+#include "http/response_parser.hpp"
 
 namespace lg::http {
 
@@ -29,12 +29,6 @@ struct ClientRequest {
   Headers headers;
   std::string body;
   size_t max_body = 1 << 20;  // larger bodies fail with "too_large" (unless streamed)
-};
-
-struct ClientResponse {
-  int status = 0;
-  Headers headers;
-  std::string body;
 };
 
 struct ClientError {
@@ -75,26 +69,17 @@ class HttpClient {
   static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
   static void on_socket_closed(uv_handle_t* h);
-  static int on_status(llhttp_t* p, const char* at, size_t len);
-  static int on_header_field(llhttp_t* p, const char* at, size_t len);
-  static int on_header_value(llhttp_t* p, const char* at, size_t len);
-  static int on_headers_complete(llhttp_t* p);
-  static int on_body(llhttp_t* p, const char* at, size_t len);
-  static int on_message_complete(llhttp_t* p);
+  void parsed(ResponseParser::Result result);
 
   uv_loop_t* loop_;
   ClientRequest request_;
   Handlers handlers_;
-  llhttp_t parser_{};
-  llhttp_settings_t settings_{};
+  std::unique_ptr<ResponseParser> parser_;
   std::vector<sockaddr_storage> addresses_;
   size_t next_address_ = 0;
   int last_connect_error_ = 0;
   uv_tcp_t* socket_ = nullptr;  // freed in its close callback
   uv_timer_t* start_ = nullptr;  // defers begin() so no handler runs inside start()
-  ClientResponse response_;
-  std::string field_;
-  bool in_value_ = false;
   std::string wire_;  // the serialized request, alive until written
   char buffer_[16 * 1024];
   bool done_ = false;  // a final handler ran, or cancel()
