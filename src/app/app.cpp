@@ -40,7 +40,7 @@ bool App::start(std::string* error) {
 
   for (auto& r : runners_) r->start();
   watch_signals();
-  log::get("app")->info("lettagate serving on {} ({})", c.server.listen.str(), describe_config(c));
+  log::get("app").info("lettagate serving on {} ({})", c.server.listen.str(), describe_config(c));
   return true;
 }
 
@@ -53,11 +53,11 @@ void App::watch_signals() {
     uv_signal_start(s, [](uv_signal_t* h, int sig) {
       auto* self = static_cast<App*>(h->data);
       if (self->draining_) {
-        log::get("app")->warn("second {} received: stopping now", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        log::get("app").warn("second {} received: stopping now", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         self->stop();
         return;
       }
-      log::get("app")->info("{} received: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      log::get("app").info("{} received: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
       self->drain();
     }, signum);
     signals_.push_back(s);
@@ -78,10 +78,10 @@ void App::on_drain_tick() {
   const size_t open = forwarder_ ? forwarder_->active_sessions() : 0;
   const double elapsed_ms = (mono_seconds() - drain_started_) * 1000.0;
   if (open == 0) {
-    log::get("app")->info("drained: no connections left");
+    log::get("app").info("drained: no connections left");
     stop();
   } else if (elapsed_ms >= static_cast<double>(config_.drain_timeout.count())) {
-    log::get("app")->warn("drain timeout ({}) reached: closing {} open connection(s)",
+    log::get("app").warn("drain timeout ({}) reached: closing {} open connection(s)",
                           format_duration(config_.drain_timeout), open);
     stop();
   }

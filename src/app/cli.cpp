@@ -32,7 +32,7 @@ int usage_error(const std::string& msg) {
   return 2;
 }
 
-spdlog::level::level_enum level_of(const std::string& name) { return spdlog::level::from_str(name); }
+log::Level level_of(const std::string& name) { return log::level_from_string(name); }
 
 int run_serve(const std::vector<std::string>& args) {
   ParseResult parsed = parse_config(args);
@@ -52,7 +52,7 @@ int run_serve(const std::vector<std::string>& args) {
     app::App app(&loop, cfg);
     std::string error;
     if (!app.start(&error)) {
-      log::get("app")->error("cannot start: {}", error);
+      log::get("app").error("cannot start: {}", error);
       app.stop();
       code = 1;
     }
@@ -61,8 +61,8 @@ int run_serve(const std::vector<std::string>& args) {
     uv_run(&loop, UV_RUN_DEFAULT);  // let close callbacks free what stop() closed
   }
   uv_run(&loop, UV_RUN_DEFAULT);
-  if (uv_loop_close(&loop) != 0) log::get("app")->warn("loop closed with handles still open");
-  if (code == 0) log::get("app")->info("stopped");
+  if (uv_loop_close(&loop) != 0) log::get("app").warn("loop closed with handles still open");
+  if (code == 0) log::get("app").info("stopped");
   return code;
 }
 

@@ -145,7 +145,7 @@ int run_wait(const std::vector<std::string>& args) {
     // scroll it and break the in-place redraw.
     level = live && isatty(STDERR_FILENO) == 1 ? "error" : "warn";
   }
-  log::setup(spdlog::level::from_str(level), cfg.log_format == "json" ? log::Format::Json : log::Format::Text);
+  log::setup(log::level_from_string(level), cfg.log_format == "json" ? log::Format::Json : log::Format::Text);
 
   auto view = make_view(flags, live);
   uv_loop_t loop;
@@ -158,7 +158,7 @@ int run_wait(const std::vector<std::string>& args) {
     outcome = session.outcome();
   }
   if (drain_loop(&loop)) uv_loop_close(&loop);
-  else log::get("wait")->debug("left handles open at exit");
+  else log::get("wait").debug("left handles open at exit");
   return outcome.ready ? 0 : 1;
 }
 

@@ -49,7 +49,7 @@ void WaitSession::start() {
     s->data = this;
     uv_signal_start(s, [](uv_signal_t* h, int sig) {
       auto* self = static_cast<WaitSession*>(h->data);
-      log::get("wait")->info("{} received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+      log::get("wait").info("{} received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
       self->finish(false, true);
     }, signum);
     signals_.push_back(s);

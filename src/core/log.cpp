@@ -2,6 +2,7 @@
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <mutex>
 
@@ -50,24 +51,34 @@ void apply(const std::shared_ptr<spdlog::logger>& logger) {
   logger->flush_on(spdlog::level::info);
 }
 
+spdlog::level::level_enum to_spdlog(Level level) { return static_cast<spdlog::level::level_enum>(level); }
+
 }  // namespace
 
-void setup(spdlog::level::level_enum level, Format format) {
+Level level_from_string(std::string_view name) {
+  return static_cast<Level>(spdlog::level::from_str(std::string(name)));
+}
+
+void setup(Level level, Format format) {
   auto& s = settings();
-  s.level = level;
+  s.level = to_spdlog(level);
   s.format = format;
   if (!s.sink) s.sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { apply(l); });
 }
 
-std::shared_ptr<spdlog::logger> get(const std::string& component) {
-  if (auto existing = spdlog::get(component)) return existing;
+bool Logger::enabled(Level level) const { return impl_->should_log(to_spdlog(level)); }
+
+void Logger::write(Level level, std::string_view line) const { impl_->log(to_spdlog(level), line); }
+
+Logger get(const std::string& component) {
+  if (auto existing = spdlog::get(component)) return Logger(existing);
   auto& s = settings();
   if (!s.sink) s.sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   auto logger = std::make_shared<spdlog::logger>(component, s.sink);
   apply(logger);
   spdlog::register_logger(logger);
-  return logger;
+  return Logger(logger);
 }
 
 }  // namespace lg::log

@@ -60,7 +60,7 @@ void HttpServer::on_connection(uv_stream_t* server, int status) {
     ++self->accept_errors_;
     const uint64_t now = uv_now(self->loop_);
     if (now - self->last_accept_log_ms_ >= 10000 || self->last_accept_log_ms_ == 0) {
-      log::get("http")->warn("accept failed: {} ({} time(s) since the last report)", uv_strerror(status),
+      log::get("http").warn("accept failed: {} ({} time(s) since the last report)", uv_strerror(status),
                              self->accept_errors_);
       self->accept_errors_ = 0;
       self->last_accept_log_ms_ = now;

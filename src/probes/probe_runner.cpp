@@ -74,14 +74,14 @@ void ProbeRunner::finish(Outcome o) {
 void ProbeRunner::log_result(const Outcome& o, Status previous, bool changed) {
   auto log = log::get(component_.name);
   if (changed) {
-    auto level = component_.status == Status::Down ? spdlog::level::warn : spdlog::level::info;
-    log->log(level, "{} -> {}: {}", to_string(previous), to_string(component_.status), component_.reason);
+    auto level = component_.status == Status::Down ? log::Level::Warn : log::Level::Info;
+    log.log(level, "{} -> {}: {}", to_string(previous), to_string(component_.status), component_.reason);
     last_logged_code_ = o.reason_code;
     return;
   }
   // While not up, a new kind of failure is news (refused -> auth failed); the same one is not.
   if (!o.ok && o.reason_code != last_logged_code_) {
-    log->info("still {}: {}", to_string(component_.status), component_.reason);
+    log.info("still {}: {}", to_string(component_.status), component_.reason);
   }
   last_logged_code_ = o.reason_code;
 }

@@ -182,7 +182,7 @@ bool RedisAttempt::send(RedisStep step, const std::vector<std::string>& args) {
   // Argv form: the password goes over the wire as one argument, whatever characters it holds.
   if (redisAsyncCommandArgv(ac_, on_reply_cb, this, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
       REDIS_OK) {
-    log::get("redis")->error("cannot queue {} to {}: {}", to_string(step), address(), ac_->c.errstr);
+    log::get("redis").error("cannot queue {} to {}: {}", to_string(step), address(), ac_->c.errstr);
     return false;
   }
   expected_.push_back(step);

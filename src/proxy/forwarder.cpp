@@ -45,7 +45,7 @@ bool Forwarder::start(std::string* error) {
   if (!settings_.health_component.empty()) {
     follow_ = health_.find(settings_.health_component);
     if (!follow_ && !settings_.routes.empty()) {
-      log::get("proxy")->warn("forward-health: component '{}' is not probed: routes forward regardless (ignore)",
+      log::get("proxy").warn("forward-health: component '{}' is not probed: routes forward regardless (ignore)",
                               settings_.health_component);
     }
   }

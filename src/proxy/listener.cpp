@@ -90,7 +90,7 @@ void Listener::accept_batch() {
       return;
     }
     if (failures_in_burst_ > 0) {
-      log::get("proxy")->info("{}: accepting again after {} failed accept(s)", name_, failures_in_burst_);
+      log::get("proxy").info("{}: accepting again after {} failed accept(s)", name_, failures_in_burst_);
       failures_in_burst_ = 0;
       delay_ms_ = kBackoffMinMs;
     }
@@ -100,7 +100,7 @@ void Listener::accept_batch() {
 
 void Listener::pause(int status) {
   if (failures_in_burst_++ == 0) {
-    log::get("proxy")->warn("{}: accept failed: {}; pausing accepts (back-off {} ms up to {} ms)", name_,
+    log::get("proxy").warn("{}: accept failed: {}; pausing accepts (back-off {} ms up to {} ms)", name_,
                             uv_strerror(status), delay_ms_, kBackoffMaxMs);
   }
   if (on_error_) on_error_(status);

@@ -129,13 +129,13 @@ void Resolver::on_answer(int status, addrinfo* res) {
     cached_ = answer;
     expires_ = uv_now(loop_) + static_cast<uint64_t>(ttl_.count());
     const std::string now = last_answer();
-    if (now != before) log::get("proxy")->info("{}: {} resolves to {}", log_name_, host_, now);
+    if (now != before) log::get("proxy").info("{}: {} resolves to {}", log_name_, host_, now);
     last_error_.clear();
   } else {
     // No stale answer: when the name is gone, so is the container behind it.
     cached_ = nullptr;
     const std::string why = uv_strerror(status);
-    if (why != last_error_) log::get("proxy")->warn("{}: cannot resolve {}: {}", log_name_, host_, why);
+    if (why != last_error_) log::get("proxy").warn("{}: cannot resolve {}: {}", log_name_, host_, why);
     last_error_ = why;
   }
   // Callbacks may cancel or add waiters: work on the list as it is now.

@@ -35,7 +35,7 @@ bool Route::start(std::string* error) {
       [this](int) { metrics_.accept_errors->inc(); }, error);
   if (!listener_) return false;
   port_ = listener_->port();
-  log_->info("{}: forwarding {} (port {}) to {}, health: {}", route_.name, route_.listen.str(), port_,
+  log_.info("{}: forwarding {} (port {}) to {}, health: {}", route_.name, route_.listen.str(), port_,
              route_.upstream.str(), follow_ ? std::string(mode_name()) + " on " + follow_->name : "not followed");
   return true;
 }
@@ -85,7 +85,7 @@ void Route::on_accept(int fd) {
 
 void Route::on_health_change() {
   if (held_.empty() || !upstream_ready()) return;
-  log_->info("{}: {} is up: connecting {} held client(s)", route_.name, follow_->name, held_.size());
+  log_.info("{}: {} is up: connecting {} held client(s)", route_.name, follow_->name, held_.size());
   std::vector<TcpForwarder*> waiting(held_.begin(), held_.end());
   for (auto* s : waiting) s->held = false;
   held_.clear();
@@ -112,7 +112,7 @@ void Route::on_connect_failed(int status, bool dns, const Addresses& tried) {
   const uint64_t now = uv_now(loop_);
   ++failures_unlogged_;
   if (!failing_ || now - last_failure_log_ms_ >= kFailureLogEveryMs) {
-    log_->warn("{}: cannot connect to {}: {} ({}; {} client(s) closed since the last report)", route_.name,
+    log_.warn("{}: cannot connect to {}: {} ({}; {} client(s) closed since the last report)", route_.name,
                route_.upstream.str(), uv_strerror(status), to_string(reason), failures_unlogged_);
     failures_unlogged_ = 0;
     last_failure_log_ms_ = now;
@@ -124,7 +124,7 @@ void Route::on_connect_failed(int status, bool dns, const Addresses& tried) {
 void Route::on_connect_ok() {
   if (!failing_) return;
   failing_ = false;
-  log_->info("{}: connected to {} again", route_.name, route_.upstream.str());
+  log_.info("{}: connected to {} again", route_.name, route_.upstream.str());
 }
 
 const char* Route::mode_name() const {

@@ -20,14 +20,12 @@
 #include <unordered_set>
 
 #include "config/config.hpp"
+#include "core/log.hpp"
 #include "probes/health_state.hpp"
 #include "proxy/buffer_pool.hpp"
 #include "proxy/proxy_metrics.hpp"
 #include "proxy/resolver.hpp"
 
-namespace spdlog {
-class logger;
-}
 
 namespace lg::proxy {
 
@@ -58,7 +56,7 @@ class Route {
   const ForwardSettings& settings() const { return settings_; }
   Resolver& resolver() { return resolver_; }
   RouteMetrics& metrics() { return metrics_; }
-  spdlog::logger& log() { return *log_; }
+  const log::Logger& log() const { return log_; }
   void on_session_closed(TcpForwarder* s);
   void on_hold_timeout(TcpForwarder* s);
   void on_connect_failed(int status, bool dns, const Addresses& tried);
@@ -76,7 +74,7 @@ class Route {
   std::shared_ptr<BufferPool> pool_;
   const probes::Component* follow_;  // nullptr: forward regardless
   Resolver resolver_;
-  std::shared_ptr<spdlog::logger> log_;
+  log::Logger log_;
   Listener* listener_ = nullptr;  // frees itself after close()
   int port_ = 0;
   std::unordered_set<TcpForwarder*> sessions_;
