@@ -143,7 +143,27 @@ std::optional<std::string> apply_postgres_dsn(Ctx& c, const std::string& v) {
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     return fmt::format("'{}': {}", redact_dsn(v), msg);
   }
+  // libpq takes any text as a port and only fails when it connects ("invalid integer value"):
+  // a typo would pass the start and leave Postgres down for ever. Check the ports now.
+  bool bad_port = false;
+  for (PQconninfoOption* o = opts; o->keyword && !bad_port; ++o) {
+    if (std::string_view(o->keyword) != "port" || !o->val) continue;
+    std::string_view ports(o->val);
+    while (!bad_port) {
+      const auto comma = ports.find(',');
+      const std::string one(ports.substr(0, comma));
+      if (!one.empty() && !parse_int(one, 1, 65535)) bad_port = true;
+      if (comma == std::string_view::npos) break;
+      ports.remove_prefix(comma + 1);
+    }
+  }
   PQconninfoFree(opts);
+  // The value is not shown: with an unencoded '/' in a URL's password, libpq reads the rest
+  // of the password as the port.
+  if (bad_port)
+    return fmt::format("'{}': the port is not a number from 1 to 65535 (in a URL, percent-encode '/', '?' and "
+                       "'@' in a password: %2F %3F %40)",
+                       redact_dsn(v));
   pg.enabled = true;
   pg.dsn = v;
   pg.dsn_redacted = redact_dsn(v);
@@ -353,7 +373,8 @@ std::vector<Setting> build_table() {
       [](Ctx& c, const std::string& v) { return apply_method(c.cfg.nginx.sse_method, v); });
   add("sse-body", "", G4, "request body (JSON) for a POST stream", Kind::Value,
       string_to([](Ctx& c) -> std::string& { return c.cfg.nginx.sse_body; }));
-  add("sse-deadline", "5s", G4, "the first event must arrive within this, or the proxy is buffering",
+  add("sse-deadline", "5s", G4,
+      "the first event must arrive within this, or the proxy is buffering (the nginx timeout follows it unless set)",
       Kind::Value, duration_to([](Ctx& c) -> Millis& { return c.cfg.nginx.sse_deadline; }, Millis{1}));
 
   add("tcp-check", "", G5, "extra TCP connect probes NAME=HOST:PORT (repeatable / comma-separated)", Kind::List,
@@ -396,7 +417,16 @@ std::vector<Setting> build_table() {
   add("forward-health", "letta", G6, "component the routes follow (off: none)", Kind::Value,
       [](Ctx& c, const std::string& v) -> std::optional<std::string> {
         c.cfg.forward.health_component = is_off(v) ? "" : v;
-        return std::nullopt;
+        if (is_off(v)) return std::nullopt;
+        // A misspelt name would leave the routes following nothing: refuse it. A known component
+        // that is switched off only earns a warning at start (the routes then ignore health).
+        std::string names = "letta, postgres, redis, nginx";
+        for (const auto& t : c.cfg.tcp_checks) {
+          if (t.name == v) return std::nullopt;
+          names += ", " + t.name;
+        }
+        if (v == "letta" || v == "postgres" || v == "redis" || v == "nginx") return std::nullopt;
+        return fmt::format("'{}' is not a component (one of {}; or off)", v, names);
       });
   add("forward-health-mode", "hold", G6,
       "while that component is down: hold (wait up to forward-hold), reject, or ignore", Kind::Value,
@@ -448,6 +478,19 @@ const Setting* find_setting(const std::string& name) {
   return nullptr;
 }
 
+// The SSE check waits up to --sse-deadline for its first event, longer than the default probe
+// timeout. Unless --nginx-timeout is given, the nginx timeout follows the deadline (one second
+// more, so the check's own verdict wins the race with the runner's cut) and the interval, unless
+// given, grows to hold it: `--sse-url` alone works. A timeout given too short is an error
+// (cross_checks).
+void fit_nginx_to_sse(Ctx& c) {
+  auto& ng = c.cfg.nginx;
+  if (!ng.enabled || ng.sse_url.empty() || c.overrides.count("nginx-timeout")) return;
+  if (ng.schedule.timeout > ng.sse_deadline) return;
+  ng.schedule.timeout = ng.sse_deadline + Millis{1000};
+  if (!c.overrides.count("nginx-interval")) ng.schedule.interval = std::max(ng.schedule.interval, ng.schedule.timeout);
+}
+
 // Applies per-component schedule overrides on top of the probe-* defaults.
 std::optional<ConfigError> finish_schedules(Ctx& c) {
   auto sched_for = [&](const std::string& comp) -> ProbeSchedule& {
@@ -476,6 +519,7 @@ std::optional<ConfigError> finish_schedules(Ctx& c) {
     sched_for(comp) = s;
   }
   for (auto& t : c.cfg.tcp_checks) t.schedule = c.defaults;
+  fit_nginx_to_sse(c);
   return std::nullopt;
 }
 

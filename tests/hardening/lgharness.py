@@ -156,6 +156,10 @@ class Lettagate:
         self.args = ["serve", "--listen", "127.0.0.1:%d" % self.port] + list(args)
         self.nofile = nofile
         self.env = dict(os.environ, **(env or {}))
+        if sanitized():
+            # ASan keeps freed memory in a quarantine of 256 MiB by default, which RSS would show
+            # as growth; a small one keeps RSS comparable between cycles (leaks are LSan's job).
+            self.env["ASAN_OPTIONS"] = ":".join(filter(None, [self.env.get("ASAN_OPTIONS"), "quarantine_size_mb=16"]))
         self.log_path = os.path.join(results_dir(), "%s-%d.log" % (name, os.getpid()))
         self.proc = None
 

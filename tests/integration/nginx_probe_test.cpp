@@ -128,7 +128,7 @@ TEST_CASE("nginx: a stopped nginx is refused", "[integration][nginx]") {
 }
 
 TEST_CASE("nginx: serve refuses an SSE deadline the nginx timeout cannot hold (exit 2)", "[integration][nginx]") {
-  auto r = lgtest::run(lgtest::binary() + " serve --sse-url /v1/agents/agent-1/messages --forward off", 20);
+  auto r = lgtest::run(lgtest::binary() + " serve --sse-url /v1/agents/agent-1/messages --nginx-timeout 2s --forward off", 20);
   INFO(r.out);
   CHECK(r.exit_code == 2);
   CHECK(contains(r.out, "--nginx-timeout"));

@@ -141,7 +141,7 @@ TEST_CASE("callbacks stop parsing when they return false", "[unit][http]") {
 
 TEST_CASE("malformed responses are Malformed with llhttp's reason", "[unit][http]") {
   for (const std::string& wire : std::vector<std::string>{"SSH-2.0-OpenSSH_9.2\r\n", "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
-                           std::string("HTTP/1.1 200 OK\r\nX: a\0b\r\n\r\n", 29)}) {
+                           std::string("HTTP/1.1 200 OK\r\nX: a\0b\r\n\r\n", sizeof "HTTP/1.1 200 OK\r\nX: a\0b\r\n\r\n" - 1)}) {
     ResponseParser p({}, false);
     CHECK(p.feed(wire.data(), wire.size()) == R::Malformed);
     CHECK_FALSE(p.error_reason().empty());

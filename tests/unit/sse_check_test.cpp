@@ -92,12 +92,24 @@ TEST_CASE("sse check: [DONE] is the end marker, not an event", "[unit][sse]") {
 
 TEST_CASE("config: the nginx timeout must exceed the SSE deadline when the SSE check is on", "[unit][config][sse]") {
   auto none = [](const char*) -> const char* { return nullptr; };
-  // Defaults (timeout 2s, deadline 5s) with an SSE URL: an error naming --nginx-timeout.
+  // Defaults (timeout 2s, interval 5s, deadline 5s) with an SSE URL: the nginx timeout follows
+  // the deadline and the interval grows to hold it.
   auto r = lg::parse_config({"--sse-url", "/v1/agents/agent-1/messages/stream"}, none);
-  REQUIRE(r.error);
-  CHECK(r.error->setting == "--nginx-timeout (LETTAGATE_NGINX_TIMEOUT)");
-  CHECK(r.error->message.find("--sse-deadline 5s") != std::string::npos);
-  CHECK(r.error->message.find("--nginx-timeout 6s --nginx-interval 6s") != std::string::npos);
+  REQUIRE(r.config);
+  CHECK(r.config->nginx.schedule.timeout.count() == 6000);
+  CHECK(r.config->nginx.schedule.interval.count() == 6000);
+  CHECK(r.config->letta.schedule.timeout.count() == 2000);  // only nginx's
+  auto longer = lg::parse_config({"--sse-url", "/s", "--sse-deadline", "3s", "--nginx-interval", "30s"}, none);
+  REQUIRE(longer.config);
+  CHECK(longer.config->nginx.schedule.timeout.count() == 4000);
+  CHECK(longer.config->nginx.schedule.interval.count() == 30000);
+
+  // A timeout given too short: an error naming --nginx-timeout, with a working example.
+  auto given = lg::parse_config({"--sse-url", "/s", "--nginx-timeout", "2s"}, none);
+  REQUIRE(given.error);
+  CHECK(given.error->setting == "--nginx-timeout (LETTAGATE_NGINX_TIMEOUT)");
+  CHECK(given.error->message.find("--sse-deadline 5s") != std::string::npos);
+  CHECK(given.error->message.find("--nginx-timeout 6s --nginx-interval 6s") != std::string::npos);
 
   // Equal is not enough: the runner's cut would win the race.
   auto equal = lg::parse_config({"--sse-url", "/s", "--nginx-timeout", "5s", "--nginx-interval", "10s"}, none);
