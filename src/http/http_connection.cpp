@@ -20,17 +20,17 @@ struct WriteReq {
 
 HttpConnection::HttpConnection(HttpServer* server, uv_loop_t* loop)
     : server_(server),
+      deadline_(loop, [this] { on_deadline(); }),
       parser_({server->options_.max_header_bytes, server->options_.max_body_bytes}, [this] { on_request_begin(); },
               [this](const Request& r) { return on_request(r); }) {
   uv_tcp_init(loop, &tcp_);
   tcp_.data = this;
-  timer_ = Timer::create(loop, [this] { on_deadline(); });
 }
 
 void HttpConnection::start() {
   uv_tcp_nodelay(&tcp_, 1);
   // The first request's deadline runs from accept: a client that sends nothing is cut too.
-  timer_->start(server_->options_.header_timeout);
+  deadline_.set(server_->options_.header_timeout);
   uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc, on_read);
 }
 
@@ -50,10 +50,7 @@ void HttpConnection::drain() {
 void HttpConnection::close() {
   if (state_ == State::Closing) return;
   state_ = State::Closing;
-  if (timer_) {
-    timer_->close();
-    timer_ = nullptr;
-  }
+  deadline_.close();
   if (server_) {
     server_->forget(this);
     if (server_->active_) server_->active_->dec();
@@ -101,20 +98,20 @@ void HttpConnection::feed(const char* data, size_t len) {
 
 void HttpConnection::on_request_begin() {
   // The first request's deadline runs from accept; later ones from their first byte.
-  if (!first_request_ && server_) timer_->start(server_->options_.header_timeout);
+  if (!first_request_ && server_) deadline_.set(server_->options_.header_timeout);
   first_request_ = false;
   state_ = State::Reading;
 }
 
 bool HttpConnection::on_request(const Request& req) {
   if (!server_) return false;
-  timer_->stop();
+  deadline_.clear();
   take_tail();  // the handler may rewrite what the previous response's shared body shows
   const bool keep_alive = req.keep_alive && !draining_ && !server_->stopping_;
   respond(req, server_->handler_(req), keep_alive);
   if (!keep_alive) return false;  // answer nothing after a final response
   state_ = State::Idle;
-  timer_->start(server_->options_.keepalive_timeout);
+  deadline_.set(server_->options_.keepalive_timeout);
   return true;
 }
 
@@ -253,7 +250,7 @@ void HttpConnection::linger() {
     close();
     return;
   }
-  timer_->start(kLinger);
+  deadline_.set(kLinger);
 }
 
 void HttpConnection::on_shutdown(uv_shutdown_t* req, int status) {

@@ -1,12 +1,12 @@
 #pragma once
 // One client connection of the HttpServer. Owns its uv_tcp_t (freed in its close callback,
-// which deletes the connection) and a Timer for the header and keep-alive deadlines.
+// which deletes the connection) and a Deadline for the header and keep-alive deadlines.
 #include <uv.h>
 
 #include <string>
 #include <string_view>
 
-#include "core/timer.hpp"
+#include "core/deadline.hpp"
 #include "http/http_message.hpp"
 #include "http/request_parser.hpp"
 
@@ -50,7 +50,7 @@ class HttpConnection {
 
   HttpServer* server_;
   uv_tcp_t tcp_{};
-  Timer* timer_ = nullptr;
+  Deadline deadline_;
   RequestParser parser_;
   State state_ = State::Idle;
   bool first_request_ = true;

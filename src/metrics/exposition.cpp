@@ -9,16 +9,25 @@
 namespace lg::metrics {
 namespace {
 
-// The text of v at buf (at least kMaxValueLine bytes); returns the end.
-char* write_value(char* buf, double v) {
+// Counters and most gauges are whole: integer digits, no floating-point formatting. Null when
+// v is not a whole number below 1e15.
+char* write_whole(char* buf, double v) {
+  if (!(std::fabs(v) < 1e15)) return nullptr;  // NaN too
+  const auto whole = static_cast<int64_t>(v);
+  if (static_cast<double>(whole) != v) return nullptr;
+  return std::to_chars(buf, buf + kMaxValueLine, whole).ptr;
+}
+
+char* write_fraction(char* buf, double v) {
   if (std::isnan(v)) return write_text(buf, "NaN");
   if (std::isinf(v)) return write_text(buf, v > 0 ? "+Inf" : "-Inf");
-  if (std::fabs(v) < 1e15) {
-    // Counters and most gauges are whole: integer digits, no floating-point formatting.
-    const auto whole = static_cast<int64_t>(v);
-    if (static_cast<double>(whole) == v) return std::to_chars(buf, buf + kMaxValueLine, whole).ptr;
-  }
   return fmt::format_to(buf, FMT_COMPILE("{}"), v);  // at most 24 characters
+}
+
+// The text of v at buf (at least kMaxValueLine bytes); returns the end.
+char* write_value(char* buf, double v) {
+  if (char* end = write_whole(buf, v)) return end;
+  return write_fraction(buf, v);
 }
 
 }  // namespace
@@ -50,8 +59,16 @@ std::string format_value(double v) {
   return std::string(buf, write_value(buf, v));
 }
 
-char* write_value_line(char* p, double v) {
-  p = write_value(p, v);
+char* write_value_line(char* p, double v, ValueMemo& memo) {
+  if (char* end = write_whole(p, v)) {
+    *end++ = '\n';
+    return end;
+  }
+  if (memo.len == 0 || !(memo.value == v)) {
+    memo.len = static_cast<uint8_t>(write_fraction(memo.text, v) - memo.text);
+    memo.value = v;
+  }
+  p = write_text(p, std::string_view(memo.text, memo.len));
   *p++ = '\n';
   return p;
 }

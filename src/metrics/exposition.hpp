@@ -19,8 +19,17 @@ std::string format_value(double v);
 // Room a value line needs after its series text: the value and the newline.
 constexpr size_t kMaxValueLine = 33;
 
+// The text of the last fractional value a series showed. Durations and sums stay the same
+// across many scrapes (they change when a probe runs), and their shortest-form formatting is
+// the dearest part of a scrape, so each series keeps its last text for the next one.
+struct ValueMemo {
+  double value = 0;
+  uint8_t len = 0;  // 0: nothing kept
+  char text[24];
+};
+
 // Writes the value (or the count) and a newline at p; returns the end.
-char* write_value_line(char* p, double v);
+char* write_value_line(char* p, double v, ValueMemo& memo);
 char* write_count_line(char* p, uint64_t v);
 // Appends a whole number in decimal (HTTP heads).
 void append_uint(std::string& out, uint64_t v);

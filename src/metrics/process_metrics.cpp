@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -79,12 +81,15 @@ class ProcSelf {
   // vsize and rss fields of /proc/self/stat).
   bool memory_pages(double* vsize, double* rss) const {
     char buf[256];
-    ssize_t n = statm_ >= 0 ? ::pread(statm_, buf, sizeof buf - 1, 0) : -1;
+    ssize_t n = statm_ >= 0 ? ::pread(statm_, buf, sizeof buf, 0) : -1;
     if (n <= 0) return false;
-    buf[n] = '\0';
-    char* end = nullptr;
-    *vsize = std::strtod(buf, &end);
-    *rss = std::strtod(end, nullptr);
+    const char* end = buf + n;
+    uint64_t size = 0, resident = 0;
+    auto r = std::from_chars(buf, end, size);
+    if (r.ec != std::errc() || r.ptr == end) return false;
+    if (std::from_chars(r.ptr + 1, end, resident).ec != std::errc()) return false;
+    *vsize = static_cast<double>(size);
+    *rss = static_cast<double>(resident);
     return true;
   }
 

@@ -63,6 +63,7 @@ M& Family<M>::with(const std::vector<std::string>& values) {
   if (it == children_.end()) {
     it = children_.emplace(values, make_child(values)).first;
     children_bytes_ += it->second.max_bytes;
+    reorder();
   }
   return *it->second.metric;
 }
@@ -71,6 +72,7 @@ template <typename M>
 void Family<M>::clear() {
   children_.clear();
   children_bytes_ = 0;
+  ordered_.clear();
 }
 
 template <typename M>
@@ -79,15 +81,23 @@ void Family<M>::remove(const std::vector<std::string>& values) {
   if (it == children_.end()) return;
   children_bytes_ -= it->second.max_bytes;
   children_.erase(it);
+  reorder();
+}
+
+template <typename M>
+void Family<M>::reorder() {
+  ordered_.clear();
+  ordered_.reserve(children_.size());
+  for (const auto& [labels, child] : children_) ordered_.push_back(&child);
 }
 
 template <typename M>
 char* Family<M>::write(char* p) const {
   p = write_text(p, header_);
-  for (const auto& [labels, child] : children_) {
-    const auto& series = child.series;
+  for (const Child* child : ordered_) {
+    const auto& series = child->series;
     if constexpr (std::is_same_v<M, Histogram>) {
-      const Histogram& h = *child.metric;
+      const Histogram& h = *child->metric;
       const size_t n = h.bounds().size();
       uint64_t cumulative = 0;
       for (size_t i = 0; i < n; ++i) {
@@ -95,10 +105,10 @@ char* Family<M>::write(char* p) const {
         p = write_count_line(write_text(p, series[i]), cumulative);
       }
       p = write_count_line(write_text(p, series[n]), h.count());
-      p = write_value_line(write_text(p, series[n + 1]), h.sum());
+      p = write_value_line(write_text(p, series[n + 1]), h.sum(), child->memo);
       p = write_count_line(write_text(p, series[n + 2]), h.count());
     } else {
-      p = write_value_line(write_text(p, series[0]), child.metric->value());
+      p = write_value_line(write_text(p, series[0]), child->metric->value(), child->memo);
     }
   }
   return p;

@@ -98,11 +98,15 @@ class Family : public FamilyBase {
     // included), then _sum and _count. Rendered once, when the child is created.
     std::vector<std::string> series;
     size_t max_bytes = 0;
+    mutable ValueMemo memo;  // the value's (histograms: the sum's) last fractional text
   };
   Child make_child(const std::vector<std::string>& values) const;
+  void reorder();
 
   std::vector<double> bounds_;
   std::map<std::vector<std::string>, Child> children_;
+  // The children in label order, as a scrape walks them (the map's nodes do not move).
+  std::vector<const Child*> ordered_;
 };
 
 class Registry {
