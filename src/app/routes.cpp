@@ -14,23 +14,26 @@ http::HttpServer::Handler make_routes(probes::HealthState& health, metrics::Regi
     auto only_get = [&](auto make) -> Response {
       if (!get) {
         Response r = Response::text(405, "method not allowed\n");
-        r.headers.emplace_back("Allow", "GET, HEAD");
+        r.extra_headers = "Allow: GET, HEAD\r\n";
         return r;
       }
       Response r = make();
-      r.headers.emplace_back("Cache-Control", "no-store");
+      r.extra_headers = "Cache-Control: no-store\r\n";
       return r;
     };
     if (req.path == "/livez") return only_get([] { return Response::text(200, "ok\n"); });
     if (req.path == "/readyz") {
       return only_get([&] {
-        return Response::json(health.gate() == probes::Gate::Ready ? 200 : 503, health.readyz_json());
+        // Cached by HealthState, rebuilt only when what it says changed.
+        return Response::json_shared(health.gate() == probes::Gate::Ready ? 200 : 503, health.readyz_json());
       });
     }
     if (req.path == "/status") return only_get([&] { return Response::json(200, health.status_json()); });
     if (req.path == "/metrics") {
       return only_get([&] {
-        Response r = Response::text(200, registry.expose());
+        Response r;
+        r.shared_body = registry.render();  // the registry's buffer, valid until the next scrape
+        r.shared = true;
         r.content_type = "text/plain; version=0.0.4; charset=utf-8";
         return r;
       });

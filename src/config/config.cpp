@@ -8,7 +8,8 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
-#include <sstream>
+
+#include "probes/libpq_loader.hpp"
 
 namespace lg {
 namespace {
@@ -61,14 +62,17 @@ std::optional<long> parse_int(const std::string& v, long lo, long hi) {
   return n;
 }
 
+// Comma-separated items, trimmed of spaces and tabs; empty items dropped.
 std::vector<std::string> split_list(const std::string& v) {
   std::vector<std::string> out;
-  std::string item;
-  std::istringstream in(v);
-  while (std::getline(in, item, ',')) {
+  size_t start = 0;
+  while (start <= v.size()) {
+    size_t comma = std::min(v.find(',', start), v.size());
+    const std::string item = v.substr(start, comma - start);
     auto b = item.find_first_not_of(" \t");
     auto e = item.find_last_not_of(" \t");
     if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+    start = comma + 1;
   }
   return out;
 }
@@ -134,6 +138,9 @@ std::optional<std::string> apply_postgres_dsn(Ctx& c, const std::string& v) {
     pg.enabled = false;
     return std::nullopt;
   }
+  // libpq is loaded only now that the probe is on (see probes/libpq_loader.hpp).
+  std::string load_error;
+  if (!libpq::load(&load_error)) return fmt::format("the postgres probe needs libpq (libpq.so.5): {}", load_error);
   // libpq's own parser decides what a valid connection string is.
   char* err = nullptr;
   PQconninfoOption* opts = PQconninfoParse(v.c_str(), &err);

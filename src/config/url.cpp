@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
-#include <regex>
+#include <strings.h>
 
 namespace lg {
 namespace {
@@ -173,16 +173,88 @@ std::string mask_userinfo(std::string_view url) {
 }
 }  // namespace
 
+// Hand-written scanners rather than std::regex: a regex is compiled at first use, which
+// touches much of libstdc++'s locale machinery for two fixed patterns (start-up time and
+// resident memory). tests/unit/url_test.cpp checks them against the regexes they replace.
+namespace {
+
+bool starts_with_nocase(std::string_view s, size_t at, std::string_view word) {
+  return s.size() - at >= word.size() && strncasecmp(s.data() + at, word.data(), word.size()) == 0;
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
+
+// A query's password=... parameters (any case, at the start or after '?' or '&'), up to the
+// next '&', become password=***: the pattern (^|[?&])password=[^&]* -> $1password=***.
+std::string mask_query_passwords(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    const bool boundary = i == 0 || s[i - 1] == '?' || s[i - 1] == '&';
+    if (boundary && starts_with_nocase(s, i, "password=")) {
+      out += "password=***";
+      i = std::min(s.find('&', i), s.size());
+      continue;
+    }
+    out += s[i++];
+  }
+  return out;
+}
+
+// The end of a single-quoted value starting at `at` (backslash escapes any character but a
+// line break), or npos when it is not closed.
+size_t quoted_end(std::string_view s, size_t at) {
+  for (size_t i = at + 1; i < s.size(); ++i) {
+    if (s[i] == '\'') return i + 1;
+    if (s[i] == '\\') {
+      if (i + 1 >= s.size() || s[i + 1] == '\n' || s[i + 1] == '\r') return std::string_view::npos;
+      ++i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// key=value form: password<ws>=<ws>VALUE, VALUE quoted ('...') or a run of non-spaces,
+// becomes password<ws>=<ws>***: the pattern (password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+) -> $1***.
+std::string mask_keyword_passwords(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    if (starts_with_nocase(s, i, "password")) {
+      size_t j = i + 8;
+      while (j < s.size() && is_space(s[j])) ++j;
+      if (j < s.size() && s[j] == '=') {
+        ++j;
+        while (j < s.size() && is_space(s[j])) ++j;
+        size_t end = j < s.size() && s[j] == '\'' ? quoted_end(s, j) : std::string_view::npos;
+        if (end == std::string_view::npos) {
+          end = j;
+          while (end < s.size() && !is_space(s[end])) ++end;
+        }
+        if (end > j) {
+          out.append(s.substr(i, j - i));
+          out += "***";
+          i = end;
+          continue;
+        }
+      }
+    }
+    out += s[i++];
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string redact_dsn(std::string_view dsn) {
   if (dsn.find("://") != std::string_view::npos) {
     auto url = parse_url(dsn);
-    std::string out = url ? url->redacted() : mask_userinfo(dsn);
     // Query parameters may carry password=... too.
-    static const std::regex qpw(R"((^|[?&])password=[^&]*)", std::regex::icase);
-    return std::regex_replace(out, qpw, "$1password=***");
+    return mask_query_passwords(url ? url->redacted() : mask_userinfo(dsn));
   }
-  static const std::regex kv(R"((password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+))", std::regex::icase);
-  return std::regex_replace(std::string(dsn), kv, "$1***");
+  return mask_keyword_passwords(dsn);
 }
 
 std::string HostPort::str() const { return fmt::format("{}:{}", bracket(host), port); }

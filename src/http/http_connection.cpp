@@ -1,15 +1,15 @@
 #include "http/http_connection.hpp"
 
-#include <fmt/format.h>
-
 #include "core/log.hpp"
 #include "http/http_server.hpp"
+#include "metrics/exposition.hpp"
 
 namespace lg::http {
 namespace {
 
 constexpr size_t kWriteHighWater = 1 << 20;  // stop reading pipelined requests above this
 constexpr Millis kLinger{2000};              // after a final response, how long unread input may drain
+constexpr size_t kKeptOutputBytes = 64 * 1024;  // output capacity a connection keeps between requests
 
 struct WriteReq {
   uv_write_t req;
@@ -20,17 +20,17 @@ struct WriteReq {
 
 HttpConnection::HttpConnection(HttpServer* server, uv_loop_t* loop)
     : server_(server),
+      deadline_(loop, [this] { on_deadline(); }),
       parser_({server->options_.max_header_bytes, server->options_.max_body_bytes}, [this] { on_request_begin(); },
               [this](const Request& r) { return on_request(r); }) {
   uv_tcp_init(loop, &tcp_);
   tcp_.data = this;
-  timer_ = Timer::create(loop, [this] { on_deadline(); });
 }
 
 void HttpConnection::start() {
   uv_tcp_nodelay(&tcp_, 1);
   // The first request's deadline runs from accept: a client that sends nothing is cut too.
-  timer_->start(server_->options_.header_timeout);
+  deadline_.set(server_->options_.header_timeout);
   uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc, on_read);
 }
 
@@ -38,7 +38,7 @@ void HttpConnection::reject_busy() {
   Response r = Response::text(503, "too many connections\n");
   Request req;
   req.method = "GET";
-  respond(req, std::move(r), false);
+  respond(req, r, false);
   flush();
 }
 
@@ -50,10 +50,7 @@ void HttpConnection::drain() {
 void HttpConnection::close() {
   if (state_ == State::Closing) return;
   state_ = State::Closing;
-  if (timer_) {
-    timer_->close();
-    timer_ = nullptr;
-  }
+  deadline_.close();
   if (server_) {
     server_->forget(this);
     if (server_->active_) server_->active_->dec();
@@ -101,37 +98,50 @@ void HttpConnection::feed(const char* data, size_t len) {
 
 void HttpConnection::on_request_begin() {
   // The first request's deadline runs from accept; later ones from their first byte.
-  if (!first_request_ && server_) timer_->start(server_->options_.header_timeout);
+  if (!first_request_ && server_) deadline_.set(server_->options_.header_timeout);
   first_request_ = false;
   state_ = State::Reading;
 }
 
 bool HttpConnection::on_request(const Request& req) {
   if (!server_) return false;
-  timer_->stop();
+  deadline_.clear();
+  take_tail();  // the handler may rewrite what the previous response's shared body shows
   const bool keep_alive = req.keep_alive && !draining_ && !server_->stopping_;
   respond(req, server_->handler_(req), keep_alive);
   if (!keep_alive) return false;  // answer nothing after a final response
   state_ = State::Idle;
-  timer_->start(server_->options_.keepalive_timeout);
+  deadline_.set(server_->options_.keepalive_timeout);
   return true;
 }
 
-void HttpConnection::respond(const Request& req, Response res, bool keep_alive) {
-  if (server_ && server_->requests_) {
-    static const char* kKnown[] = {"/livez", "/readyz", "/status", "/metrics", "/"};
-    std::string route = "other";
-    for (auto* k : kKnown)
-      if (req.path == k) route = k;
-    server_->requests_->with({route, std::to_string(res.status)}).inc();
+void HttpConnection::respond(const Request& req, const Response& res, bool keep_alive) {
+  take_tail();
+  if (server_) server_->count_request(req.path, res.status);
+  const std::string_view body = res.payload();
+  const bool head_only = req.method == "HEAD";
+  out_.reserve(out_.size() + 160 + res.extra_headers.size() + (head_only || res.shared ? 0 : body.size()));
+  out_ += "HTTP/1.1 ";
+  metrics::append_uint(out_, static_cast<uint64_t>(res.status));
+  out_ += ' ';
+  out_ += reason_phrase(res.status);
+  out_ += "\r\nContent-Type: ";
+  out_ += res.content_type;
+  out_ += "\r\nContent-Length: ";
+  metrics::append_uint(out_, body.size());
+  out_ += "\r\n";
+  out_ += res.extra_headers;
+  out_ += keep_alive ? "\r\n" : "Connection: close\r\n\r\n";
+  if (!head_only) {
+    if (res.shared) tail_ = body;  // written from where it is (no copy) unless it must be queued
+    else out_ += body;
   }
-  std::string head = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n", res.status,
-                                 reason_phrase(res.status), res.content_type, res.body.size());
-  for (const auto& [k, v] : res.headers) head += k + ": " + v + "\r\n";
-  head += keep_alive ? "\r\n" : "Connection: close\r\n\r\n";
-  out_ += head;
-  if (req.method != "HEAD") out_ += res.body;
   if (!keep_alive) close_after_flush_ = true;
+}
+
+void HttpConnection::take_tail() {
+  out_ += tail_;
+  tail_ = {};
 }
 
 void HttpConnection::fail(int status, const char* why) {
@@ -143,21 +153,65 @@ void HttpConnection::fail(int status, const char* why) {
 }
 
 void HttpConnection::flush() {
-  if (state_ == State::Closing) return;
-  if (!out_.empty()) {
-    auto* w = new WriteReq;
-    w->req.data = this;
-    w->data.swap(out_);
-    uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
-    int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, on_write);
-    if (rc != 0) {  // failed synchronously: no callback will come
-      delete w;
-      close();
+  if (state_ == State::Closing) {
+    tail_ = {};
+    return;
+  }
+  const size_t total = out_.size() + tail_.size();
+  if (total > 0) {
+    auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+    size_t written = 0;
+    if (writes_pending_ == 0) {
+      // Usually the kernel takes the whole response at once: no write request, no callback,
+      // and none of the epoll re-arming libuv does after a queued write completes.
+      uv_buf_t bufs[2] = {uv_buf_init(out_.data(), static_cast<unsigned>(out_.size())),
+                          uv_buf_init(const_cast<char*>(tail_.data()), static_cast<unsigned>(tail_.size()))};
+      int n = uv_try_write(stream, bufs, tail_.empty() ? 1 : 2);
+      if (n < 0 && n != UV_EAGAIN) {
+        out_.clear();
+        tail_ = {};
+        close();
+        return;
+      }
+      if (n > 0) written = static_cast<size_t>(n);
+    }
+    if (written == total) {
+      out_.clear();
+      tail_ = {};
+      // Keep the capacity for the next response, but not a huge pipelined burst's.
+      if (out_.capacity() > kKeptOutputBytes) std::string().swap(out_);
+    } else if (!queue_write(written)) {
       return;
     }
-    ++writes_pending_;
   }
   if (close_after_flush_ && writes_pending_ == 0) linger();
+}
+
+// What try_write left (from `offset` of out_ then tail_) goes out with uv_write, as a copy:
+// tail_ is only valid until the loop runs again. False when the connection closed.
+bool HttpConnection::queue_write(size_t offset) {
+  auto* w = new WriteReq;
+  w->req.data = this;
+  if (offset == 0 && tail_.empty()) {
+    w->data.swap(out_);
+  } else if (offset < out_.size()) {
+    w->data.reserve(out_.size() - offset + tail_.size());
+    w->data.assign(out_, offset);
+    w->data += tail_;
+  } else {
+    w->data.assign(tail_.substr(offset - out_.size()));
+  }
+  out_.clear();
+  tail_ = {};
+  uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
+  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, on_write);
+  if (rc != 0) {  // failed synchronously: no callback will come
+    delete w;
+    close();
+    return false;
+  }
+  ++writes_pending_;
+  return true;
 }
 
 void HttpConnection::on_write(uv_write_t* req, int status) {
@@ -196,7 +250,7 @@ void HttpConnection::linger() {
     close();
     return;
   }
-  timer_->start(kLinger);
+  deadline_.set(kLinger);
 }
 
 void HttpConnection::on_shutdown(uv_shutdown_t* req, int status) {

@@ -1,11 +1,12 @@
 #pragma once
 // One client connection of the HttpServer. Owns its uv_tcp_t (freed in its close callback,
-// which deletes the connection) and a Timer for the header and keep-alive deadlines.
+// which deletes the connection) and a Deadline for the header and keep-alive deadlines.
 #include <uv.h>
 
 #include <string>
+#include <string_view>
 
-#include "core/timer.hpp"
+#include "core/deadline.hpp"
 #include "http/http_message.hpp"
 #include "http/request_parser.hpp"
 
@@ -39,15 +40,17 @@ class HttpConnection {
   void feed(const char* data, size_t len);
   void on_request_begin();
   bool on_request(const Request& req);
-  void respond(const Request& req, Response res, bool keep_alive);
+  void respond(const Request& req, const Response& res, bool keep_alive);
   void fail(int status, const char* why);
   void flush();
+  bool queue_write(size_t offset);
+  void take_tail();
   void linger();
   void on_deadline();
 
   HttpServer* server_;
   uv_tcp_t tcp_{};
-  Timer* timer_ = nullptr;
+  Deadline deadline_;
   RequestParser parser_;
   State state_ = State::Idle;
   bool first_request_ = true;
@@ -55,6 +58,10 @@ class HttpConnection {
   bool draining_ = false;
   size_t writes_pending_ = 0;
   std::string out_;  // responses produced by one read, written together (pipelining)
+  // The last response's body when it is kept elsewhere (Response::shared): written after
+  // out_ by flush() at the end of the same read, or copied into out_ before anything else
+  // is answered, so it never outlives the handler's promise.
+  std::string_view tail_;
 };
 
 }  // namespace lg::http

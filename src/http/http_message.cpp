@@ -25,6 +25,15 @@ Response Response::json(int status, std::string body) {
   return r;
 }
 
+Response Response::json_shared(int status, std::string_view body) {
+  Response r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.shared_body = body;
+  r.shared = true;
+  return r;
+}
+
 const char* reason_phrase(int status) {
   switch (status) {
     case 200: return "OK";

@@ -25,12 +25,19 @@ struct Request {
 
 struct Response {
   int status = 200;
-  std::string content_type = "text/plain; charset=utf-8";
-  Headers headers;  // extra headers
+  std::string_view content_type = "text/plain; charset=utf-8";  // static text
+  std::string_view extra_headers;  // static text: whole "Name: value\r\n" lines
   std::string body;
+  // A body kept elsewhere (the cached /readyz body, the metrics buffer), sent instead of
+  // `body` without a copy into the Response: it must stay valid until the server has taken
+  // the response, which it does before the handler's caller returns.
+  std::string_view shared_body;
+  bool shared = false;
 
+  std::string_view payload() const { return shared ? shared_body : std::string_view(body); }
   static Response text(int status, std::string body);
   static Response json(int status, std::string body);
+  static Response json_shared(int status, std::string_view body);
 };
 
 const char* reason_phrase(int status);

@@ -88,6 +88,23 @@ void HttpServer::accept_one() {
   if (stopping_) conn->drain();
 }
 
+void HttpServer::count_request(std::string_view path, int status) {
+  if (!requests_) return;
+  static constexpr std::string_view kRoutes[] = {"/livez", "/readyz", "/status", "/metrics", "/", "other"};
+  constexpr int kOther = static_cast<int>(std::size(kRoutes)) - 1;
+  int route = 0;
+  while (route < kOther && path != kRoutes[route]) ++route;
+  for (const auto& rc : request_counters_) {
+    if (rc.route == route && rc.status == status) {
+      rc.counter->inc();
+      return;
+    }
+  }
+  auto& c = requests_->with({std::string(kRoutes[route]), std::to_string(status)});
+  request_counters_.push_back({route, status, &c});
+  c.inc();
+}
+
 void HttpServer::stop_listening() {
   stopping_ = true;
   if (listener_) {

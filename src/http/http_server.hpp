@@ -7,7 +7,9 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_set>
+#include <vector>
 
 #include "config/url.hpp"
 #include "core/duration.hpp"
@@ -48,6 +50,9 @@ class HttpServer {
   static void on_connection(uv_stream_t* server, int status);
   void accept_one();
   void forget(HttpConnection* c) { connections_.erase(c); }
+  // lettagate_http_requests_total{path,code} += 1. The children are looked up once per
+  // (route, code) and kept: no label vectors built per request.
+  void count_request(std::string_view path, int status);
 
   uv_loop_t* loop_;
   Options options_;
@@ -59,6 +64,12 @@ class HttpServer {
   uint64_t last_accept_log_ms_ = 0;
   std::unordered_set<HttpConnection*> connections_;
   metrics::Family<metrics::Counter>* requests_ = nullptr;
+  struct RequestCounter {
+    int route;  // index in the known routes, or the last one ("other")
+    int status;
+    metrics::Counter* counter;
+  };
+  std::vector<RequestCounter> request_counters_;
   metrics::Gauge* active_ = nullptr;
   metrics::Counter* rejected_ = nullptr;
   metrics::Counter* timeouts_ = nullptr;

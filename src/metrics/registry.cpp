@@ -3,45 +3,21 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cmath>
 #include <stdexcept>
 
 namespace lg::metrics {
-
-std::string escape_label_value(const std::string& v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
-  }
-  return out;
-}
-
-std::string escape_help(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out += c;
-  }
-  return out;
-}
-
-std::string format_value(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{}", static_cast<int64_t>(v));
-  return fmt::format("{}", v);  // shortest round-trip form
-}
 
 void Histogram::observe(double v) {
   auto it = std::lower_bound(bounds_->begin(), bounds_->end(), v);
   if (it != bounds_->end()) ++counts_[static_cast<size_t>(it - bounds_->begin())];
   ++count_;
   sum_ += v;
+}
+
+FamilyBase::FamilyBase(std::string name, std::string help, std::vector<std::string> label_names, Type type)
+    : name_(std::move(name)), label_names_(std::move(label_names)), type_(type) {
+  static const char* kTypes[] = {"counter", "gauge", "histogram"};
+  header_ = fmt::format("# HELP {} {}\n# TYPE {} {}\n", name_, escape_help(help), name_, kTypes[static_cast<int>(type_)]);
 }
 
 std::string FamilyBase::labels_text(const std::vector<std::string>& values, const std::string& extra) const {
@@ -58,10 +34,23 @@ std::string FamilyBase::labels_text(const std::vector<std::string>& values, cons
   return out + "}";
 }
 
-void FamilyBase::header(std::string& out) const {
-  static const char* kTypes[] = {"counter", "gauge", "histogram"};
-  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name_, escape_help(help_), name_,
-                     kTypes[static_cast<int>(type_)]);
+template <typename M>
+typename Family<M>::Child Family<M>::make_child(const std::vector<std::string>& values) const {
+  Child c;
+  if constexpr (std::is_same_v<M, Histogram>) {
+    c.metric = std::make_unique<Histogram>(bounds_);
+    c.series.reserve(bounds_.size() + 3);
+    for (double b : bounds_)
+      c.series.push_back(name_ + "_bucket" + labels_text(values, "le=\"" + format_value(b) + "\"") + " ");
+    c.series.push_back(name_ + "_bucket" + labels_text(values, "le=\"+Inf\"") + " ");
+    c.series.push_back(name_ + "_sum" + labels_text(values) + " ");
+    c.series.push_back(name_ + "_count" + labels_text(values) + " ");
+  } else {
+    c.metric = std::make_unique<M>();
+    c.series.push_back(name_ + labels_text(values) + " ");
+  }
+  for (const auto& s : c.series) c.max_bytes += s.size() + kMaxValueLine;
+  return c;
 }
 
 template <typename M>
@@ -71,41 +60,58 @@ M& Family<M>::with(const std::vector<std::string>& values) {
                                        label_names_.size()));
   }
   auto it = children_.find(values);
-  if (it != children_.end()) return *it->second;
-  std::unique_ptr<M> child;
-  if constexpr (std::is_same_v<M, Histogram>) child = std::make_unique<Histogram>(bounds_);
-  else child = std::make_unique<M>();
-  auto& ref = *child;
-  children_.emplace(values, std::move(child));
-  return ref;
-}
-
-template <>
-void Family<Counter>::expose(std::string& out) const {
-  header(out);
-  for (const auto& [labels, c] : children_) out += name_ + labels_text(labels) + " " + format_value(c->value()) + "\n";
-}
-
-template <>
-void Family<Gauge>::expose(std::string& out) const {
-  header(out);
-  for (const auto& [labels, g] : children_) out += name_ + labels_text(labels) + " " + format_value(g->value()) + "\n";
-}
-
-template <>
-void Family<Histogram>::expose(std::string& out) const {
-  header(out);
-  for (const auto& [labels, h] : children_) {
-    uint64_t cumulative = 0;
-    for (size_t i = 0; i < h->bounds().size(); ++i) {
-      cumulative += h->counts()[i];
-      out += name_ + "_bucket" + labels_text(labels, "le=\"" + format_value(h->bounds()[i]) + "\"") + " " +
-             std::to_string(cumulative) + "\n";
-    }
-    out += name_ + "_bucket" + labels_text(labels, "le=\"+Inf\"") + " " + std::to_string(h->count()) + "\n";
-    out += name_ + "_sum" + labels_text(labels) + " " + format_value(h->sum()) + "\n";
-    out += name_ + "_count" + labels_text(labels) + " " + std::to_string(h->count()) + "\n";
+  if (it == children_.end()) {
+    it = children_.emplace(values, make_child(values)).first;
+    children_bytes_ += it->second.max_bytes;
+    reorder();
   }
+  return *it->second.metric;
+}
+
+template <typename M>
+void Family<M>::clear() {
+  children_.clear();
+  children_bytes_ = 0;
+  ordered_.clear();
+}
+
+template <typename M>
+void Family<M>::remove(const std::vector<std::string>& values) {
+  auto it = children_.find(values);
+  if (it == children_.end()) return;
+  children_bytes_ -= it->second.max_bytes;
+  children_.erase(it);
+  reorder();
+}
+
+template <typename M>
+void Family<M>::reorder() {
+  ordered_.clear();
+  ordered_.reserve(children_.size());
+  for (const auto& [labels, child] : children_) ordered_.push_back(&child);
+}
+
+template <typename M>
+char* Family<M>::write(char* p) const {
+  p = write_text(p, header_);
+  for (const Child* child : ordered_) {
+    const auto& series = child->series;
+    if constexpr (std::is_same_v<M, Histogram>) {
+      const Histogram& h = *child->metric;
+      const size_t n = h.bounds().size();
+      uint64_t cumulative = 0;
+      for (size_t i = 0; i < n; ++i) {
+        cumulative += h.counts()[i];
+        p = write_count_line(write_text(p, series[i]), cumulative);
+      }
+      p = write_count_line(write_text(p, series[n]), h.count());
+      p = write_value_line(write_text(p, series[n + 1]), h.sum(), child->memo);
+      p = write_count_line(write_text(p, series[n + 2]), h.count());
+    } else {
+      p = write_value_line(write_text(p, series[0]), child->metric->value(), child->memo);
+    }
+  }
+  return p;
 }
 
 template class Family<Counter>;
@@ -139,12 +145,17 @@ Family<Histogram>& Registry::histogram(const std::string& name, const std::strin
   return static_cast<Family<Histogram>&>(*families_.back());
 }
 
-std::string Registry::expose() {
+std::string_view Registry::render() {
   for (auto& c : collectors_) c();
-  std::string out;
-  out.reserve(8192);
-  for (const auto& f : families_) f->expose(out);
-  return out;
+  size_t need = 0;
+  for (const auto& f : families_) need += f->max_bytes();
+  if (need > buffer_size_) {
+    buffer_size_ = need + need / 4;  // room for a few new series before growing again
+    buffer_ = std::make_unique_for_overwrite<char[]>(buffer_size_);
+  }
+  char* p = buffer_.get();
+  for (const auto& f : families_) p = f->write(p);
+  return {buffer_.get(), static_cast<size_t>(p - buffer_.get())};
 }
 
 std::vector<double> Registry::latency_buckets() {

@@ -2,11 +2,18 @@
 // Metrics: counters, gauges and histograms in labelled families, exposed in the Prometheus
 // text format 0.0.4. Everything runs on the one loop thread, so values are plain numbers.
 // Children live as long as the registry: hot paths keep a reference (Counter&) and add to it.
+// A scrape must be cheap (Prometheus, the benchmark and kubelet-style pollers hit it often):
+// every series name with its labels is rendered once, when its child is created, and a scrape
+// only appends those strings and formats the numbers into a buffer the registry reuses.
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "metrics/exposition.hpp"
 
 namespace lg::metrics {
 
@@ -52,19 +59,22 @@ enum class Type { Counter, Gauge, Histogram };
 
 class FamilyBase {
  public:
-  FamilyBase(std::string name, std::string help, std::vector<std::string> label_names, Type type)
-      : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)), type_(type) {}
+  FamilyBase(std::string name, std::string help, std::vector<std::string> label_names, Type type);
   virtual ~FamilyBase() = default;
   const std::string& name() const { return name_; }
-  virtual void expose(std::string& out) const = 0;
+  // The most bytes write() can produce now (values at their longest).
+  size_t max_bytes() const { return header_.size() + children_bytes_; }
+  // Writes the family's text at p (max_bytes() of room); returns the end.
+  virtual char* write(char* p) const = 0;
 
  protected:
   std::string labels_text(const std::vector<std::string>& values, const std::string& extra = {}) const;
-  void header(std::string& out) const;
 
-  std::string name_, help_;
+  std::string name_;
+  std::string header_;  // "# HELP ...\n# TYPE ...\n", rendered once
   std::vector<std::string> label_names_;
   Type type_;
+  size_t children_bytes_ = 0;  // the children's series texts plus room for their values
 };
 
 template <typename M>
@@ -77,13 +87,26 @@ class Family : public FamilyBase {
   // The child for these label values (in the order the family declared its label names).
   M& with(const std::vector<std::string>& values = {});
   // Drops every child (for info metrics whose labels change, e.g. a new version).
-  void clear() { children_.clear(); }
-  void remove(const std::vector<std::string>& values) { children_.erase(values); }
-  void expose(std::string& out) const override;
+  void clear();
+  void remove(const std::vector<std::string>& values);
+  char* write(char* p) const override;
 
  private:
+  struct Child {
+    std::unique_ptr<M> metric;  // stable address: callers keep references
+    // The text before each value, e.g. `name{a="x"} `; histograms: one per bucket (+Inf
+    // included), then _sum and _count. Rendered once, when the child is created.
+    std::vector<std::string> series;
+    size_t max_bytes = 0;
+    mutable ValueMemo memo;  // the value's (histograms: the sum's) last fractional text
+  };
+  Child make_child(const std::vector<std::string>& values) const;
+  void reorder();
+
   std::vector<double> bounds_;
-  std::map<std::vector<std::string>, std::unique_ptr<M>> children_;
+  std::map<std::vector<std::string>, Child> children_;
+  // The children in label order, as a scrape walks them (the map's nodes do not move).
+  std::vector<const Child*> ordered_;
 };
 
 class Registry {
@@ -94,7 +117,11 @@ class Registry {
                                std::vector<double> bounds);
   // Run before each exposition, to refresh values read from elsewhere (process_* from /proc).
   void add_collector(std::function<void()> collect) { collectors_.push_back(std::move(collect)); }
-  std::string expose();
+  // Runs the collectors and renders every family into a buffer the registry keeps and reuses
+  // (grown only when the worst case outgrows it): valid until the next render().
+  std::string_view render();
+  // The same text as a copy (tests, one-off callers).
+  std::string expose() { return std::string(render()); }
 
   static std::vector<double> latency_buckets();   // 1 ms .. 10 s
   static std::vector<double> duration_buckets();  // 10 ms .. 4 h (connection lifetimes)
@@ -103,11 +130,8 @@ class Registry {
   FamilyBase* find(const std::string& name);
   std::vector<std::unique_ptr<FamilyBase>> families_;
   std::vector<std::function<void()>> collectors_;
+  std::unique_ptr<char[]> buffer_;
+  size_t buffer_size_ = 0;
 };
-
-// Text-format escaping, exposed for tests.
-std::string escape_label_value(const std::string& v);
-std::string escape_help(const std::string& v);
-std::string format_value(double v);
 
 }  // namespace lg::metrics

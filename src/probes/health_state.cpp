@@ -25,6 +25,7 @@ Component& HealthState::add(const std::string& name, bool required, const std::s
   c->target = target;
   c->since = wall_seconds();
   components_.push_back(std::move(c));
+  readyz_stale_ = true;
   return *components_.back();
 }
 
@@ -40,7 +41,11 @@ bool HealthState::record(Component& c, const Outcome& o, int rise, int fall, boo
   c.last_ok = o.ok;
   c.last_check = now;
   c.last_latency_s = o.latency_s;
-  c.reason = in_grace && !o.ok && c.status == Status::Unknown ? "starting (grace period): " + o.reason : o.reason;
+  std::string reason = in_grace && !o.ok && c.status == Status::Unknown ? "starting (grace period): " + o.reason : o.reason;
+  if (reason != c.reason) {
+    c.reason = std::move(reason);
+    readyz_stale_ = true;
+  }
   c.reason_code = o.reason_code;
   for (const auto& [k, v] : o.info) c.info[k] = v;
   c.history.push_back({now, o.ok, o.latency_s});
@@ -49,6 +54,7 @@ bool HealthState::record(Component& c, const Outcome& o, int rise, int fall, boo
   const Status previous = c.status;
   c.status = next_status(previous, c.counts, o.degraded, rise, fall, in_grace);
   if (c.status == previous) return false;
+  readyz_stale_ = true;
   c.since = now;
   ++c.transitions;
   for (auto& [id, l] : listeners_) l(c, previous);
@@ -80,7 +86,8 @@ int HealthState::subscribe(Listener l) {
 
 void HealthState::unsubscribe(int id) { listeners_.erase(id); }
 
-std::string HealthState::readyz_json() const {
+const std::string& HealthState::readyz_json() const {
+  if (!readyz_stale_) return readyz_;
   nlohmann::json j;
   j["status"] = to_string(gate());
   j["degraded"] = degraded();
@@ -90,7 +97,9 @@ std::string HealthState::readyz_json() const {
     if (!c->required) cj["required"] = false;
     j["components"][c->name] = std::move(cj);
   }
-  return j.dump();
+  readyz_ = j.dump();
+  readyz_stale_ = false;
+  return readyz_;
 }
 
 std::string HealthState::status_json() const {

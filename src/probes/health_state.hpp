@@ -55,15 +55,20 @@ class HealthState {
 
   Gate gate() const;
   bool degraded() const;  // ready, but an optional component is down or a component is degraded
-  void set_draining() { draining_ = true; }
+  void set_draining() {
+    draining_ = true;
+    readyz_stale_ = true;
+  }
   bool draining() const { return draining_; }
 
   // Called after every damped transition (the forwarder's hold mode listens).
   int subscribe(Listener l);
   void unsubscribe(int id);
 
-  // /readyz body: {"status":..., "degraded":bool, "components":{name:{"status","reason"}}}
-  std::string readyz_json() const;
+  // /readyz body: {"status":..., "degraded":bool, "components":{name:{"status","reason"}}}.
+  // Built when what it says changed (add, record, set_draining), not per request: a poller
+  // hitting /readyz gets the cached text. Valid until the next change.
+  const std::string& readyz_json() const;
   // /status body: everything, plus extra sections from providers (config, forwarder).
   using Section = std::function<void(nlohmann::json&)>;
   void add_status_section(Section s) { sections_.push_back(std::move(s)); }
@@ -76,6 +81,8 @@ class HealthState {
   int next_listener_ = 1;
   bool draining_ = false;
   double started_ = 0;
+  mutable std::string readyz_;
+  mutable bool readyz_stale_ = true;
 };
 
 }  // namespace lg::probes

@@ -1,6 +1,8 @@
 // The health server against real sockets: the real binary with every component off.
 #include <catch2/catch.hpp>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "support/raw_conn.hpp"
 #include "support/test_env.hpp"
@@ -155,4 +157,43 @@ TEST_CASE("/metrics and /status answer with their content types", "[integration]
   CHECK(st.status == 200);
   CHECK_THAT(st.headers, Catch::Contains("application/json"));
   CHECK_THAT(st.body, Catch::Contains("\"version\""));
+}
+
+// /metrics and /readyz bodies are written from buffers the server keeps (the registry's, the
+// cached readyz text) rather than copied: pipelined scrapes must still each get the body their
+// own Content-Length announces, the metrics one rendered for that very request.
+TEST_CASE("pipelined scrapes: every response's body matches its Content-Length", "[integration][http]") {
+  Server s;
+  RawConn c(s.port);
+  const std::string scrape = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  REQUIRE(c.send(scrape + scrape + "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n" + scrape +
+                 "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nConnection: close\r\n\r\n"));
+  CHECK(c.read_to_eof(3000));
+  const std::string& all = c.data();
+  std::vector<std::string> bodies;
+  size_t pos = 0;
+  while (pos < all.size()) {
+    REQUIRE(all.compare(pos, 9, "HTTP/1.1 ") == 0);
+    auto end = all.find("\r\n\r\n", pos);
+    REQUIRE(end != std::string::npos);
+    const std::string head = all.substr(pos, end - pos);
+    auto cl = head.find("Content-Length: ");
+    REQUIRE(cl != std::string::npos);
+    size_t len = std::stoul(head.substr(cl + 16));
+    const bool head_only = bodies.size() == 4;
+    if (head_only) len = 0;
+    REQUIRE(end + 4 + len <= all.size());
+    bodies.push_back(all.substr(end + 4, len));
+    pos = end + 4 + len;
+  }
+  REQUIRE(bodies.size() == 6);
+  for (int i : {0, 1, 3}) {
+    CHECK_THAT(bodies[i], Catch::StartsWith("# HELP "));
+    CHECK_THAT(bodies[i], Catch::EndsWith("\n"));
+  }
+  // Each scrape counts the one before it: the bodies differ, none is a later render.
+  CHECK_THAT(bodies[1], Catch::Contains("lettagate_http_requests_total{path=\"/metrics\",code=\"200\"} 1\n"));
+  CHECK_THAT(bodies[3], Catch::Contains("lettagate_http_requests_total{path=\"/metrics\",code=\"200\"} 2\n"));
+  CHECK(bodies[2] == "{\"components\":{},\"degraded\":false,\"status\":\"ready\"}");
+  CHECK_THAT(bodies[5], Catch::StartsWith("not found"));
 }

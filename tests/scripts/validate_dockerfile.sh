@@ -3,8 +3,9 @@
 # binary: a multi-stage build (debian:12 builds with -DLETTAGATE_TESTS=OFF, debian:12-slim runs),
 # a run stage with a fixed non-root USER, HEALTHCHECK `lettagate check` (exec form), no curl or
 # wget, STOPSIGNAL SIGTERM, EXPOSE 8080 8283, ENTRYPOINT ["lettagate"] CMD ["serve"]; its apt
-# packages exist in Debian 12 and are exactly the ones the binary's NEEDED libraries come from
-# (dpkg -S), beyond what debian:12-slim already has; and /.dockerignore keeps build dirs out.
+# packages exist in Debian 12 and are exactly the ones the binary's NEEDED libraries and the
+# libraries it loads at run time (dlopen: libpq for the postgres probe) come from (dpkg -S),
+# beyond what debian:12-slim already has; and /.dockerignore keeps build dirs out.
 # scripts/container-smoke (tests/scripts/container_smoke.sh) then runs the stage for real.
 set -euo pipefail
 # shellcheck source=tests/scripts/lib/validate_common.sh
@@ -104,9 +105,16 @@ for p in "${PKGS[@]}"; do
   if [ -n "$cand" ] && [ "$cand" != "(none)" ]; then ok "$p is a Debian 12 package ($cand)"; else
     fail "$p: no such package in this machine's Debian 12 sources (apt-cache policy)"; fi
 done
-# Every library the binary links directly comes from a run stage package or from debian:12-slim;
-# every run stage package provides one of them. (One ldconfig and one dpkg -S for all: fast.)
+# Every library the binary links directly or loads at run time comes from a run stage package
+# or from debian:12-slim; every run stage package provides one of them. (One ldconfig and one
+# dpkg -S for all: fast.) Run-time loads: src/probes/libpq_loader.cpp dlopens libpq.so.5; the
+# binary must name it, so this list cannot drift from the code unnoticed.
+RUNTIME_LOADED=(libpq.so.5)
 readelf -d "$LG" | awk '/\(NEEDED\)/ { gsub(/[\[\]]/, "", $NF); print $NF }' >"$TMP/needed"
+for lib in "${RUNTIME_LOADED[@]}"; do
+  if grep -qaF "$lib" "$LG"; then echo "$lib" >>"$TMP/needed"; ok "the binary loads $lib at run time"; else
+    fail "RUNTIME_LOADED lists $lib but the binary does not name it (src/probes/libpq_loader.cpp changed?)"; fi
+done
 ldconfig -p >"$TMP/ldconfig"
 python3 - "$TMP/needed" "$TMP/ldconfig" "${PKGS[@]}" <<'PY' || FAILS=$((FAILS + 1))
 import os, subprocess, sys
@@ -129,7 +137,7 @@ for line in out.splitlines():
 for lib in needed:
     path = paths.get(lib)
     if not path:
-        errs.append(f"NEEDED {lib}: not found by ldconfig on this machine")
+        errs.append(f"{lib}: not found by ldconfig on this machine")
         continue
     pkg = by_path.get(path) or by_path.get(os.path.realpath(path))
     if not pkg:

@@ -97,3 +97,23 @@ TEST_CASE("readyz JSON has a status and a reason per component; listeners see tr
   CHECK(j == R"({"components":{"postgres":{"reason":"letta database has 0 agents","status":"down"}},"degraded":false,"status":"not_ready"})");
   CHECK_THAT(h.status_json(), Catch::Contains("\"reason_code\":\"too_few_agents\""));
 }
+
+TEST_CASE("the cached readyz body follows every change of status, reason and draining", "[unit][health]") {
+  HealthState h;
+  CHECK(h.readyz_json() == R"({"components":{},"degraded":false,"status":"ready"})");
+  auto& pg = h.add("postgres", true, "t");
+  CHECK_THAT(h.readyz_json(), Catch::Contains("\"reason\":\"no probe result yet\",\"status\":\"unknown\""));
+  h.record(pg, Outcome::failure("refused", "connection refused"), 2, 1, false);
+  CHECK_THAT(h.readyz_json(), Catch::Contains("\"reason\":\"connection refused\",\"status\":\"down\""));
+  // Same status, new reason: the body changes too.
+  h.record(pg, Outcome::failure("timeout", "timed out after 500 ms"), 2, 1, false);
+  CHECK_THAT(h.readyz_json(), Catch::Contains("\"reason\":\"timed out after 500 ms\",\"status\":\"down\""));
+  h.add("redis", false, "t");
+  CHECK_THAT(h.readyz_json(), Catch::Contains("\"redis\":{\"reason\":\"no probe result yet\",\"required\":false"));
+  h.record(pg, Outcome::success(), 1, 1, false);
+  CHECK_THAT(h.readyz_json(), Catch::Contains("\"degraded\":true,\"status\":\"ready\""));
+  h.set_draining();
+  CHECK(h.readyz_json() == R"({"components":{"postgres":{"reason":"draining","status":"up"},)"
+                           R"("redis":{"reason":"draining","required":false,"status":"unknown"}},)"
+                           R"("degraded":true,"status":"draining"})");
+}
