@@ -201,19 +201,43 @@ std::optional<std::string> apply_redis_url(Ctx& c, const std::string& v) {
   return std::nullopt;
 }
 
+// A component a route may follow: a built-in one or a --tcp-check name (applied before the
+// forwarder's settings). A misspelt name would leave a route following nothing: refused. A
+// known component that is switched off only earns a warning at start (the route then ignores
+// health).
+std::optional<std::string> check_component_name(const Ctx& c, const std::string& name) {
+  std::string names = "letta, postgres, redis, nginx";
+  for (const auto& t : c.cfg.tcp_checks) {
+    if (t.name == name) return std::nullopt;
+    names += ", " + t.name;
+  }
+  if (name == "letta" || name == "postgres" || name == "redis" || name == "nginx") return std::nullopt;
+  return fmt::format("'{}' is not a component (one of {}; or off)", name, names);
+}
+
 std::optional<std::string> apply_forward(Ctx& c, const std::string& v) {
   auto& f = c.cfg.forward;
   f.routes.clear();
   if (is_off(v)) return std::nullopt;
   for (const auto& item : split_list(v)) {
     auto eq = item.find('=');
-    if (eq == std::string::npos) return fmt::format("'{}' is not LISTEN=UPSTREAM (e.g. 0.0.0.0:8283=letta-server:8283)", item);
+    if (eq == std::string::npos)
+      return fmt::format("'{}' is not LISTEN=UPSTREAM[@COMPONENT] (e.g. 0.0.0.0:8283=letta-server:8283)", item);
     std::string why;
     auto listen = parse_host_port(item.substr(0, eq), &why);
     if (!listen) return fmt::format("'{}': listen address: {}", item, why);
-    auto up = parse_host_port(item.substr(eq + 1), &why);
+    const auto at = item.find('@', eq);
+    auto up = parse_host_port(item.substr(eq + 1, at == std::string::npos ? std::string::npos : at - eq - 1), &why);
     if (!up) return fmt::format("'{}': upstream: {}", item, why);
-    f.routes.push_back({*listen, *up, item});
+    ForwardRoute route{*listen, *up, item.substr(0, at), std::nullopt};
+    if (at != std::string::npos) {
+      const std::string component = item.substr(at + 1);
+      if (!is_off(component)) {
+        if (auto err = check_component_name(c, component)) return fmt::format("'{}': {}", item, *err);
+      }
+      route.health = is_off(component) ? "" : component;
+    }
+    f.routes.push_back(std::move(route));
   }
   return std::nullopt;
 }
@@ -419,21 +443,14 @@ std::vector<Setting> build_table() {
     }
   }
 
-  add("forward", "0.0.0.0:8283=letta-server:8283", G6, "LISTEN=UPSTREAM TCP routes (repeatable; off: none)",
+  add("forward", "0.0.0.0:8283=letta-server:8283", G6,
+      "LISTEN=UPSTREAM TCP routes, @COMPONENT to follow another component (repeatable; off: none)",
       Kind::List, apply_forward);
-  add("forward-health", "letta", G6, "component the routes follow (off: none)", Kind::Value,
+  add("forward-health", "letta", G6, "component the routes follow unless a route names its own (off: none)",
+      Kind::Value,
       [](Ctx& c, const std::string& v) -> std::optional<std::string> {
         c.cfg.forward.health_component = is_off(v) ? "" : v;
-        if (is_off(v)) return std::nullopt;
-        // A misspelt name would leave the routes following nothing: refuse it. A known component
-        // that is switched off only earns a warning at start (the routes then ignore health).
-        std::string names = "letta, postgres, redis, nginx";
-        for (const auto& t : c.cfg.tcp_checks) {
-          if (t.name == v) return std::nullopt;
-          names += ", " + t.name;
-        }
-        if (v == "letta" || v == "postgres" || v == "redis" || v == "nginx") return std::nullopt;
-        return fmt::format("'{}' is not a component (one of {}; or off)", v, names);
+        return is_off(v) ? std::nullopt : check_component_name(c, v);
       });
   add("forward-health-mode", "hold", G6,
       "while that component is down: hold (wait up to forward-hold), reject, or ignore", Kind::Value,

@@ -77,6 +77,9 @@ struct ForwardRoute {
   HostPort listen;
   HostPort upstream;
   std::string name;            // "listen=upstream" as written, used as the metric label
+  // LISTEN=UPSTREAM@COMPONENT: this route follows its own component ("" after @off: none);
+  // without the suffix it follows ForwardSettings::health_component.
+  std::optional<std::string> health;
 };
 
 struct ForwardSettings {

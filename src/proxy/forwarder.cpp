@@ -41,22 +41,32 @@ Forwarder::~Forwarder() {
   if (subscription_) health_.unsubscribe(subscription_);
 }
 
-bool Forwarder::start(std::string* error) {
-  if (!settings_.health_component.empty()) {
-    follow_ = health_.find(settings_.health_component);
-    if (!follow_ && !settings_.routes.empty()) {
-      log::get("proxy").warn("forward-health: component '{}' is not probed: routes forward regardless (ignore)",
-                              settings_.health_component);
-    }
+// The component a route follows: its own (@COMPONENT) or --forward-health; nullptr when none
+// or when that component is not probed (then the route forwards regardless, as with ignore).
+const probes::Component* Forwarder::followed(const ForwardRoute& route) const {
+  const std::string& name = route.health ? *route.health : settings_.health_component;
+  if (name.empty()) return nullptr;
+  const probes::Component* c = health_.find(name);
+  if (!c) {
+    log::get("proxy").warn("{}: component '{}' is not probed: the route forwards regardless (ignore)", route.name,
+                           name);
   }
+  return c;
+}
+
+bool Forwarder::start(std::string* error) {
+  bool any_followed = false;
   for (const auto& r : settings_.routes) {
-    routes_.push_back(std::make_unique<Route>(loop_, r, settings_, metrics_->for_route(r.name), pool_, follow_));
+    const probes::Component* follow = followed(r);
+    any_followed = any_followed || follow != nullptr;
+    routes_.push_back(std::make_unique<Route>(loop_, r, settings_, metrics_->for_route(r.name), pool_, follow));
     if (!routes_.back()->start(error)) return false;
   }
-  if (follow_ && settings_.health_mode == ForwardHealthMode::Hold) {
+  if (any_followed && settings_.health_mode == ForwardHealthMode::Hold) {
     subscription_ = health_.subscribe([this](const probes::Component& c, probes::Status) {
-      if (&c != follow_) return;
-      for (auto& r : routes_) r->on_health_change();
+      for (auto& r : routes_) {
+        if (r->follows() == &c) r->on_health_change();
+      }
     });
   }
   return true;
@@ -93,8 +103,10 @@ size_t Forwarder::buffered_bytes() const { return pool_->buffered_bytes(); }
 void Forwarder::describe(nlohmann::json& status) const {
   nlohmann::json f;
   f["health_component"] = settings_.health_component;
-  f["health_followed"] = follow_ != nullptr;
-  f["mode"] = follow_ ? mode_name(settings_.health_mode) : "ignore";
+  bool any_followed = false;
+  for (const auto& r : routes_) any_followed = any_followed || r->follows() != nullptr;
+  f["health_followed"] = any_followed;
+  f["mode"] = any_followed ? mode_name(settings_.health_mode) : "ignore";
   f["hold_timeout_ms"] = settings_.hold_timeout.count();
   f["connect_timeout_ms"] = settings_.connect_timeout.count();
   f["idle_timeout_ms"] = settings_.idle_timeout.count();

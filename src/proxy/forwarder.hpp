@@ -53,7 +53,8 @@ class Forwarder {
   std::unique_ptr<ProxyMetrics> metrics_;
   std::shared_ptr<BufferPool> pool_;
   std::vector<std::unique_ptr<Route>> routes_;
-  const probes::Component* follow_ = nullptr;
+  const probes::Component* followed(const ForwardRoute& route) const;
+
   int subscription_ = 0;
 };
 

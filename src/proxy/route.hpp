@@ -3,7 +3,8 @@
 // sessions and the hold queue; applies the connection cap and the health mode to each new
 // client; keeps the route's metrics (label route = the route as written).
 //
-// Health: a route follows one probed component (settings.health_component). While that
+// Health: a route follows one probed component (its own @COMPONENT, else
+// settings.health_component). While that
 // component is not up (down or unknown), new clients are
 //   hold   : kept (their first bytes read, nothing forwarded) until it is up, then connected
 //            in arrival order; closed after hold_timeout (rejected, reason hold_timeout).
@@ -46,6 +47,7 @@ class Route {
   size_t active() const { return sessions_.size(); }
   size_t held() const { return held_.size(); }
   int port() const { return port_; }
+  const probes::Component* follows() const { return follow_; }
   bool accepting() const { return listener_ != nullptr; }
   // The followed component changed state (from the HealthState listener).
   void on_health_change();

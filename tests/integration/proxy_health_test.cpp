@@ -138,3 +138,33 @@ TEST_CASE("proxy: a health change never cuts a stream already open", "[integrati
   REQUIRE(send_all(c.fd, "b", 1));
   CHECK(recv_n(c.fd, 1, 3000) == "b");
 }
+
+TEST_CASE("proxy: a route follows its own component (@COMPONENT) or none (@off), else --forward-health",
+          "[integration][proxy]") {
+  TestServer echo(echo_handler);
+  auto s = forward_to("127.0.0.1", echo.port());
+  s.health_mode = lg::ForwardHealthMode::Reject;
+  s.health_component = "";       // the global setting follows nothing...
+  s.routes[0].health = "letta";  // ...but route 0 names letta
+  auto r1 = s.routes[0];
+  r1.name += "#1";
+  r1.health = std::nullopt;      // route 1: the global setting (none)
+  r1.listen.port = 0;
+  s.routes.push_back(r1);
+  ForwarderThread fw(s, "letta");
+  fw.set_component(false);
+  {
+    Fd c(connect_to("127.0.0.1", fw.port(0)));
+    CHECK(wait_end(c.fd, 3000) != PeerEnd::Timeout);  // rejected: letta is down
+  }
+  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", "reason=\"unhealthy\"") == 1);
+  {
+    Fd c(connect_to("127.0.0.1", fw.port(1)));
+    REQUIRE(send_all(c.fd, "free", 4));
+    CHECK(recv_n(c.fd, 4, 3000) == "free");  // follows nothing
+  }
+  fw.set_component(true);
+  Fd c(connect_to("127.0.0.1", fw.port(0)));
+  REQUIRE(send_all(c.fd, "back", 4));
+  CHECK(recv_n(c.fd, 4, 3000) == "back");
+}

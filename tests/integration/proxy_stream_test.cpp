@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <thread>
 
@@ -237,7 +238,10 @@ TEST_CASE("proxy: SSE events pass without delay on a stream that outlives every 
   double worst = 0;
   for (double d : delays) worst = std::max(worst, d);
   WARN("SSE through the proxy: worst event delay " << worst << " ms over " << kEvents << " events 200 ms apart");
-  for (double d : delays) CHECK(d < 50.0);  // typically well under 1 ms; generous for a loaded CI box
+  std::vector<double> sorted = delays;
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(sorted[sorted.size() / 2] < 5.0);    // "within a few milliseconds": typically well under 1 ms
+  for (double d : delays) CHECK(d < 50.0);  // and no event held back, with slack for a loaded CI box
   CHECK(fw.active() == 1);                  // still open: nothing timed it out
 }
 

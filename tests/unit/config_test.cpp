@@ -87,6 +87,23 @@ TEST_CASE("forward routes: repeated flags, comma-separated env, IPv6", "[unit][c
   REQUIRE(e.config);
   CHECK(e.config->forward.routes.size() == 2);
   CHECK(e.config->forward.routes[1].upstream.host == "b");
+  CHECK_FALSE(e.config->forward.routes[1].health);  // follows --forward-health
+}
+
+TEST_CASE("forward routes: @COMPONENT ties a route to its own component, @off to none", "[unit][config]") {
+  auto r = parse({"--tcp-check", "db=x:5432", "--forward", "0.0.0.0:8283=letta-server:8283",
+                  "--forward", "0.0.0.0:5432=letta-postgres:5432@postgres", "--forward", "0.0.0.0:7=db:7@db",
+                  "--forward", "[::]:8284=letta-nginx:8284@off"});
+  REQUIRE(r.config);
+  const auto& routes = r.config->forward.routes;
+  REQUIRE(routes.size() == 4);
+  CHECK_FALSE(routes[0].health);
+  CHECK(*routes[1].health == "postgres");
+  CHECK(routes[1].name == "0.0.0.0:5432=letta-postgres:5432");  // the metric label has no suffix
+  CHECK(routes[1].upstream.str() == "letta-postgres:5432");
+  CHECK(*routes[2].health == "db");
+  CHECK(routes[3].health == std::string());
+  CHECK(routes[3].upstream.str() == "letta-nginx:8284");
 }
 
 TEST_CASE("per-component schedules inherit probe-* and override them", "[unit][config]") {
@@ -132,6 +149,7 @@ TEST_CASE("every bad value exits with the setting named", "[unit][config]") {
       {{"--postgres-dsn", "postgresql://letta@db:notaport/letta"}, "--postgres-dsn", "the port is not a number"},
       {{"--postgres-dsn", "host=a,b port=5432,99999"}, "--postgres-dsn", "the port is not a number from 1 to 65535"},
       {{"--forward-health", "leta"}, "--forward-health", "'leta' is not a component (one of letta, postgres"},
+      {{"--forward", "127.0.0.1:1=x:2@leta"}, "--forward", "'leta' is not a component"},
       {{"--min-agents", "-1"}, "--min-agents", "whole number"},
       {{"--postgres-identity", "abc"}, "--postgres-identity", "system identifier"},
       {{"--redis-url", "rediss://x:1"}, "--redis-url", "not supported"},
