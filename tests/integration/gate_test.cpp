@@ -14,62 +14,21 @@
 #include <optional>
 #include <thread>
 
+#include "integration/gate_harness.hpp"
 #include "integration/probe_harness.hpp"
 #include "support/test_env.hpp"
 
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
+using lgtest::comp;
+using lgtest::Gate;
+using lgtest::letta_only;
 
 namespace {
 
 const char* kStream = "/_standin/sse?events=3&interval_ms=200";
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// A lettagate serving on a free port with `args` (forwarder off: it would bind :8283).
-struct Gate {
-  int port = lgtest::free_port();
-  std::unique_ptr<lgtest::Process> process;
-  Clock::time_point spawned;
-
-  explicit Gate(const std::string& args) {
-    spawned = Clock::now();
-    process = std::make_unique<lgtest::Process>("serve --listen 127.0.0.1:" + std::to_string(port) +
-                                                " --forward off " + args);
-    INFO(process->log());
-    REQUIRE(lgtest::wait_live(port));
-  }
-  int readyz() const { return lgtest::http_get(port, "/readyz", 2000).status; }
-  json readyz_json() const { return json::parse(lgtest::http_get(port, "/readyz", 2000).body, nullptr, false); }
-  json status() const {
-    auto r = lgtest::http_get(port, "/status", 2000);
-    return r.status == 200 ? json::parse(r.body, nullptr, false) : json();
-  }
-  // Polls /status until `pred` holds; returns the snapshot that satisfied it (null on timeout).
-  json wait_status(const std::function<bool(const json&)>& pred, int timeout_ms) const {
-    auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (Clock::now() < deadline) {
-      json s = status();
-      if (s.is_object() && pred(s)) return s;
-      std::this_thread::sleep_for(std::chrono::milliseconds(15));
-    }
-    return json();
-  }
-  bool wait_readyz(int code, int timeout_ms) const {
-    auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (Clock::now() < deadline) {
-      if (readyz() == code) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
-};
-
-const json& comp(const json& status, const char* name) { return status["components"][name]; }
-
-std::string letta_only() {
-  return "--letta-url " + lgtest::env("LG_LETTA_URL") + " --postgres-dsn off --redis-url off --nginx-url off ";
-}
 
 // A listening socket that never accepts: connects complete (the kernel's backlog), and then
 // no byte ever comes back, so a Postgres or Redis handshake hangs.
