@@ -16,6 +16,7 @@
 
 #include "integration/gate_harness.hpp"
 #include "integration/probe_harness.hpp"
+#include "integration/stack_facts.hpp"
 #include "support/test_env.hpp"
 
 using Clock = std::chrono::steady_clock;
@@ -85,6 +86,37 @@ TEST_CASE("gate: ready with all four components of the real stack, facts in /sta
   CHECK(comp(s, "nginx")["info"]["letta_version"] == "0.16.7");
   CHECK(comp(s, "nginx")["info"].contains("first_event_ms"));
   CHECK(comp(s, "postgres")["info"]["agents"] == lgtest::env("LG_PG_AGENTS"));
+  CHECK(comp(s, "postgres")["info"]["pgvector"] == lgtest::pg_vector_version());
+}
+
+TEST_CASE("gate: /status shows the pgvector version of the checked database, none where it is missing",
+          "[integration][gate]") {
+  const std::string base = "--letta-url off --redis-url off --nginx-url off --postgres-interval 1s"
+                           " --postgres-timeout 1s --postgres-dsn postgresql://letta:" +
+                           lgtest::env("LG_PG_PASSWORD") + "@127.0.0.1:" + lgtest::env("LG_PG_PORT") + "/";
+  SECTION("letta: the vector extension's version, as pg_extension has it") {
+    const std::string version = lgtest::pg_vector_version("letta");
+    REQUIRE(!version.empty());
+    Gate g(base + "letta");
+    INFO(g.process->log());
+    json s = g.wait_status([](const json& s) { return comp(s, "postgres")["status"] == "up"; }, 10000);
+    INFO(s.dump(2));
+    REQUIRE(s.is_object());
+    CHECK(comp(s, "postgres")["info"]["pgvector"] == version);
+    CHECK_THAT(comp(s, "postgres")["reason"].get<std::string>(), Catch::Contains("pgvector " + version));
+  }
+  SECTION("a database without it, with --require-pgvector=false: up, and no version shown") {
+    const std::string db = lgtest::env("LG_PG_DB_NOVECTOR");
+    REQUIRE(lgtest::pg_vector_version(db).empty());
+    Gate g(base + db + " --require-pgvector=false");
+    INFO(g.process->log());
+    json s = g.wait_status([](const json& s) { return comp(s, "postgres")["status"] == "up"; }, 10000);
+    INFO(s.dump(2));
+    REQUIRE(s.is_object());
+    CHECK_FALSE(comp(s, "postgres")["info"].contains("pgvector"));
+    CHECK_THAT(comp(s, "postgres")["reason"].get<std::string>(), Catch::Contains("no pgvector"));
+    CHECK(g.metrics().all("letta_pgvector_info").empty());
+  }
 }
 
 TEST_CASE("gate: --probe-fall 3 flips only at the third failure, --probe-rise 2 back at the second success",
