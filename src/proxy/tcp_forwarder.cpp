@@ -1,6 +1,9 @@
 #include "proxy/tcp_forwarder.hpp"
 
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
@@ -10,6 +13,8 @@ namespace lg::proxy {
 
 namespace {
 constexpr unsigned kKeepAliveDelayS = 60;  // notice vanished peers of long SSE streams
+// How often a source that a pipe stopped reading (backpressure) is checked for a reset.
+constexpr uint64_t kPausedCheckMs = 250;
 }
 
 TcpForwarder::TcpForwarder(uv_loop_t* loop, std::shared_ptr<BufferPool> pool)
@@ -167,13 +172,43 @@ void TcpForwarder::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 
 void TcpForwarder::on_client_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<TcpForwarder*>(stream->data);
-  if (self->state_ == State::Streaming) self->up_.on_read(nread, buf);
-  else if (self->state_ != State::Closing) self->early_read(nread, buf);
+  if (self->state_ == State::Streaming) {
+    self->up_.on_read(nread, buf);
+    if (self->up_.paused()) self->watch_paused();
+  } else if (self->state_ != State::Closing) {
+    self->early_read(nread, buf);
+  }
 }
 
 void TcpForwarder::on_upstream_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<TcpForwarder*>(stream->data);
-  if (self->state_ == State::Streaming) self->down_.on_read(nread, buf);
+  if (self->state_ != State::Streaming) return;
+  self->down_.on_read(nread, buf);
+  if (self->down_.paused()) self->watch_paused();
+}
+
+// A pipe paused for backpressure no longer reads its source, so libuv no longer polls that
+// socket: a reset from its peer (a client gone while its upload waits on a slow Letta) would
+// go unnoticed until the other side drains, keeping both connections open. While a pipe is
+// paused, the session's timer looks at the source's pending socket error every kPausedCheckMs.
+void TcpForwarder::watch_paused() {
+  if (state_ != State::Streaming) return;
+  if (uv_is_active(reinterpret_cast<uv_handle_t*>(&timer_)) && uv_timer_get_due_in(&timer_) <= kPausedCheckMs) return;
+  uv_timer_start(&timer_, on_timer, kPausedCheckMs, 0);
+}
+
+bool TcpForwarder::paused_source_failed() {
+  for (Pipe* pipe : {&up_, &down_}) {
+    if (!pipe->paused()) continue;
+    auto* src = reinterpret_cast<uv_handle_t*>(pipe == &up_ ? &client_ : &upstream_);
+    uv_os_fd_t fd;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (uv_fileno(src, &fd) != 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0) continue;
+    on_pipe_error(*pipe, -err, Side::Source);  // closes the session, resetting the other side
+    return true;
+  }
+  return false;
 }
 
 // Before the upstream is connected: keep the first chunk (and stop reading: bounded), note an
@@ -211,16 +246,21 @@ void TcpForwarder::on_deadline() {
       retry_after_close();
       break;
     case State::Streaming: {
+      if (paused_source_failed()) break;
       const uint64_t idle = static_cast<uint64_t>(route_ ? route_->settings().idle_timeout.count() : 0);
       const uint64_t last = std::max(up_.last_activity(), down_.last_activity());
       const uint64_t now = uv_now(loop_);
-      if (idle == 0) break;
-      if (now - last >= idle) {
-        route_->log().debug("{}: closing a connection idle for {} ms", route_->name(), now - last);
-        close();
-      } else {
-        uv_timer_start(&timer_, on_timer, idle - (now - last), 0);
+      uint64_t next = 0;
+      if (idle > 0) {
+        if (now - last >= idle) {
+          route_->log().debug("{}: closing a connection idle for {} ms", route_->name(), now - last);
+          close();
+          break;
+        }
+        next = idle - (now - last);
       }
+      if (up_.paused() || down_.paused()) next = next == 0 ? kPausedCheckMs : std::min(next, kPausedCheckMs);
+      if (next > 0) uv_timer_start(&timer_, on_timer, next, 0);
       break;
     }
     case State::Accepted:

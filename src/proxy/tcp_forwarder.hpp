@@ -12,8 +12,9 @@
 // Before the upstream is connected the client is read once (at most one block), so a client
 // that resets or sends EOF while held is noticed and its first bytes (a request, a startup
 // packet) are forwarded as soon as the upstream answers. Then two Pipes carry the bytes.
-// The one timer serves the state: hold deadline, connect deadline (per address tried), or the
-// optional idle check while streaming.
+// The one timer serves the state: hold deadline, connect deadline (per address tried), or
+// while streaming the optional idle check and, while a pipe is paused for backpressure (its
+// source not read, so not polled), a periodic look for a reset on that source.
 //
 // A session talks to its Route until it closes; close() drops that link, so a closing session
 // never touches the Route (or the metrics) again, even if the Route is gone by then.
@@ -69,6 +70,8 @@ class TcpForwarder final : public PipeOwner, public ResolveWaiter {
   void fail_connect(int status, bool dns);
   void early_read(ssize_t nread, const uv_buf_t* buf);
   void on_deadline();
+  void watch_paused();
+  bool paused_source_failed();  // true: a paused pipe's source has a pending error; closed
   void close_handle(uv_tcp_t* tcp, bool reset, uv_close_cb cb);
   void handle_closed();
 

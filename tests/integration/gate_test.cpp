@@ -14,62 +14,22 @@
 #include <optional>
 #include <thread>
 
+#include "integration/gate_harness.hpp"
 #include "integration/probe_harness.hpp"
+#include "integration/stack_facts.hpp"
 #include "support/test_env.hpp"
 
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
+using lgtest::comp;
+using lgtest::Gate;
+using lgtest::letta_only;
 
 namespace {
 
 const char* kStream = "/_standin/sse?events=3&interval_ms=200";
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// A lettagate serving on a free port with `args` (forwarder off: it would bind :8283).
-struct Gate {
-  int port = lgtest::free_port();
-  std::unique_ptr<lgtest::Process> process;
-  Clock::time_point spawned;
-
-  explicit Gate(const std::string& args) {
-    spawned = Clock::now();
-    process = std::make_unique<lgtest::Process>("serve --listen 127.0.0.1:" + std::to_string(port) +
-                                                " --forward off " + args);
-    INFO(process->log());
-    REQUIRE(lgtest::wait_live(port));
-  }
-  int readyz() const { return lgtest::http_get(port, "/readyz", 2000).status; }
-  json readyz_json() const { return json::parse(lgtest::http_get(port, "/readyz", 2000).body, nullptr, false); }
-  json status() const {
-    auto r = lgtest::http_get(port, "/status", 2000);
-    return r.status == 200 ? json::parse(r.body, nullptr, false) : json();
-  }
-  // Polls /status until `pred` holds; returns the snapshot that satisfied it (null on timeout).
-  json wait_status(const std::function<bool(const json&)>& pred, int timeout_ms) const {
-    auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (Clock::now() < deadline) {
-      json s = status();
-      if (s.is_object() && pred(s)) return s;
-      std::this_thread::sleep_for(std::chrono::milliseconds(15));
-    }
-    return json();
-  }
-  bool wait_readyz(int code, int timeout_ms) const {
-    auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (Clock::now() < deadline) {
-      if (readyz() == code) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
-};
-
-const json& comp(const json& status, const char* name) { return status["components"][name]; }
-
-std::string letta_only() {
-  return "--letta-url " + lgtest::env("LG_LETTA_URL") + " --postgres-dsn off --redis-url off --nginx-url off ";
-}
 
 // A listening socket that never accepts: connects complete (the kernel's backlog), and then
 // no byte ever comes back, so a Postgres or Redis handshake hangs.
@@ -126,6 +86,37 @@ TEST_CASE("gate: ready with all four components of the real stack, facts in /sta
   CHECK(comp(s, "nginx")["info"]["letta_version"] == "0.16.7");
   CHECK(comp(s, "nginx")["info"].contains("first_event_ms"));
   CHECK(comp(s, "postgres")["info"]["agents"] == lgtest::env("LG_PG_AGENTS"));
+  CHECK(comp(s, "postgres")["info"]["pgvector"] == lgtest::pg_vector_version());
+}
+
+TEST_CASE("gate: /status shows the pgvector version of the checked database, none where it is missing",
+          "[integration][gate]") {
+  const std::string base = "--letta-url off --redis-url off --nginx-url off --postgres-interval 1s"
+                           " --postgres-timeout 1s --postgres-dsn postgresql://letta:" +
+                           lgtest::env("LG_PG_PASSWORD") + "@127.0.0.1:" + lgtest::env("LG_PG_PORT") + "/";
+  SECTION("letta: the vector extension's version, as pg_extension has it") {
+    const std::string version = lgtest::pg_vector_version("letta");
+    REQUIRE(!version.empty());
+    Gate g(base + "letta");
+    INFO(g.process->log());
+    json s = g.wait_status([](const json& s) { return comp(s, "postgres")["status"] == "up"; }, 10000);
+    INFO(s.dump(2));
+    REQUIRE(s.is_object());
+    CHECK(comp(s, "postgres")["info"]["pgvector"] == version);
+    CHECK_THAT(comp(s, "postgres")["reason"].get<std::string>(), Catch::Contains("pgvector " + version));
+  }
+  SECTION("a database without it, with --require-pgvector=false: up, and no version shown") {
+    const std::string db = lgtest::env("LG_PG_DB_NOVECTOR");
+    REQUIRE(lgtest::pg_vector_version(db).empty());
+    Gate g(base + db + " --require-pgvector=false");
+    INFO(g.process->log());
+    json s = g.wait_status([](const json& s) { return comp(s, "postgres")["status"] == "up"; }, 10000);
+    INFO(s.dump(2));
+    REQUIRE(s.is_object());
+    CHECK_FALSE(comp(s, "postgres")["info"].contains("pgvector"));
+    CHECK_THAT(comp(s, "postgres")["reason"].get<std::string>(), Catch::Contains("no pgvector"));
+    CHECK(g.metrics().all("letta_pgvector_info").empty());
+  }
 }
 
 TEST_CASE("gate: --probe-fall 3 flips only at the third failure, --probe-rise 2 back at the second success",

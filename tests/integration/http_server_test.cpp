@@ -1,9 +1,12 @@
 // The health server against real sockets: the real binary with every component off.
 #include <catch2/catch.hpp>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "integration/gate_harness.hpp"
 #include "support/raw_conn.hpp"
 #include "support/test_env.hpp"
 
@@ -117,14 +120,64 @@ TEST_CASE("slow headers hit the header deadline (408), silent clients are cut", 
 
 TEST_CASE("the connection cap answers 503 and recovers", "[integration][http]") {
   Server s("--max-connections 2");
-  RawConn a(s.port), b(s.port);
-  REQUIRE(a.send(kGet));
-  REQUIRE(b.send(kGet));
-  a.read_until("ok\n", 1, 2000);
-  b.read_until("ok\n", 1, 2000);
-  RawConn third(s.port);
-  third.read_to_eof(3000);
-  CHECK_THAT(third.data(), Catch::StartsWith("HTTP/1.1 503"));
+  // Holds two keep-alive connections (the cap), each having been answered once.
+  auto hold_two = [&](std::unique_ptr<RawConn>& a, std::unique_ptr<RawConn>& b) {
+    a = std::make_unique<RawConn>(s.port);
+    b = std::make_unique<RawConn>(s.port);
+    REQUIRE(a->send(kGet));
+    REQUIRE(b->send(kGet));
+    CHECK_THAT(a->read_until("ok\n", 1, 2000), Catch::StartsWith("HTTP/1.1 200"));
+    CHECK_THAT(b->read_until("ok\n", 1, 2000), Catch::StartsWith("HTTP/1.1 200"));
+  };
+  auto expect_rejected = [&] {
+    RawConn extra(s.port);
+    CHECK(extra.read_to_eof(3000));
+    CHECK_THAT(extra.data(), Catch::StartsWith("HTTP/1.1 503"));
+    CHECK_THAT(extra.data(), Catch::Contains("too many connections"));
+  };
+  std::unique_ptr<RawConn> a, b;
+  hold_two(a, b);
+  for (int i = 0; i < 3; ++i) expect_rejected();
+  // The held connections are still served while others are turned away.
+  REQUIRE(a->send(kGet));
+  CHECK(a->read_until("ok\n", 2, 2000).find("HTTP/1.1 200", 10) != std::string::npos);
+
+  // One client leaves: its slot is free again (the server sees the close on its loop: poll).
+  a.reset();
+  auto served_within = [&](int ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (lgtest::http_get(s.port, "/livez", 1000).status == 200) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  };
+  CHECK(served_within(3000));
+  b.reset();
+  REQUIRE(served_within(3000));
+
+  // Both slots are free: the rejected connections left nothing behind. The cap holds again.
+  hold_two(a, b);
+  expect_rejected();
+  a.reset();
+  b.reset();
+  REQUIRE(served_within(3000));
+
+  // The metrics agree: 4 rejected in all, and only the scrape's own connection open.
+  std::optional<lgtest::Scrape> m;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = lgtest::http_get(s.port, "/metrics", 1000);
+    if (r.status == 200) {
+      m.emplace(r.body);
+      if (m->get("lettagate_http_connections_active") == 1) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(m);
+  INFO(m->text());
+  CHECK(m->get("lettagate_http_connections_active") == 1);
+  CHECK(m->get("lettagate_http_connections_rejected_total") == 4);
 }
 
 TEST_CASE("HTTP/1.0 and Connection: close end the connection after the response", "[integration][http]") {

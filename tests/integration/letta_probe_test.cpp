@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "integration/probe_harness.hpp"
+#include "integration/stack_facts.hpp"
 #include "probes/factories.hpp"
 
 using lgtest::ProbeHarness;
@@ -127,4 +128,121 @@ TEST_CASE("letta: a stopped server is refused", "[integration][letta]") {
   }
   auto h = letta_harness({});
   CHECK(h->first_result().reason_code == "ok");
+}
+
+// ---- the generic HTTP options, against the stand-in's real answers ---------------------
+
+TEST_CASE("letta: --letta-method is the method sent: Letta's GET-only health route answers 405 to others",
+          "[integration][letta]") {
+  // FastAPI registers /v1/health/ for GET only (no implicit HEAD): any other method is a 405
+  // {"detail":"Method Not Allowed"}; the default GET gets the 200.
+  for (const char* method : {"POST", "HEAD", "PUT", "OPTIONS"}) {
+    SECTION(method) {
+      auto h = letta_harness({"--letta-method", method});
+      const auto& c = h->first_result();
+      INFO(c.reason);
+      CHECK(c.target == std::string(method) + " " + letta_url() + "/v1/health/");
+      CHECK(c.reason_code == "http_status");
+      CHECK(contains(c.reason, std::string("Letta ") + method + " /v1/health/ answered HTTP 405"));
+      CHECK(c.status == Status::Down);
+    }
+  }
+  SECTION("POST with 405 accepted and Letta's error document checked") {
+    auto h = letta_harness({"--letta-method", "POST", "--letta-expect-status", "405", "--letta-expect-json",
+                            "detail=Method Not Allowed"});
+    const auto& c = h->first_result();
+    INFO(c.reason);
+    CHECK(c.reason_code == "ok");
+    CHECK(c.reason == "HTTP 405");
+  }
+  SECTION("HEAD with 405 accepted: the empty body of a HEAD answer is complete at once") {
+    auto h = letta_harness({"--letta-method", "HEAD", "--letta-expect-status", "405", "--letta-expect-json", "off"},
+                           "2s");
+    const auto& c = h->first_result();
+    INFO(c.reason);
+    CHECK(c.reason_code == "ok");
+    CHECK(c.last_latency_s < 1.0);  // not waiting for the 31 bytes content-length announces
+  }
+}
+
+TEST_CASE("letta: --letta-expect-status takes a list of accepted codes", "[integration][letta]") {
+  SECTION("200 in the list") {
+    auto h = letta_harness({"--letta-expect-status", "204,200"});
+    const auto& c = h->first_result();
+    INFO(c.reason);
+    CHECK(c.reason_code == "ok");
+    CHECK(c.status == Status::Up);
+  }
+  SECTION("200 not in the list") {
+    auto h = letta_harness({"--letta-expect-status", "204,202"});
+    const auto& c = h->first_result();
+    INFO(c.reason);
+    CHECK(c.reason_code == "http_status");
+    CHECK(contains(c.reason, "answered HTTP 200"));
+    CHECK(c.status == Status::Down);
+  }
+  SECTION("a redirect listed is accepted, not reported") {
+    auto h = letta_harness({"--letta-path", "/v1/health", "--letta-expect-status", "200,307", "--letta-expect-json",
+                            "off"});
+    const auto& c = h->first_result();
+    INFO(c.reason);
+    CHECK(c.reason_code == "ok");
+    CHECK(c.reason == "HTTP 307");
+  }
+}
+
+TEST_CASE("letta: --letta-expect-body is a substring of the body", "[integration][letta]") {
+  SECTION("present") {
+    auto h = letta_harness({"--letta-expect-body", "\"status\":\"ok\""});
+    const auto& c = h->first_result();
+    INFO(c.reason);
+    CHECK(c.reason_code == "ok");
+    CHECK(c.status == Status::Up);
+  }
+  SECTION("absent: bad_body, with what was expected and what came") {
+    auto h = letta_harness({"--letta-expect-body", "\"status\":\"degraded\""});
+    const auto& c = h->first_result();
+    INFO(c.reason);
+    CHECK(c.reason_code == "bad_body");
+    CHECK(contains(c.reason, "body lacks \"\"status\":\"degraded\"\""));
+    CHECK(contains(c.reason, "{\"version\":\"" + lgtest::letta_version() + "\",\"status\":\"ok\"}"));
+    CHECK(c.status == Status::Down);
+  }
+}
+
+TEST_CASE("letta: --letta-expect-json checks one top-level field", "[integration][letta]") {
+  const std::string version = lgtest::letta_version();
+  SECTION("a custom field that matches") {
+    auto h = letta_harness({"--letta-expect-json", "version=" + version});
+    const auto& c = h->first_result();
+    INFO(c.reason);
+    CHECK(c.reason_code == "ok");
+    CHECK(c.info.at("version") == version);
+  }
+  SECTION("a value that differs") {
+    auto h = letta_harness({"--letta-expect-json", "version=0.0.1"});
+    const auto& c = h->first_result();
+    INFO(c.reason);
+    CHECK(c.reason_code == "bad_body");
+    CHECK(contains(c.reason, "\"version\" is \"" + version + "\", expected \"0.0.1\""));
+    CHECK(c.status == Status::Down);
+  }
+  SECTION("a field that is not there") {
+    auto h = letta_harness({"--letta-expect-json", "agents=3"});
+    const auto& c = h->first_result();
+    INFO(c.reason);
+    CHECK(c.reason_code == "bad_body");
+    CHECK(contains(c.reason, "JSON has no \"agents\" field"));
+  }
+}
+
+TEST_CASE("letta: --letta-host-header is the Host the server sees", "[integration][letta]") {
+  // Starlette builds the bare path's redirect from the request's Host header: the stand-in's
+  // Location shows which Host arrived.
+  auto h = letta_harness({"--letta-path", "/v1/health", "--letta-host-header", "letta-server:8283"});
+  const auto& c = h->first_result();
+  INFO(c.reason);
+  CHECK(c.reason_code == "redirect");
+  CHECK(contains(c.reason, "redirect to http://letta-server:8283/v1/health/"));
+  CHECK(!contains(c.reason, "127.0.0.1"));
 }
