@@ -10,7 +10,7 @@ ProbeMetrics::ProbeMetrics(Registry& r, HealthState& health)
       duration_(r.gauge("probe_duration_seconds", "How long the last probe took, in seconds.", {"component"})),
       http_status_(r.gauge("probe_http_status_code", "HTTP status code of the last probe (0: no response).",
                            {"component"})),
-      attempts_(r.counter("lettagate_probe_attempts_total", "Probe attempts started.", {"component"})),
+      attempts_(r.counter("lettagate_probe_attempts_total", "Probe attempts completed (each is a success or a failure; one cut at its timeout fails).", {"component"})),
       successes_(r.counter("lettagate_probe_successes_total", "Probe attempts that succeeded.", {"component"})),
       failures_(r.counter("lettagate_probe_failures_total", "Probe attempts that failed, by reason.",
                           {"component", "reason"})),
