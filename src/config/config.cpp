@@ -293,6 +293,17 @@ std::optional<std::string> apply_path(std::string& out, const std::string& v) {
 }
 
 const std::vector<std::string> kComponents{"letta", "postgres", "redis", "nginx"};
+// Who has per-probe schedule settings (--NAME-interval ...): each component, and "tcp-check"
+// for every --tcp-check probe at once.
+const std::vector<std::string> kScheduleGroups{"letta", "postgres", "redis", "nginx", "tcp-check"};
+
+// "10" -> 0.10 of the interval.
+std::optional<std::string> apply_jitter(double& out, const std::string& v) {
+  auto n = parse_int(v, 0, 50);
+  if (!n) return fmt::format("'{}' is not a percentage from 0 to 50", v);
+  out = static_cast<double>(*n) / 100.0;
+  return std::nullopt;
+}
 
 std::vector<Setting> build_table() {
   std::vector<Setting> t;
@@ -415,25 +426,21 @@ std::vector<Setting> build_table() {
   add("probe-timeout", "2s", G5, "a probe is cut and failed after this", Kind::Value,
       duration_to([](Ctx& c) -> Millis& { return c.defaults.timeout; }, Millis{1}));
   add("probe-jitter", "10", G5, "spread of each interval, percent", Kind::Value,
-      [](Ctx& c, const std::string& v) -> std::optional<std::string> {
-        auto n = parse_int(v, 0, 50);
-        if (!n) return fmt::format("'{}' is not a percentage from 0 to 50", v);
-        c.defaults.jitter = static_cast<double>(*n) / 100.0;
-        return std::nullopt;
-      });
+      [](Ctx& c, const std::string& v) { return apply_jitter(c.defaults.jitter, v); });
   add("probe-rise", "2", G5, "consecutive successes before a component is up", Kind::Value,
       int_to([](Ctx& c) -> int& { return c.defaults.rise; }, 1, 100));
   add("probe-fall", "3", G5, "consecutive failures before a component is down", Kind::Value,
       int_to([](Ctx& c) -> int& { return c.defaults.fall; }, 1, 100));
   add("startup-grace", "0", G5, "after start, failures leave a component unknown rather than down", Kind::Value,
       duration_to([](Ctx& c) -> Millis& { return c.defaults.grace; }));
-  for (const auto& comp : kComponents) {
-    for (const char* knob : {"interval", "timeout", "rise", "fall", "grace", "required"}) {
+  for (const auto& comp : kScheduleGroups) {
+    const std::string who = comp == "tcp-check" ? "every --tcp-check probe" : comp;
+    for (const char* knob : {"interval", "timeout", "jitter", "rise", "fall", "grace", "required"}) {
       std::string name = comp + "-" + knob;
       std::string help = std::string(knob) == "required"
-                             ? "false: " + comp + " down only degrades the gate (still ready)"
+                             ? "false: " + who + " down only degrades the gate (still ready)"
                              : "override probe-" + std::string(knob == std::string("grace") ? "startup-grace" : knob) +
-                                   " for " + comp;
+                                   " for " + who;
       std::string def = std::string(knob) == "required" ? "true" : "";
       add(name, def, G5, help, std::string(knob) == "required" ? Kind::Bool : Kind::Value,
           [name](Ctx& c, const std::string& v) -> std::optional<std::string> {
@@ -517,13 +524,15 @@ void fit_nginx_to_sse(Ctx& c) {
 
 // Applies per-component schedule overrides on top of the probe-* defaults.
 std::optional<ConfigError> finish_schedules(Ctx& c) {
+  ProbeSchedule tcp_checks;
   auto sched_for = [&](const std::string& comp) -> ProbeSchedule& {
     if (comp == "letta") return c.cfg.letta.schedule;
     if (comp == "postgres") return c.cfg.postgres.schedule;
     if (comp == "redis") return c.cfg.redis.schedule;
-    return c.cfg.nginx.schedule;
+    if (comp == "nginx") return c.cfg.nginx.schedule;
+    return tcp_checks;
   };
-  for (const auto& comp : kComponents) {
+  for (const auto& comp : kScheduleGroups) {
     ProbeSchedule s = c.defaults;
     for (const auto& [name, value] : c.overrides) {
       if (name.rfind(comp + "-", 0) != 0) continue;
@@ -533,6 +542,7 @@ std::optional<ConfigError> finish_schedules(Ctx& c) {
       std::optional<std::string> err;
       if (knob == "interval") err = duration_to([](Ctx& x) -> Millis& { return x.defaults.interval; }, Millis{10})(tmp, value);
       else if (knob == "timeout") err = duration_to([](Ctx& x) -> Millis& { return x.defaults.timeout; }, Millis{1})(tmp, value);
+      else if (knob == "jitter") err = apply_jitter(tmp.defaults.jitter, value);
       else if (knob == "rise") err = int_to([](Ctx& x) -> int& { return x.defaults.rise; }, 1, 100)(tmp, value);
       else if (knob == "fall") err = int_to([](Ctx& x) -> int& { return x.defaults.fall; }, 1, 100)(tmp, value);
       else if (knob == "grace") err = duration_to([](Ctx& x) -> Millis& { return x.defaults.grace; })(tmp, value);
@@ -542,7 +552,7 @@ std::optional<ConfigError> finish_schedules(Ctx& c) {
     }
     sched_for(comp) = s;
   }
-  for (auto& t : c.cfg.tcp_checks) t.schedule = c.defaults;
+  for (auto& t : c.cfg.tcp_checks) t.schedule = tcp_checks;
   fit_nginx_to_sse(c);
   return std::nullopt;
 }
@@ -552,7 +562,7 @@ std::optional<ConfigError> cross_checks(const Config& cfg) {
     if (s.timeout > s.interval)
       return ConfigError{fmt::format("--{0}-timeout (LETTAGATE_{1}_TIMEOUT)", comp, [&] {
                            std::string u;
-                           for (char ch : comp) u += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+                           for (char ch : comp) u += ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
                            return u;
                          }()),
                          fmt::format("timeout {} is longer than the interval {}: a probe would overlap itself",
@@ -563,6 +573,9 @@ std::optional<ConfigError> cross_checks(const Config& cfg) {
   if (auto e = check("postgres", cfg.postgres.schedule)) return e;
   if (auto e = check("redis", cfg.redis.schedule)) return e;
   if (auto e = check("nginx", cfg.nginx.schedule)) return e;
+  if (!cfg.tcp_checks.empty()) {
+    if (auto e = check("tcp-check", cfg.tcp_checks.front().schedule)) return e;
+  }
   // The SSE check waits up to --sse-deadline for the first event; the runner cuts the attempt
   // at the nginx timeout. Equal values would let the cut win and report "timeout" where the
   // answer is "buffered", so the timeout must be strictly longer.

@@ -117,6 +117,28 @@ TEST_CASE("per-component schedules inherit probe-* and override them", "[unit][c
   CHECK(r.config->letta.schedule.required);
 }
 
+TEST_CASE("jitter per component, and one schedule for every --tcp-check probe", "[unit][config]") {
+  auto r = parse({"--probe-jitter", "20", "--redis-jitter", "0", "--tcp-check", "a=x:1,b=y:2", "--tcp-check-interval",
+                  "30s", "--tcp-check-required=false", "--tcp-check-jitter", "5"});
+  REQUIRE(r.config);
+  CHECK(r.config->letta.schedule.jitter == Approx(0.20));
+  CHECK(r.config->redis.schedule.jitter == Approx(0.0));
+  REQUIRE(r.config->tcp_checks.size() == 2);
+  for (const auto& t : r.config->tcp_checks) {
+    CHECK(t.schedule.interval.count() == 30000);
+    CHECK(t.schedule.jitter == Approx(0.05));
+    CHECK_FALSE(t.schedule.required);
+    CHECK(t.schedule.fall == r.config->letta.schedule.fall);  // the rest from probe-*
+  }
+  CHECK(parse({"--tcp-check", "a=x:1"}).config->tcp_checks[0].schedule.required);  // required by default
+  auto bad = parse({"--tcp-check", "a=x:1", "--tcp-check-timeout", "10s"});
+  REQUIRE(bad.error);
+  CHECK(bad.error->setting == "--tcp-check-timeout (LETTAGATE_TCP_CHECK_TIMEOUT)");
+  auto j = parse({"--nginx-jitter", "60"});
+  REQUIRE(j.error);
+  CHECK(j.error->setting == "--nginx-jitter (LETTAGATE_NGINX_JITTER)");
+}
+
 TEST_CASE("redis URL: password, db, and the password override", "[unit][config]") {
   auto r = parse({"--redis-url", "redis://:s3cret@r:6380/2"});
   REQUIRE(r.config);
