@@ -361,6 +361,16 @@ std::vector<Setting> build_table() {
       string_to([](Ctx& c) -> std::string& { return c.cfg.letta.host_header; }));
   add("letta-degraded-after", "0", G1, "latency above this marks Letta degraded (0: off)", Kind::Value,
       duration_to([](Ctx& c) -> Millis& { return c.cfg.letta.degraded_after; }));
+  add("letta-token", "", G1,
+      "bearer token for a Letta with LETTA_SERVER_SECURE (its password), sent to Letta and on the SSE check",
+      Kind::Value,
+      [](Ctx& c, const std::string& v) -> std::optional<std::string> {
+        if (v.find_first_of("\r\n") != std::string::npos) return std::string("a token cannot hold a line break");
+        c.cfg.letta.token = v;
+        c.cfg.nginx.letta_token = v;
+        return std::nullopt;
+      },
+      true);
   add("letta-ready", "false", G1, "also require GET /v1/ready/ (503 while warming or draining)", Kind::Bool,
       bool_to([](Ctx& c) -> bool& { return c.cfg.letta.check_ready; }));
 
@@ -667,7 +677,7 @@ std::string config_help() {
       group = s.group;
       out += fmt::format("\n{}:\n", group);
     }
-    std::string def = s.secret ? (s.name == "redis-password" ? "" : redact_dsn(s.def)) : s.def;
+    std::string def = s.secret ? redact_dsn(s.def) : s.def;
     out += fmt::format("  --{:<26} {:<34} {}{}\n", s.name, s.env(), s.help,
                        def.empty() ? "" : fmt::format(" [default: {}]", def));
   }

@@ -32,6 +32,7 @@ struct LettaSettings {
   std::string host_header;     // Host header override (empty: from the URL)
   Millis degraded_after{0};    // latency above this marks the component degraded (0: off)
   bool check_ready = false;    // also GET /v1/ready/ (warming/draining answer 503)
+  std::string token;           // Authorization: Bearer (LETTA_SERVER_SECURE); never printed
   ProbeSchedule schedule;
 };
 
@@ -62,6 +63,7 @@ struct NginxSettings {
   std::string sse_method = "GET";
   std::string sse_body;        // request body for POST streams (JSON)
   Millis sse_deadline{5000};   // first event must arrive within this
+  std::string letta_token;     // --letta-token, sent on the SSE request (it reaches Letta); never printed
   ProbeSchedule schedule;
 };
 

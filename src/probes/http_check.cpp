@@ -87,6 +87,7 @@ void HttpCheck::start(Done done) {
   req.target = spec_.path;
   req.host_header = spec_.host_header;
   req.headers.emplace_back("Accept", "application/json");
+  if (!spec_.bearer_token.empty()) req.headers.emplace_back("Authorization", "Bearer " + spec_.bearer_token);
   started_ = mono_seconds();
   http::HttpClient::Handlers h;
   h.on_complete = [this, done](http::ClientResponse r) {

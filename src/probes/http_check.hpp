@@ -21,6 +21,7 @@ struct HttpCheckSpec {
   std::string method = "GET";
   std::string path = "/";
   std::string host_header;
+  std::string bearer_token;   // Authorization: Bearer, when set
   std::vector<int> expect_status{200};
   std::string expect_body;    // substring
   std::string expect_json;    // FIELD=VALUE (top-level field)

@@ -19,6 +19,7 @@ class LettaProbe : public Probe {
     health.method = s.method;
     health.path = join(s.url.path, s.path);
     health.host_header = s.host_header;
+    health.bearer_token = s.token;
     health.expect_status = s.expect_status;
     health.expect_body = s.expect_body;
     health.expect_json = s.expect_json;

@@ -30,6 +30,7 @@ SseCheckSpec make_sse_spec(const NginxSettings& s) {
   spec.method = s.sse_method;
   spec.body = s.sse_body;
   spec.deadline = s.sse_deadline;
+  spec.bearer_token = s.letta_token;
   spec.via = "nginx";
   if (!s.sse_url.empty() && s.sse_url.front() == '/') {
     spec.host = s.url.host;
@@ -53,6 +54,7 @@ class NginxProbe : public Probe {
     health.host = s.url.host;
     health.port = s.url.port;
     health.path = join(s.url.path, s.health_path);
+    health.bearer_token = s.letta_token;  // the route reaches Letta
     // Letta's routes answer {"status":"ok"}; a route nginx answers itself (the app stack's
     // /nginx-health) answers plain text, and 200 is all it can say.
     if (s.health_path.rfind("/v1/", 0) == 0) health.expect_json = "status=ok";

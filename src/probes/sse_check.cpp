@@ -90,6 +90,7 @@ void SseCheck::start(Done done) {
   req.method = spec_.method;
   req.target = spec_.target;
   req.headers.emplace_back("Accept", "text/event-stream");
+  if (!spec_.bearer_token.empty()) req.headers.emplace_back("Authorization", "Bearer " + spec_.bearer_token);
   req.headers.emplace_back("Cache-Control", "no-cache");
   if (!spec_.body.empty()) {
     req.headers.emplace_back("Content-Type", "application/json");

@@ -43,6 +43,7 @@ struct SseCheckSpec {
   std::string method = "GET";
   std::string target = "/";   // path and query
   std::string body;           // sent with Content-Type application/json when not empty
+  std::string bearer_token;   // Authorization: Bearer, when set (a secured Letta behind the proxy)
   Millis deadline{5000};      // the first event must come within this, from start()
   std::string url;            // the stream's URL as shown to people (password redacted)
   std::string what;           // "nginx SSE GET http://letta-nginx:8284/..." for reasons

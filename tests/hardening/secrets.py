@@ -2,7 +2,7 @@
 """Secrets: the passwords lettagate is given never come out of it.
 
 Against the real stack (scripts/services): lettagate runs with the Postgres and Redis passwords
-in every form it accepts (URL, key=value DSN, --redis-password, environment variables), at log
+and a Letta token (--letta-token) in every form it accepts (URL, key=value DSN, --redis-password, environment variables), at log
 level trace, as text and as JSON lines, forwarding a port; and once more with WRONG passwords
 (so every failure path that names the connection runs: auth failed, reasons, transitions). Each
 time everything it says is collected: its whole log, /readyz, /status, /metrics, the status page
@@ -85,7 +85,8 @@ def main():
     e = h.need_env("LG_LETTA_URL", "LG_PG_DSN", "LG_PG_PASSWORD", "LG_PG_HOST", "LG_PG_PORT", "LG_REDIS_AUTH_PORT",
                    "LG_REDIS_PASSWORD", "LG_NGINX_URL", "LG_LETTA_PORT")
     pg_pw, redis_pw = e["LG_PG_PASSWORD"], e["LG_REDIS_PASSWORD"]
-    real = [pg_pw, redis_pw]
+    token = "letta-Token-3141"  # --letta-token: sent to Letta (the stand-in here is not secured)
+    real = [pg_pw, redis_pw, token]
     wrong_pg, wrong_redis = "Wr0ng/pg@Secret%x", "Wr0ng-redis Secret"
     redis_url = "redis://:%s@127.0.0.1:%s" % (urllib.parse.quote(redis_pw, safe=""), e["LG_REDIS_AUTH_PORT"])
     kv_dsn = "host=%s port=%s dbname=letta user=letta password='%s' connect_timeout=2" % (
@@ -97,13 +98,13 @@ def main():
 
     # 1. Right passwords in URLs, text logs at trace, forwarding.
     checked += serve_and_collect("url-text", common + [
-        "--postgres-dsn", e["LG_PG_DSN"], "--redis-url", redis_url,
+        "--postgres-dsn", e["LG_PG_DSN"], "--redis-url", redis_url, "--letta-token", token,
         "--forward", "127.0.0.1:%d=127.0.0.1:%s" % (fport, e["LG_LETTA_PORT"]), "--forward-health", "off"],
         None, real, True, fport=fport)
     # 2. Right passwords from the environment (key=value DSN, --redis-password), JSON logs.
     checked += serve_and_collect("env-json", common + ["--log-format", "json"], {
         "LETTAGATE_POSTGRES_DSN": kv_dsn, "LETTAGATE_REDIS_URL": "redis://127.0.0.1:%s" % e["LG_REDIS_AUTH_PORT"],
-        "LETTAGATE_REDIS_PASSWORD": redis_pw, "LETTAGATE_FORWARD": "off"}, real, True)
+        "LETTAGATE_REDIS_PASSWORD": redis_pw, "LETTAGATE_LETTA_TOKEN": token, "LETTAGATE_FORWARD": "off"}, real, True)
     # 3. Wrong passwords: every failure reason and transition, text and JSON.
     wrong_dsn = "postgresql://letta:%s@%s:%s/letta" % (urllib.parse.quote(wrong_pg, safe=""), e["LG_PG_HOST"], e["LG_PG_PORT"])
     wrong_redis_url = "redis://:%s@127.0.0.1:%s" % (urllib.parse.quote(wrong_redis, safe=""), e["LG_REDIS_AUTH_PORT"])
@@ -160,12 +161,13 @@ def main():
     rc, out = run_cli(["check", "--url", "http://u:%s@127.0.0.1:1/readyz" % s])
     check_clean("lettagate check with a password in --url (exit %d)" % rc, out, [s])
     # 6. --help with secrets in the environment.
-    rc, out = run_cli(["--help"], env={"LETTAGATE_POSTGRES_DSN": e["LG_PG_DSN"], "LETTAGATE_REDIS_PASSWORD": redis_pw})
+    rc, out = run_cli(["--help"], env={"LETTAGATE_POSTGRES_DSN": e["LG_PG_DSN"], "LETTAGATE_REDIS_PASSWORD": redis_pw,
+                                       "LETTAGATE_LETTA_TOKEN": token})
     if rc != 0:
         raise h.Fail("--help exited %d" % rc)
     check_clean("--help", out, real)
     checked += 4
-    h.write_results("secrets", {"outputs_checked": checked, "passwords": 4 + 1})
+    h.write_results("secrets", {"outputs_checked": checked, "secrets": len(real) + 3})
     h.log("secrets: %d outputs checked, no password in any" % checked)
 
 

@@ -181,7 +181,7 @@ TEST_CASE("proxy: an upstream given by name is resolved and connected", "[integr
   CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"refused\"") == 0);
 }
 
-TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again; lookups coalesce",
+TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again, lookups coalesce",
           "[integration][proxy]") {
   uv_loop_t loop;
   uv_loop_init(&loop);

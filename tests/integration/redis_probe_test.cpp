@@ -77,7 +77,7 @@ TEST_CASE("redis: a host name is resolved off the loop (uv_getaddrinfo), then co
   CHECK(o.reason_code == "ok");
 }
 
-TEST_CASE("redis: SELECT db from the URL; an out-of-range db is an error naming SELECT", "[integration][redis]") {
+TEST_CASE("redis: SELECT db from the URL, an out-of-range db is an error naming SELECT", "[integration][redis]") {
   auto ok = probe_once(settings(plain_url() + "/3"));
   INFO(ok.reason);
   CHECK(ok.reason_code == "ok");
@@ -143,7 +143,7 @@ TEST_CASE("redis: a closed port is refused at once, and the context is freed", "
   CHECK(Clock::now() - started < 2s);
 }
 
-TEST_CASE("redis: the stopped services redis is refused; up again after restart", "[integration][redis]") {
+TEST_CASE("redis: the stopped services redis is refused, up again after restart", "[integration][redis]") {
   auto s = settings(plain_url());
   {
     lgtest::ServiceStopped stopped("redis");

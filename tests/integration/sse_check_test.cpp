@@ -173,7 +173,7 @@ TEST_CASE("sse socket: comments only until the deadline is no_event", "[integrat
   CHECK(contains(o.reason, "2 comment lines"));
 }
 
-TEST_CASE("sse socket: headers and silence is buffered; silence without headers too", "[integration][sse]") {
+TEST_CASE("sse socket: headers and silence is buffered, silence without headers too", "[integration][sse]") {
   {
     ScriptedServer server({{0, std::string(kHead) + "Content-Length: 1000\r\n\r\n"}}, 3000);
     Outcome o = run_check(server.port(), 300);

@@ -37,6 +37,13 @@ Stand-in extensions (not in Letta):
 
 Command line: --host 127.0.0.1 --port N [--mode MODE] [--slow-ms MS] [--ping-interval S]
               [--keep-alive S (idle keep-alive connections closed after S, uvicorn: 5)]
+              [--secure-password PW]
+
+--secure-password PW: Letta with LETTA_SERVER_SECURE=true and that password. Every path but
+health and ready (with or without the slash) needs `Authorization: Bearer PW` (or Letta's other
+form, `X-BARE-PASSWORD: password PW`), else 401 {"detail":"Unauthorized"}. The stand-in's own
+/_standin/mode and /_standin/stats stay open (test control); its /_standin/sse stream is guarded
+like Letta's stream routes.
 
 Modes (also --mode at start, and --slow-ms for the default delay of `slow`):
   ok        normal answers
@@ -84,6 +91,7 @@ class State:
         self.slow_ms = slow_ms
         self.default_slow_ms = slow_ms
         self.ping_interval = ping_interval
+        self.secure_password = None  # --secure-password: LETTA_SERVER_SECURE
         self.requests = 0
         self.connections = 0
         self.streams_active = 0
@@ -140,6 +148,8 @@ ROUTES = [
     ("GET", r"/_standin/stats", "h_stats"),
 ]
 ROUTES = [(m, re.compile(p + r"\Z"), h) for (m, p, h) in ROUTES]
+# What LETTA_SERVER_SECURE leaves open (plus the stand-in's own control routes).
+OPEN_PATHS = re.compile(r"/v1/(health|ready)/?\Z|/_standin/(mode|stats)\Z")
 
 
 def match_path(path):
@@ -233,6 +243,8 @@ class Handler(BaseHTTPRequestHandler):
         split = urllib.parse.urlsplit(self.path)
         path = urllib.parse.unquote(split.path)
         self.body = self.read_body() if self.command in ("POST", "PUT", "PATCH", "DELETE") else b""
+        if STATE.secure_password is not None and not OPEN_PATHS.match(path) and not self.authorized():
+            return self.respond_json(401, {"detail": "Unauthorized"})
         matches = match_path(path)
         for method, handler, groups in matches:
             if method == self.command:
@@ -252,6 +264,11 @@ class Handler(BaseHTTPRequestHandler):
                 url = urllib.parse.quote(url, safe=":/%#?=@[]!$&'()*+,;")
                 return self.respond(307, b"", None, [("location", url)])
         return self.respond_json(404, {"detail": "Not Found"})
+
+    def authorized(self):
+        pw = STATE.secure_password
+        return (self.headers.get("authorization") == "Bearer " + pw
+                or self.headers.get("x-bare-password") == "password " + pw)
 
     def handle_request_safely(self):
         try:
@@ -470,12 +487,15 @@ def main():
     ap.add_argument("--slow-ms", type=float, default=1500)
     ap.add_argument("--ping-interval", type=float, default=20.0,
                     help="seconds of silence before a ping event (Letta: 20)")
+    ap.add_argument("--secure-password", default=None,
+                    help="act as Letta with LETTA_SERVER_SECURE=true and this password")
     ap.add_argument("--keep-alive", type=float, default=5.0,
                     help="idle keep-alive connections are closed after this many seconds "
                          "(uvicorn's timeout_keep_alive: 5); also bounds a stalled write")
     args = ap.parse_args()
     Handler.timeout = max(0.1, args.keep_alive)
     STATE.mode = args.mode
+    STATE.secure_password = args.secure_password
     STATE.slow_ms = STATE.default_slow_ms = args.slow_ms
     STATE.ping_interval = max(0.01, args.ping_interval)
     if ":" in args.host:

@@ -53,7 +53,7 @@ TEST_CASE("limits and malformed input", "[unit][http]") {
   CHECK_FALSE(bad.parser.error_reason().empty());
 }
 
-TEST_CASE("a final request stops parsing; keep-alive follows the version and header", "[unit][http]") {
+TEST_CASE("a final request stops parsing, keep-alive follows the version and header", "[unit][http]") {
   Collect c({}, true);
   std::string w = "GET /a HTTP/1.0\r\n\r\nGET /b HTTP/1.1\r\n\r\n";
   CHECK(c.parser.feed(w.data(), w.size()) == RequestParser::Result::Stopped);

@@ -49,7 +49,7 @@ TEST_CASE("rise successes in a row bring a down component back", "[unit][thresho
   CHECK(s.feed(true) == Status::Up);
 }
 
-TEST_CASE("grace keeps a failing component unknown; degraded is still up", "[unit][thresholds]") {
+TEST_CASE("grace keeps a failing component unknown, degraded is still up", "[unit][thresholds]") {
   Sim s(1, 1);
   CHECK(s.feed(false, false, true) == Status::Unknown);
   CHECK(s.feed(false, false, true) == Status::Unknown);
@@ -81,7 +81,7 @@ TEST_CASE("the gate: required components decide, optional ones only degrade", "[
   CHECK_THAT(j, Catch::Contains("\"reason\":\"draining\""));
 }
 
-TEST_CASE("readyz JSON has a status and a reason per component; listeners see transitions", "[unit][health]") {
+TEST_CASE("readyz JSON has a status and a reason per component, listeners see transitions", "[unit][health]") {
   HealthState h;
   auto& pg = h.add("postgres", true, "t");
   int seen = 0;

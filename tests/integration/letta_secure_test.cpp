@@ -1,0 +1,113 @@
+// A Letta run with LETTA_SERVER_SECURE=true (the stand-in's --secure-password): health and ready
+// stay open, every other route (the streams the SSE check opens among them) answers 401 without
+// `Authorization: Bearer <password>`. --letta-token sends it; without it the SSE check says why.
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "integration/probe_harness.hpp"
+#include "probes/factories.hpp"
+
+extern char** environ;
+
+using lgtest::ProbeHarness;
+using lg::probes::Status;
+
+namespace {
+
+const char* kPassword = "letta-Secure-8812";
+
+// The stand-in on its own port, secured; stopped with the object.
+class SecureStandin {
+ public:
+  SecureStandin() : port_(lgtest::free_port()) {
+    const std::string script = lgtest::source_dir() + "/tests/standin/letta_standin.py";
+    const std::string port = std::to_string(port_);
+    std::vector<std::string> args{"python3", script, "--port", port, "--secure-password", kPassword};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);  // its request log
+    REQUIRE(posix_spawnp(&pid_, "python3", &fa, nullptr, argv.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&fa);
+    for (int i = 0; i < 100 && lgtest::http_get(port_, "/v1/health/", 500).status != 200; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE(lgtest::http_get(port_, "/v1/health/", 1000).status == 200);
+  }
+  ~SecureStandin() {
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+
+ private:
+  int port_;
+  pid_t pid_ = -1;
+};
+
+std::unique_ptr<ProbeHarness> harness(const std::string& component, std::vector<std::string> args) {
+  lg::Config cfg = lgtest::config_from(args);
+  if (component == "letta")
+    return std::make_unique<ProbeHarness>("letta", cfg.letta.schedule,
+                                          [&](uv_loop_t* loop) { return lg::probes::make_letta_probe(loop, cfg.letta); });
+  return std::make_unique<ProbeHarness>("nginx", cfg.nginx.schedule,
+                                        [&](uv_loop_t* loop) { return lg::probes::make_nginx_probe(loop, cfg.nginx); });
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("secured Letta: health is open, a guarded path needs --letta-token", "[integration][letta]") {
+  SecureStandin letta;
+  CHECK(lgtest::http_get(letta.port(), "/_standin/sse").status == 401);  // the stand-in really guards it
+  std::vector<std::string> base{"--letta-url", letta.url(), "--letta-interval", "2s", "--letta-timeout", "1s"};
+  {
+    auto h = harness("letta", base);  // /v1/health/ needs no token
+    CHECK(h->first_result().reason_code == "ok");
+  }
+  auto guarded = base;
+  guarded.insert(guarded.end(), {"--letta-path", "/v1/agents/agent-1/messages", "--letta-method", "POST",
+                                 "--letta-expect-status", "200,422", "--letta-expect-json", "off"});
+  {
+    auto h = harness("letta", guarded);
+    const auto& c = h->first_result();
+    INFO(c.reason);
+    CHECK(c.reason_code == "http_status");
+    CHECK(contains(c.reason, "401"));
+  }
+  guarded.insert(guarded.end(), {"--letta-token", kPassword});
+  auto h = harness("letta", guarded);
+  const auto& c = h->first_result();
+  INFO(c.reason);
+  CHECK(c.status == Status::Up);
+  CHECK_FALSE(contains(c.reason, kPassword));
+  CHECK_FALSE(contains(c.target, kPassword));
+}
+
+TEST_CASE("secured Letta: the SSE check sends --letta-token, without it, not_sse names the 401", "[integration][nginx]") {
+  SecureStandin letta;
+  // The stand-in's stream stands for Letta's stream routes; the check goes to it directly.
+  std::vector<std::string> base{"--nginx-url", letta.url(), "--nginx-interval", "3s", "--nginx-timeout", "2s",
+                                "--sse-deadline", "1s", "--sse-url", letta.url() + "/_standin/sse?events=2&interval_ms=50"};
+  {
+    auto h = harness("nginx", base);
+    const auto& c = h->first_result();
+    INFO(c.reason);
+    CHECK(c.reason_code == "not_sse");
+    CHECK(contains(c.reason, "401"));
+  }
+  base.insert(base.end(), {"--letta-token", kPassword});
+  auto h = harness("nginx", base);
+  const auto& c = h->first_result();
+  INFO(c.reason);
+  CHECK(c.reason_code == "ok");
+  CHECK(c.status == Status::Up);
+  CHECK_FALSE(contains(c.reason, kPassword));
+}
