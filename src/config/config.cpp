@@ -21,6 +21,7 @@ struct Ctx {
   ProbeSchedule defaults;
   // per-component schedule overrides, applied after the probe-* defaults: name -> raw value
   std::map<std::string, std::string> overrides;
+  bool timeout_given = false;  // --probe-timeout set to something else than its default
 };
 
 using Apply = std::function<std::optional<std::string>(Ctx&, const std::string&)>;
@@ -433,8 +434,11 @@ std::vector<Setting> build_table() {
       apply_tcp_checks);
   add("probe-interval", "5s", G5, "time between probes of a component", Kind::Value,
       duration_to([](Ctx& c) -> Millis& { return c.defaults.interval; }, Millis{10}));
-  add("probe-timeout", "2s", G5, "a probe is cut and failed after this", Kind::Value,
-      duration_to([](Ctx& c) -> Millis& { return c.defaults.timeout; }, Millis{1}));
+  add("probe-timeout", "2s", G5, "a probe is cut and failed after this (at most the interval unless set)",
+      Kind::Value, [](Ctx& c, const std::string& v) {
+        c.timeout_given = v != "2s";
+        return duration_to([](Ctx& x) -> Millis& { return x.defaults.timeout; }, Millis{1})(c, v);
+      });
   add("probe-jitter", "10", G5, "spread of each interval, percent", Kind::Value,
       [](Ctx& c, const std::string& v) { return apply_jitter(c.defaults.jitter, v); });
   add("probe-rise", "2", G5, "consecutive successes before a component is up", Kind::Value,
@@ -560,6 +564,10 @@ std::optional<ConfigError> finish_schedules(Ctx& c) {
       if (err) return ConfigError{find_setting(name)->label(), *err};
       s = tmp.defaults;
     }
+    // A short interval with the default timeout (--probe-interval 1s): the timeout follows the
+    // interval rather than making the probe overlap itself. A timeout given too long stays an
+    // error (cross_checks).
+    if (!c.timeout_given && !c.overrides.count(comp + "-timeout")) s.timeout = std::min(s.timeout, s.interval);
     sched_for(comp) = s;
   }
   for (auto& t : c.cfg.tcp_checks) t.schedule = tcp_checks;

@@ -1,7 +1,5 @@
 #include "http/request_parser.hpp"
 
-#include <algorithm>
-#include <cctype>
 
 namespace lg::http {
 namespace {
@@ -52,8 +50,7 @@ bool RequestParser::count_header_bytes(size_t len) {
 int RequestParser::on_message_begin(llhttp_t* p) {
   auto* s = self(p);
   s->request_ = Request{};
-  s->field_.clear();
-  s->in_value_ = false;
+  s->headers_.reset();
   s->header_bytes_ = 0;
   if (s->on_begin_) s->on_begin_();
   return 0;
@@ -69,24 +66,14 @@ int RequestParser::on_url(llhttp_t* p, const char* at, size_t len) {
 int RequestParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
   auto* s = self(p);
   if (!s->count_header_bytes(len)) return HPE_USER;
-  if (s->in_value_) {
-    s->in_value_ = false;
-    s->field_.clear();
-  }
-  s->field_.append(at, len);
+  s->headers_.field(at, len);
   return 0;
 }
 
 int RequestParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
   auto* s = self(p);
   if (!s->count_header_bytes(len)) return HPE_USER;
-  if (!s->in_value_) {
-    s->in_value_ = true;
-    std::string name = s->field_;
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    s->request_.headers.emplace_back(std::move(name), std::string());
-  }
-  s->request_.headers.back().second.append(at, len);
+  s->headers_.value(s->request_.headers, at, len);
   return 0;
 }
 

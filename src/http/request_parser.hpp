@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 
+#include "http/header_collector.hpp"
 #include "http/http_message.hpp"
 
 namespace lg::http {
@@ -49,8 +50,7 @@ class RequestParser {
   llhttp_t parser_{};
   llhttp_settings_t settings_{};
   Request request_;
-  std::string field_;
-  bool in_value_ = false;
+  HeaderCollector headers_;
   size_t header_bytes_ = 0;
   Result failure_ = Result::Ok;
 };

@@ -1,7 +1,5 @@
 #include "http/response_parser.hpp"
 
-#include <algorithm>
-#include <cctype>
 
 namespace lg::http {
 namespace {
@@ -65,25 +63,14 @@ int ResponseParser::on_status(llhttp_t* p, const char*, size_t len) {
 int ResponseParser::on_header_field(llhttp_t* p, const char* at, size_t len) {
   auto* s = self(p);
   if (!s->count_header_bytes(len)) return HPE_USER;
-  if (s->in_value_) {
-    s->in_value_ = false;
-    s->field_.clear();
-  }
-  s->field_.append(at, len);
+  s->headers_.field(at, len);
   return 0;
 }
 
 int ResponseParser::on_header_value(llhttp_t* p, const char* at, size_t len) {
   auto* s = self(p);
   if (!s->count_header_bytes(len)) return HPE_USER;
-  if (!s->in_value_) {
-    s->in_value_ = true;
-    std::string name = s->field_;
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    s->response_.headers.emplace_back(std::move(name), std::string());
-  }
-  s->response_.headers.back().second.append(at, len);
+  s->headers_.value(s->response_.headers, at, len);
   return 0;
 }
 

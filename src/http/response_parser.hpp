@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "http/header_collector.hpp"
 #include "http/http_message.hpp"
 
 namespace lg::http {
@@ -65,8 +66,7 @@ class ResponseParser {
   llhttp_t parser_{};
   llhttp_settings_t settings_{};
   ClientResponse response_;
-  std::string field_;
-  bool in_value_ = false;
+  HeaderCollector headers_;
   bool headers_done_ = false;
   bool complete_ = false;
   bool stopped_ = false;

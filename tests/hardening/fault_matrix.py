@@ -148,20 +148,8 @@ def forward_active(lg):
 
 
 def proxied_health_ok(fport):
-    try:
-        s = socket.create_connection(("127.0.0.1", fport), timeout=3)
-        s.settimeout(3)
-        s.sendall(b"GET /v1/health/ HTTP/1.1\r\nHost: letta\r\nConnection: close\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        s.close()
-        return data.startswith(b"HTTP/1.1 200")
-    except OSError:
-        return False
+    """Letta's health through the forwarder (a new connection each time)."""
+    return h.http_get(fport, "/v1/health/", 3.0)[0] == 200
 
 
 def main():
@@ -169,8 +157,7 @@ def main():
     cycles = int(os.environ.get("LG_FAULT_CYCLES", "20"))
     fport = h.free_port()
     lg = h.Lettagate("fault_matrix", [
-        "--letta-url", e["LG_LETTA_URL"], "--postgres-dsn", e["LG_PG_DSN"],
-        "--redis-url", "redis://127.0.0.1:%s" % e["LG_REDIS_PORT"], "--nginx-url", e["LG_NGINX_URL"],
+        *h.stack_args(e),
         "--forward", "127.0.0.1:%d=127.0.0.1:%s" % (fport, e["LG_LETTA_PORT"]),
         "--probe-interval", "%dms" % INTERVAL_MS, "--probe-timeout", "%dms" % TIMEOUT_MS,
         "--probe-fall", str(FALL), "--probe-rise", str(RISE), "--probe-jitter", str(int(JITTER * 100)),

@@ -57,8 +57,7 @@ def main():
     up = h.Upstream("echo")
     fport = h.free_port()
     lg = h.Lettagate("fd_exhaustion", [
-        "--letta-url", e["LG_LETTA_URL"], "--postgres-dsn", e["LG_PG_DSN"],
-        "--redis-url", "redis://127.0.0.1:%s" % e["LG_REDIS_PORT"], "--nginx-url", e["LG_NGINX_URL"],
+        *h.stack_args(e),
         "--forward", "127.0.0.1:%d=127.0.0.1:%d" % (fport, up.port), "--forward-health", "off",
         "--probe-interval", "500ms", "--probe-timeout", "400ms", "--probe-rise", "1", "--probe-fall", "2",
         "--header-timeout", "2s",

@@ -72,6 +72,13 @@ def write_results(name, data):
     log("results: %s" % path)
 
 
+def stack_args(e):
+    """lettagate's probe settings for the scripts/services stack (Redis without a password);
+    `e` holds LG_LETTA_URL, LG_PG_DSN, LG_REDIS_PORT and LG_NGINX_URL."""
+    return ["--letta-url", e["LG_LETTA_URL"], "--postgres-dsn", e["LG_PG_DSN"],
+            "--redis-url", "redis://127.0.0.1:%s" % e["LG_REDIS_PORT"], "--nginx-url", e["LG_NGINX_URL"]]
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

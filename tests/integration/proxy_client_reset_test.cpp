@@ -18,16 +18,6 @@ using namespace lgtest::proxy;
 
 namespace {
 
-struct Fd {
-  int fd;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-};
-
 // Closes fd with an RST (SO_LINGER 0); returns when it did, in ms.
 double reset_close(Fd& c) {
   linger l{1, 0};

@@ -18,14 +18,6 @@ using namespace lgtest::proxy;
 
 namespace {
 
-struct Fd {
-  int fd;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
-
 // A loopback listener whose accept queue is full (backlog 0, never accepted, already holding
 // connections): further SYNs are dropped, so connecting to it hangs: a black hole that needs
 // no routing tricks.

@@ -3,6 +3,7 @@
 // checksum, small thread-per-connection servers (echo, answer-after-EOF, push, SSE), and the
 // Forwarder running on its own uv loop in a thread (ForwarderThread) with a health state the
 // test can flip. Everything binds loopback and port 0.
+#include <unistd.h>
 #include <uv.h>
 
 #include <atomic>
@@ -24,6 +25,17 @@
 namespace lgtest::proxy {
 
 // ---- sockets ----------------------------------------------------------------------------
+// Owns a socket descriptor: closed when it goes out of scope.
+struct Fd {
+  int fd;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+};
+
 // A connected blocking socket to host:port (IPv4 or IPv6 literal), or -1 (errno set).
 int connect_to(const std::string& host, int port);
 bool send_all(int fd, const void* data, size_t n);

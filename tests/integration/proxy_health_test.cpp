@@ -12,14 +12,6 @@ using namespace lgtest::proxy;
 
 namespace {
 
-struct Fd {
-  int fd;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
-
 lg::ForwardSettings following(int upstream_port, lg::ForwardHealthMode mode, int hold_ms = 5000) {
   auto s = forward_to("127.0.0.1", upstream_port);
   s.health_component = "letta";

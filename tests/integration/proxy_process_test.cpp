@@ -15,14 +15,6 @@ using namespace lgtest::proxy;
 
 namespace {
 
-struct Fd {
-  int fd;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
-
 std::string serve_args(int http_port, int proxy_port, int upstream_port, const std::string& extra = "") {
   return "serve --listen 127.0.0.1:" + std::to_string(http_port) +
          " --letta-url off --postgres-dsn off --redis-url off --nginx-url off --forward 127.0.0.1:" +

@@ -16,16 +16,6 @@ using namespace lgtest::proxy;
 
 namespace {
 
-struct Fd {
-  int fd;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-};
-
 struct Transfer {
   uint64_t sent_sum = 0, received_sum = 0, received_bytes = 0;
   double seconds = 0;

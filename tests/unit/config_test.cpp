@@ -117,6 +117,19 @@ TEST_CASE("per-component schedules inherit probe-* and override them", "[unit][c
   CHECK(r.config->letta.schedule.required);
 }
 
+TEST_CASE("a short interval pulls the default timeout down with it, a given timeout stays", "[unit][config]") {
+  auto r = parse({"--probe-interval", "1s", "--tcp-check", "a=x:1"});
+  REQUIRE(r.config);
+  CHECK(r.config->letta.schedule.timeout.count() == 1000);
+  CHECK(r.config->tcp_checks[0].schedule.timeout.count() == 1000);
+  auto p = parse({"--postgres-interval", "500ms"});
+  REQUIRE(p.config);
+  CHECK(p.config->postgres.schedule.timeout.count() == 500);
+  CHECK(p.config->redis.schedule.timeout.count() == 2000);
+  CHECK(parse({"--probe-interval", "1s", "--probe-timeout", "3s"}).error);
+  CHECK(parse({"--probe-interval", "1s", "--redis-timeout", "3s"}).error);
+}
+
 TEST_CASE("jitter per component, and one schedule for every --tcp-check probe", "[unit][config]") {
   auto r = parse({"--probe-jitter", "20", "--redis-jitter", "0", "--tcp-check", "a=x:1,b=y:2", "--tcp-check-interval",
                   "30s", "--tcp-check-required=false", "--tcp-check-jitter", "5"});
