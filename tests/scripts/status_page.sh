@@ -57,8 +57,7 @@ chromium_run() {
 
 # wait_status PYTHON_CONDITION: polls /status (at most 15 s) until the condition on `d` holds.
 wait_status() {
-  local i
-  for i in $(seq 75); do
+  for _ in $(seq 75); do
     if curl -s -m 2 "http://127.0.0.1:$PORT/status" | python3 -c "import json,sys; d=json.load(sys.stdin); sys.exit(0 if ($1) else 1)" 2>/dev/null; then
       return 0
     fi
@@ -148,7 +147,14 @@ else
 fi
 if grep -q 'innerHTML' "$TMP/page.html"; then fail "the page uses innerHTML"; else ok "no innerHTML"; fi
 
+# status_fetches: how many GET /status lettagate has answered with 200 (its own counter).
+status_fetches() {
+  curl -s -m 2 "http://127.0.0.1:$PORT/metrics" |
+    sed -nE 's/^lettagate_http_requests_total\{(code="200",path="\/status"|path="\/status",code="200")\} ([0-9.e+]+)$/\2/p' | head -n1
+}
+
 STEP="dom"
+before="$(status_fetches)"
 if chromium_run --virtual-time-budget=5000 --dump-dom "http://127.0.0.1:$PORT/" >"$TMP/dom.html" &&
   [ -s "$TMP/dom.html" ]; then
   ok "chromium dumped the DOM ($(wc -c <"$TMP/dom.html") bytes)"
@@ -156,6 +162,10 @@ else
   fail "chromium --dump-dom failed: $(tail -n 5 "$TMP/chromium.err")"
   exit 1
 fi
+# The page refreshes itself: one page load, then /status every 2 s (5 s of the page's time).
+after="$(status_fetches)"
+fetched=$(python3 -c "print(int(float('${after:-0}') - float('${before:-0}')))")
+if [ "$fetched" -ge 2 ]; then ok "the page fetched /status $fetched times in 5 s: it refreshes itself"; else fail "the page fetched /status $fetched time(s) in 5 s (before ${before:-?}, after ${after:-?})"; fi
 if check_dom "$TMP/dom.html" '
   rows["letta"]["status"] == "up"
   " up " in rows["letta"]["text"]
@@ -172,6 +182,7 @@ if check_dom "$TMP/dom.html" '
   re.search(r"\b0/[1-9][0-9]* ok", rows["ghost"]["text"])
   "class=\"cell ok\"" in dom and "class=\"cell fail\"" in dom
   "recent checks succeeded" in dom
+  re.search(r"\b[0-9.]+ ms\b", rows["letta"]["text"])
   "href=\"metrics\"" in dom
 '; then ok "rendered states, reasons, gate, forwarder, history, /metrics link"; else fail "rendered DOM"; fi
 
