@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "core/net_address.hpp"
+
 namespace lg::http {
 
 ClientError client_error_from_uv(int status, const std::string& where) {
@@ -68,18 +70,14 @@ HttpClient::HttpClient(uv_loop_t* loop, ClientRequest request, Handlers handlers
 }
 
 void HttpClient::begin() {
-  sockaddr_storage addr{};
-  if (uv_ip4_addr(request_.host.c_str(), request_.port, reinterpret_cast<sockaddr_in*>(&addr)) == 0 ||
-      uv_ip6_addr(request_.host.c_str(), request_.port, reinterpret_cast<sockaddr_in6*>(&addr)) == 0) {
-    addresses_.push_back(addr);
+  if (auto addr = parse_ip_literal(request_.host, request_.port)) {
+    addresses_.push_back(*addr);
     connect_next();
     return;
   }
   auto* req = new uv_getaddrinfo_t;
   req->data = this;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
+  const addrinfo hints = tcp_lookup_hints();
   ++refs_;
   int rc = uv_getaddrinfo(loop_, req, on_resolved, request_.host.c_str(), std::to_string(request_.port).c_str(), &hints);
   if (rc != 0) {
@@ -96,11 +94,7 @@ void HttpClient::on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res) {
     if (status != 0) {
       self->fail({"dns", fmt::format("cannot resolve {}: {}", self->request_.host, uv_strerror(status))});
     } else {
-      for (addrinfo* a = res; a; a = a->ai_next) {
-        sockaddr_storage s{};
-        std::memcpy(&s, a->ai_addr, a->ai_addrlen);
-        self->addresses_.push_back(s);
-      }
+      self->addresses_ = answer_addresses(res);
       self->connect_next();
     }
   }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "core/net_address.hpp"
 #include "http/http_connection.hpp"
 
 namespace lg::http {
@@ -27,17 +28,15 @@ HttpServer::HttpServer(uv_loop_t* loop, Options options, Handler handler, metric
 HttpServer::~HttpServer() { close_all(); }
 
 int HttpServer::listen(const HostPort& address, std::string* error) {
-  sockaddr_storage addr{};
-  int rc = uv_ip4_addr(address.host.c_str(), address.port, reinterpret_cast<sockaddr_in*>(&addr));
-  if (rc != 0) rc = uv_ip6_addr(address.host.c_str(), address.port, reinterpret_cast<sockaddr_in6*>(&addr));
-  if (rc != 0) {
+  const auto addr = parse_ip_literal(address.host, address.port);
+  if (!addr) {
     if (error) *error = fmt::format("{} is not an IP address (the health server binds an address, not a name)", address.host);
-    return rc;
+    return UV_EINVAL;
   }
   listener_ = new uv_tcp_t;
   uv_tcp_init(loop_, listener_);
   listener_->data = this;
-  rc = uv_tcp_bind(listener_, reinterpret_cast<sockaddr*>(&addr), 0);
+  int rc = uv_tcp_bind(listener_, reinterpret_cast<const sockaddr*>(&*addr), 0);
   if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_), 511, on_connection);
   if (rc != 0) {
     if (error) *error = fmt::format("cannot listen on {}: {}", address.str(), uv_strerror(rc));

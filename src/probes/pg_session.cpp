@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "core/net_address.hpp"
 #include "probes/pg_checks.hpp"
 
 namespace lg::probes::pg {
@@ -26,10 +27,7 @@ std::string join_commas(const std::vector<std::string>& parts) {
   return out;
 }
 
-bool is_ip_literal(const std::string& host) {
-  unsigned char buf[sizeof(in6_addr)];
-  return uv_inet_pton(AF_INET, host.c_str(), buf) == 0 || uv_inet_pton(AF_INET6, host.c_str(), buf) == 0;
-}
+bool is_ip_literal(const std::string& host) { return parse_ip_literal(host, 0).has_value(); }
 
 bool is_socket_path(const std::string& host) { return host.empty() || host[0] == '/' || host[0] == '@'; }
 
@@ -109,9 +107,7 @@ void PgSession::resolve_next() {
   state_ = State::Resolving;
   auto* req = new uv_getaddrinfo_t;
   req->data = this;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
+  const addrinfo hints = tcp_lookup_hints();
   ++refs_;
   resolving_ = req;
   const std::string& name = hosts_[next_host_].name;
@@ -132,12 +128,9 @@ void PgSession::on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res) {
   if (self->state_ == State::Resolving) {
     Host& h = self->hosts_[self->next_host_];
     if (status != 0) self->dns_error_ = fmt::format("cannot resolve host {}: {}", h.name, uv_strerror(status));
-    for (addrinfo* a = status == 0 ? res : nullptr; a; a = a->ai_next) {
-      char ip[INET6_ADDRSTRLEN] = {};
-      if (a->ai_family == AF_INET) uv_ip4_name(reinterpret_cast<sockaddr_in*>(a->ai_addr), ip, sizeof ip);
-      else if (a->ai_family == AF_INET6) uv_ip6_name(reinterpret_cast<sockaddr_in6*>(a->ai_addr), ip, sizeof ip);
-      else continue;
-      if (std::find(h.addrs.begin(), h.addrs.end(), ip) == h.addrs.end()) h.addrs.emplace_back(ip);
+    for (const sockaddr_storage& a : answer_addresses(status == 0 ? res : nullptr)) {
+      std::string ip = ip_text(a);
+      if (std::find(h.addrs.begin(), h.addrs.end(), ip) == h.addrs.end()) h.addrs.push_back(std::move(ip));
     }
     ++self->next_host_;
     self->resolve_next();

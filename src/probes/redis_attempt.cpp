@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "config/url.hpp"
+#include "core/net_address.hpp"
 #include "core/log.hpp"
 #include "probes/redis_libuv_adapter.hpp"
 
@@ -52,10 +53,7 @@ std::string RedisAttempt::address() const { return HostPort{current_, target_.po
 
 void RedisAttempt::begin() {
   if (state_ != State::Starting) return;
-  in6_addr ip6{};
-  in_addr ip4{};
-  if (uv_inet_pton(AF_INET, target_.host.c_str(), &ip4) == 0 ||
-      uv_inet_pton(AF_INET6, target_.host.c_str(), &ip6) == 0) {
+  if (parse_ip_literal(target_.host, target_.port)) {
     addresses_.push_back(target_.host);
     state_ = State::Connecting;
     connect_next();
@@ -68,9 +66,7 @@ void RedisAttempt::resolve() {
   state_ = State::Resolving;
   auto* req = new uv_getaddrinfo_t;
   req->data = this;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
+  const addrinfo hints = tcp_lookup_hints();
   int rc = uv_getaddrinfo(loop_, req, on_resolved, target_.host.c_str(), nullptr, &hints);
   if (rc != 0) {
     delete req;
@@ -89,17 +85,7 @@ void RedisAttempt::on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res)
     if (status != 0) {
       self->finish(Outcome::failure("dns", fmt::format("cannot resolve '{}': {}", self->target_.host, uv_strerror(status))));
     } else {
-      for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
-        char ip[INET6_ADDRSTRLEN] = {};
-        if (a->ai_family == AF_INET) {
-          uv_ip4_name(reinterpret_cast<const sockaddr_in*>(a->ai_addr), ip, sizeof ip);
-        } else if (a->ai_family == AF_INET6) {
-          uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(a->ai_addr), ip, sizeof ip);
-        } else {
-          continue;
-        }
-        self->addresses_.emplace_back(ip);
-      }
+      for (const sockaddr_storage& a : answer_addresses(res)) self->addresses_.push_back(ip_text(a));
       self->state_ = State::Connecting;
       self->last_error_ = Outcome::failure("dns", fmt::format("'{}' resolved to no address", self->target_.host));
       self->connect_next();

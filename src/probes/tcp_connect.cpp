@@ -1,6 +1,6 @@
 #include "probes/tcp_connect.hpp"
 
-#include <cstring>
+#include "core/net_address.hpp"
 
 namespace lg::probes {
 
@@ -12,17 +12,13 @@ TcpConnect* TcpConnect::start(uv_loop_t* loop, const std::string& host, uint16_t
 
 void TcpConnect::begin() {
   ++refs_;  // held by begin() itself until it returns
-  sockaddr_storage addr{};
-  if (uv_ip4_addr(host_.c_str(), port_, reinterpret_cast<sockaddr_in*>(&addr)) == 0 ||
-      uv_ip6_addr(host_.c_str(), port_, reinterpret_cast<sockaddr_in6*>(&addr)) == 0) {
-    addresses_.push_back(addr);
+  if (auto addr = parse_ip_literal(host_, port_)) {
+    addresses_.push_back(*addr);
     connect_next();
   } else {
     auto* req = new uv_getaddrinfo_t;
     req->data = this;
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
+    const addrinfo hints = tcp_lookup_hints();
     ++refs_;
     int rc = uv_getaddrinfo(
         loop_, req,
@@ -33,11 +29,7 @@ void TcpConnect::begin() {
             if (status != 0) {
               self->finish(status);
             } else {
-              for (addrinfo* a = res; a; a = a->ai_next) {
-                sockaddr_storage s{};
-                std::memcpy(&s, a->ai_addr, a->ai_addrlen);
-                self->addresses_.push_back(s);
-              }
+              self->addresses_ = answer_addresses(res);
               self->connect_next();
             }
           }

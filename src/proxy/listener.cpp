@@ -9,21 +9,18 @@
 #include <cerrno>
 
 #include "core/log.hpp"
+#include "core/net_address.hpp"
 
 namespace lg::proxy {
 
 namespace {
 
 int parse_listen_address(const HostPort& at, sockaddr_storage* addr, socklen_t* len) {
-  if (uv_ip4_addr(at.host.c_str(), at.port, reinterpret_cast<sockaddr_in*>(addr)) == 0) {
-    *len = sizeof(sockaddr_in);
-    return 0;
-  }
-  if (uv_ip6_addr(at.host.c_str(), at.port, reinterpret_cast<sockaddr_in6*>(addr)) == 0) {
-    *len = sizeof(sockaddr_in6);
-    return 0;
-  }
-  return UV_EINVAL;
+  const auto parsed = parse_ip_literal(at.host, at.port);
+  if (!parsed) return UV_EINVAL;
+  *addr = *parsed;
+  *len = parsed->ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  return 0;
 }
 
 }  // namespace

@@ -1,10 +1,7 @@
 #include "proxy/resolver.hpp"
 
-#include <fmt/format.h>
-
-#include <cstring>
-
 #include "core/log.hpp"
+#include "core/net_address.hpp"
 
 namespace lg::proxy {
 
@@ -17,25 +14,11 @@ struct Resolver::Request {
   int status = 0;
 };
 
-std::string format_address(const sockaddr_storage& a) {
-  char ip[INET6_ADDRSTRLEN] = "?";
-  if (a.ss_family == AF_INET6) {
-    const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&a);
-    uv_ip6_name(s6, ip, sizeof ip);
-    return fmt::format("[{}]:{}", ip, ntohs(s6->sin6_port));
-  }
-  const auto* s4 = reinterpret_cast<const sockaddr_in*>(&a);
-  uv_ip4_name(s4, ip, sizeof ip);
-  return fmt::format("{}:{}", ip, ntohs(s4->sin_port));
-}
-
 Resolver::Resolver(uv_loop_t* loop, std::string host, uint16_t port, Millis ttl, std::string log_name)
     : loop_(loop), host_(std::move(host)), port_(port), ttl_(ttl), log_name_(std::move(log_name)) {
-  sockaddr_storage addr{};
-  if (uv_ip4_addr(host_.c_str(), port_, reinterpret_cast<sockaddr_in*>(&addr)) == 0 ||
-      uv_ip6_addr(host_.c_str(), port_, reinterpret_cast<sockaddr_in6*>(&addr)) == 0) {
+  if (auto addr = parse_ip_literal(host_, port_)) {
     literal_ = true;
-    cached_ = std::make_shared<const AddressList>(AddressList{addr});
+    cached_ = std::make_shared<const AddressList>(AddressList{*addr});
   }
 }
 
@@ -71,10 +54,7 @@ void Resolver::start_lookup() {
   auto* r = new Request;
   r->owner = this;
   r->req.data = r;
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_protocol = IPPROTO_TCP;
+  const addrinfo hints = tcp_lookup_hints();
   ++lookups_;
   const std::string port = std::to_string(port_);
   int rc = uv_getaddrinfo(
@@ -114,13 +94,7 @@ void Resolver::start_lookup() {
 void Resolver::on_answer(int status, addrinfo* res) {
   Addresses answer;
   if (status == 0) {
-    auto list = std::make_shared<AddressList>();
-    for (addrinfo* a = res; a; a = a->ai_next) {
-      if (a->ai_family != AF_INET && a->ai_family != AF_INET6) continue;
-      sockaddr_storage s{};
-      std::memcpy(&s, a->ai_addr, a->ai_addrlen);
-      list->push_back(s);
-    }
+    auto list = std::make_shared<AddressList>(answer_addresses(res));
     if (list->empty()) status = UV_EAI_NODATA;
     else answer = std::move(list);
   }

@@ -66,7 +66,4 @@ class Resolver {
   std::string last_error_;
 };
 
-// "127.0.0.1:5432" / "[::1]:5432".
-std::string format_address(const sockaddr_storage& a);
-
 }  // namespace lg::proxy

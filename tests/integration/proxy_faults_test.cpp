@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "core/net_address.hpp"
 #include "integration/proxy_harness.hpp"
 #include "proxy/resolver.hpp"
 #include "support/test_env.hpp"
@@ -208,7 +209,7 @@ TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again,
     CHECK(w2.calls == 1);
     CHECK(w3.calls == 0);  // cancelled
     REQUIRE(w1.got);
-    CHECK(lg::proxy::format_address(w1.got->front()).find(":5432") != std::string::npos);
+    CHECK(lg::format_address(w1.got->front()).find(":5432") != std::string::npos);
     Waiter w4;
     CHECK(r.lookup(&w4) == w1.got);  // within the TTL: the cached answer, no lookup
     CHECK(r.lookups() == 1);
