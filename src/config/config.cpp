@@ -453,7 +453,8 @@ std::vector<Setting> build_table() {
       std::string name = comp + "-" + knob;
       std::string help = std::string(knob) == "required"
                              ? "false: " + who + " down only degrades the gate (still ready)"
-                             : "override probe-" + std::string(knob == std::string("grace") ? "startup-grace" : knob) +
+                             : "override --" +
+                                   std::string(knob == std::string("grace") ? "startup-grace" : "probe-" + std::string(knob)) +
                                    " for " + who;
       std::string def = std::string(knob) == "required" ? "true" : "";
       add(name, def, G5, help, std::string(knob) == "required" ? Kind::Bool : Kind::Value,
