@@ -14,7 +14,7 @@ LG_DEPS=(
   chromium
   clang libclang-rt-14-dev
   gnuplot-nox valgrind strace
-  python3-yaml debootstrap make binutils
+  python3-yaml python3-kubernetes debootstrap make binutils
 )
 
 lg_repo_root() {

@@ -4,14 +4,20 @@
 # lettagate sidecar with readiness on /readyz and liveness on /livez (port 8080), resources,
 # and a securityContext with runAsNonRoot, uid 10001, readOnlyRootFilesystem and no privilege
 # escalation; every LETTAGATE_* variable is a real setting; the image's args are a subcommand.
+# Then the Kubernetes API schema: every document (and the native-sidecar fragment) is walked
+# against the API models of Debian's python3-kubernetes (the official client's generated
+# models): an unknown or misspelt field, a wrong type or a missing required field fails. The
+# client in Debian 12 knows the API of Kubernetes 1.22; the one later field the docs use
+# (an init container's restartPolicy, native sidecars, 1.28) is named as such.
 set -euo pipefail
 # shellcheck source=tests/scripts/lib/validate_common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/validate_common.sh"
 require_binary
 PY=/usr/bin/python3
-if ! "$PY" -c 'import yaml' 2>/dev/null; then
-  echo "installing python3-yaml" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-yaml >&2 || die "python3-yaml is missing and could not be installed"
+if ! "$PY" -c 'import yaml, kubernetes' 2>/dev/null; then
+  echo "installing python3-yaml python3-kubernetes" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-yaml python3-kubernetes >&2 ||
+    die "python3-yaml or python3-kubernetes is missing and could not be installed"
 fi
 "$LG" help | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^LETTAGATE_[A-Z0-9_]+$/) print $i }' | sort -u >"$TMP/settings"
 
@@ -99,6 +105,82 @@ for e in errs:
     print(f"FAIL [docs/kubernetes.md]: {e}", file=sys.stderr)
 if not errs:
     print("ok   [docs/kubernetes.md]: Deployment + lettagate sidecar: /readyz readiness, /livez liveness, resources, non-root read-only")
+sys.exit(1 if errs else 0)
+PY
+
+STEP="kubernetes schema"
+"$PY" - "$SRC/docs/kubernetes.md" <<'PY' || FAILS=$((FAILS + 1))
+import re, sys, yaml
+import kubernetes
+from kubernetes import client
+
+# Fields newer than the API python3-kubernetes knows: (model, field) -> since when.
+NEWER = {("V1Container", "restartPolicy"): "Kubernetes 1.28 (native sidecar init containers)"}
+PRIMITIVE = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,), "datetime": (str,)}
+errs, newer = [], set()
+
+def walk(value, typ, path):
+    """value (parsed YAML) against the client's type name: list[T], dict(str, T), a primitive,
+    'object' (anything: IntOrString, raw extensions) or a model class."""
+    if typ.startswith("list["):
+        if not isinstance(value, list):
+            return errs.append(f"{path}: a list expected, got {type(value).__name__}")
+        for i, item in enumerate(value):
+            walk(item, typ[5:-1], f"{path}[{i}]")
+    elif typ.startswith("dict("):
+        if not isinstance(value, dict):
+            return errs.append(f"{path}: a map expected, got {type(value).__name__}")
+        inner = typ[5:-1].split(", ", 1)[1]
+        for k, item in value.items():
+            walk(item, inner, f"{path}.{k}")
+    elif typ == "object":
+        pass
+    elif typ in PRIMITIVE:
+        if not isinstance(value, PRIMITIVE[typ]) or (typ != "bool" and isinstance(value, bool)):
+            errs.append(f"{path}: {typ} expected, got {value!r}")
+    else:
+        model = getattr(client, typ)
+        if not isinstance(value, dict):
+            return errs.append(f"{path}: a {typ} object expected, got {value!r}")
+        fields = {json_name: attr for attr, json_name in model.attribute_map.items()}
+        for k, item in value.items():
+            if k in fields:
+                walk(item, model.openapi_types[fields[k]], f"{path}.{k}")
+            elif (typ, k) in NEWER:
+                newer.add(f"{path}.{k}: {NEWER[(typ, k)]}")
+            else:
+                errs.append(f"{path}.{k}: not a field of {typ}")
+
+text = open(sys.argv[1]).read()
+checked = 0
+for i, block in enumerate(re.findall(r"^```yaml\n(.*?)^```", text, re.S | re.M), 1):
+    for doc in yaml.safe_load_all(block):
+        if not doc:
+            continue
+        if "kind" in doc:
+            model = "V1" + doc["kind"] if doc.get("apiVersion", "").split("/")[-1] == "v1" else None
+            if not model or not hasattr(client, model):
+                errs.append(f"block {i}: {doc.get('apiVersion')} {doc.get('kind')} is not a Kubernetes v1 kind")
+                continue
+            where = f"block {i} {doc['kind']} {doc.get('metadata', {}).get('name', '?')}"
+            walk(doc, model, where)
+            try:  # required fields: the client's own deserializer refuses a missing one
+                client.ApiClient()._ApiClient__deserialize(doc, model)
+            except (ValueError, TypeError) as e:
+                errs.append(f"{where}: {e}")
+        else:  # a fragment of a Deployment (the native-sidecar variant): fields and types only
+            model, where = "V1Deployment", f"block {i} (Deployment fragment)"
+            walk(doc, model, where)
+        checked += 1
+if checked < 3:
+    errs.append(f"only {checked} documents found")
+for e in errs:
+    print(f"FAIL [kubernetes schema]: {e}", file=sys.stderr)
+for n in sorted(newer):
+    print(f"note [kubernetes schema]: newer than the client's API: {n}")
+if not errs:
+    print(f"ok   [kubernetes schema]: {checked} documents match the Kubernetes API models "
+          f"(python3-kubernetes {kubernetes.__version__}): fields, types, required fields")
 sys.exit(1 if errs else 0)
 PY
 
