@@ -6,8 +6,8 @@
 #include <cstring>
 
 #include "config/url.hpp"
-#include "core/net_address.hpp"
 #include "core/log.hpp"
+#include "core/net_address.hpp"
 #include "probes/redis_libuv_adapter.hpp"
 
 namespace lg::probes {
