@@ -13,8 +13,18 @@ namespace lg::proxy {
 
 namespace {
 constexpr unsigned kKeepAliveDelayS = 60;  // notice vanished peers of long SSE streams
-// How often a source that a pipe stopped reading (backpressure) is checked for a reset.
+// How often a socket that is not read (a source a pipe paused for backpressure, or a client
+// whose first chunk is kept while its upstream is not there yet) is checked for a reset.
 constexpr uint64_t kPausedCheckMs = 250;
+
+// The socket's pending error (SO_ERROR, which also clears it); 0 when none.
+int pending_error(uv_handle_t* handle) {
+  uv_os_fd_t fd;
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (uv_fileno(handle, &fd) != 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return 0;
+  return err;
+}
 }
 
 TcpForwarder::TcpForwarder(uv_loop_t* loop, std::shared_ptr<BufferPool> pool)
@@ -47,7 +57,7 @@ TcpForwarder* TcpForwarder::accept(uv_loop_t* loop, Route* route, std::shared_pt
 void TcpForwarder::hold(Millis timeout) {
   if (state_ == State::Closing) return;
   state_ = State::Holding;
-  uv_timer_start(&timer_, on_timer, static_cast<uint64_t>(timeout.count()), 0);
+  arm_deadline(static_cast<uint64_t>(timeout.count()));
 }
 
 void TcpForwarder::release() {
@@ -58,7 +68,7 @@ void TcpForwarder::connect() {
   if (state_ == State::Closing || !route_) return;
   state_ = State::Resolving;
   connect_started_ns_ = uv_hrtime();
-  uv_timer_start(&timer_, on_timer, static_cast<uint64_t>(route_->settings().connect_timeout.count()), 0);
+  arm_deadline(static_cast<uint64_t>(route_->settings().connect_timeout.count()));
   if (Addresses cached = route_->resolver().lookup(this)) start_attempts(cached);
 }
 
@@ -85,7 +95,7 @@ void TcpForwarder::try_next_address() {
     return;
   }
   const sockaddr_storage& addr = (*addresses_)[next_address_++];
-  uv_timer_start(&timer_, on_timer, static_cast<uint64_t>(route_->settings().connect_timeout.count()), 0);
+  arm_deadline(static_cast<uint64_t>(route_->settings().connect_timeout.count()));
   uv_tcp_init(loop_, &upstream_);
   upstream_.data = this;
   ++open_handles_;
@@ -200,15 +210,41 @@ void TcpForwarder::watch_paused() {
 bool TcpForwarder::paused_source_failed() {
   for (Pipe* pipe : {&up_, &down_}) {
     if (!pipe->paused()) continue;
-    auto* src = reinterpret_cast<uv_handle_t*>(pipe == &up_ ? &client_ : &upstream_);
-    uv_os_fd_t fd;
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (uv_fileno(src, &fd) != 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0) continue;
+    const int err = pending_error(reinterpret_cast<uv_handle_t*>(pipe == &up_ ? &client_ : &upstream_));
+    if (err == 0) continue;
     on_pipe_error(*pipe, -err, Side::Source);  // closes the session, resetting the other side
     return true;
   }
   return false;
+}
+
+// Before streaming, the one timer serves the state's deadline (hold, connect). Once the
+// client's first chunk is kept its socket is no longer read, so no longer polled: a reset
+// from it would wait for that deadline. Until then the timer also wakes every kPausedCheckMs
+// to look at the client's pending error.
+void TcpForwarder::arm_deadline(uint64_t ms) {
+  deadline_ = uv_now(loop_) + ms;
+  rearm_before_streaming();
+}
+
+void TcpForwarder::rearm_before_streaming() {
+  const uint64_t now = uv_now(loop_);
+  uint64_t next = deadline_ > now ? deadline_ - now : 0;
+  if (early_) next = std::min(next, kPausedCheckMs);
+  uv_timer_start(&timer_, on_timer, next, 0);
+}
+
+// A tick before the state's deadline: true when it was only a look at the held client (which
+// may have closed the session: it reset).
+bool TcpForwarder::early_tick() {
+  if (early_ && pending_error(reinterpret_cast<uv_handle_t*>(&client_)) != 0) {
+    if (route_) route_->log().debug("{}: a client reset while waiting for the upstream", route_->name());
+    close();
+    return true;
+  }
+  if (uv_now(loop_) >= deadline_) return false;
+  rearm_before_streaming();
+  return true;
 }
 
 // Before the upstream is connected: keep the first chunk (and stop reading: bounded), note an
@@ -218,6 +254,7 @@ void TcpForwarder::early_read(ssize_t nread, const uv_buf_t*) {
     early_ = pool_->take_scratch();
     early_len_ = static_cast<size_t>(nread);
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&client_));
+    if (state_ == State::Holding || state_ == State::Resolving || state_ == State::Connecting) rearm_before_streaming();
   } else if (nread == UV_EOF) {
     client_ended_ = true;  // libuv stopped reading
   } else if (nread < 0) {
@@ -230,6 +267,8 @@ void TcpForwarder::on_timer(uv_timer_t* handle) {
 }
 
 void TcpForwarder::on_deadline() {
+  const bool before_streaming = state_ == State::Holding || state_ == State::Resolving || state_ == State::Connecting;
+  if (before_streaming && early_tick()) return;
   switch (state_) {
     case State::Holding:
       if (route_) route_->on_hold_timeout(this);

@@ -14,7 +14,9 @@
 // packet) are forwarded as soon as the upstream answers. Then two Pipes carry the bytes.
 // The one timer serves the state: hold deadline, connect deadline (per address tried), or
 // while streaming the optional idle check and, while a pipe is paused for backpressure (its
-// source not read, so not polled), a periodic look for a reset on that source.
+// source not read, so not polled), a periodic look for a reset on that source. Before
+// streaming, once the client's first chunk is kept (the client not read), it also looks for
+// a reset on the client every 250 ms.
 //
 // A session talks to its Route until it closes; close() drops that link, so a closing session
 // never touches the Route (or the metrics) again, even if the Route is gone by then.
@@ -72,6 +74,9 @@ class TcpForwarder final : public PipeOwner, public ResolveWaiter {
   void on_deadline();
   void watch_paused();
   bool paused_source_failed();  // true: a paused pipe's source has a pending error; closed
+  void arm_deadline(uint64_t ms);
+  void rearm_before_streaming();
+  bool early_tick();
   void close_handle(uv_tcp_t* tcp, bool reset, uv_close_cb cb);
   void handle_closed();
 
@@ -100,6 +105,7 @@ class TcpForwarder final : public PipeOwner, public ResolveWaiter {
   Block* early_ = nullptr;  // client bytes read before the upstream was connected
   size_t early_len_ = 0;
   bool client_ended_ = false;  // EOF from the client before the upstream was connected
+  uint64_t deadline_ = 0;      // uv_now() ms: the hold or connect deadline, before streaming
 
   Addresses addresses_;
   size_t next_address_ = 0;

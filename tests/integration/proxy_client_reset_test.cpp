@@ -18,16 +18,6 @@ using namespace lgtest::proxy;
 
 namespace {
 
-// Closes fd with an RST (SO_LINGER 0); returns when it did, in ms.
-double reset_close(Fd& c) {
-  linger l{1, 0};
-  setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-  const double at = now_ms();
-  close(c.fd);
-  c.fd = -1;
-  return at;
-}
-
 // Waits until the forwarder holds no session and its gauge says so.
 bool no_session_left(ForwarderThread& fw, int timeout_ms) {
   const double deadline = now_ms() + timeout_ms;

@@ -67,6 +67,15 @@ double now_ms() {
   return duration<double, std::milli>(steady_clock::now().time_since_epoch()).count();
 }
 
+double reset_close(Fd& c) {
+  linger l{1, 0};
+  setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  const double at = now_ms();
+  ::close(c.fd);
+  c.fd = -1;
+  return at;
+}
+
 namespace {
 // Waits for readability up to the deadline; false on timeout.
 bool readable(int fd, double deadline) {

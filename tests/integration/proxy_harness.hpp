@@ -48,6 +48,8 @@ const char* to_string(PeerEnd e);
 // Waits for the peer to close the socket; returns how it ended and the wait in ms.
 PeerEnd wait_end(int fd, int timeout_ms, double* waited_ms = nullptr);
 double now_ms();  // steady clock, milliseconds
+// Closes the socket with an RST (SO_LINGER 0); returns when it did (now_ms()).
+double reset_close(Fd& c);
 
 // ---- deterministic bytes ----------------------------------------------------------------
 // xorshift64* stream: the same seed gives the same bytes, so nothing big needs storing.

@@ -44,6 +44,38 @@ TEST_CASE("proxy hold: a client connecting while the component is down gets thro
   CHECK(fw.metric("lettagate_proxy_connections_rejected_total", "reason=\"hold_timeout\"") == 0);
 }
 
+TEST_CASE("proxy hold: a held client that resets after its first bytes is closed within a second, not at the deadline",
+          "[integration][proxy]") {
+  // Its first chunk is kept and the client no longer read (bounded memory), so the reset is
+  // found by the periodic look at the client's socket error, not by a read.
+  TestServer echo(echo_handler);
+  ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Hold, 10000), "letta");
+  fw.set_component(false);
+  Fd c(connect_to("127.0.0.1", fw.port()));
+  REQUIRE(c.fd >= 0);
+  REQUIRE(send_all(c.fd, "first bytes", 11));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  REQUIRE(fw.active() == 1);
+  const double reset_at = reset_close(c);
+  double gone_at = 0;
+  while (now_ms() - reset_at < 5000) {
+    if (fw.active() == 0 && fw.metric("lettagate_proxy_connections_active") == 0) {
+      gone_at = now_ms();
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(gone_at > 0);
+  CHECK(gone_at - reset_at < 1000);  // checked every 250 ms; the hold deadline is 10 s
+  CHECK(echo.connections() == 0);    // nothing was forwarded for a client that is gone
+  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", "reason=\"hold_timeout\"") == 0);
+  // The forwarder goes on: the next held client still gets through once Letta is up.
+  Fd d(connect_to("127.0.0.1", fw.port()));
+  REQUIRE(send_all(d.fd, "next", 4));
+  fw.set_component(true);
+  CHECK(recv_n(d.fd, 4, 3000) == "next");
+}
+
 TEST_CASE("proxy hold: a held client that half-closed still gets its answer", "[integration][proxy]") {
   TestServer server(answer_after_eof_handler);
   ForwarderThread fw(following(server.port(), lg::ForwardHealthMode::Hold), "letta");
