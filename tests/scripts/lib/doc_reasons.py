@@ -17,6 +17,7 @@ Names that must not resolve run lettagate in a private mount namespace (unshare 
 /etc/hosts lacks them and whose nsswitch.conf says files only: no DNS query leaves the machine.
 """
 import concurrent.futures
+import http.server
 import json
 import os
 import re
@@ -152,23 +153,21 @@ class Listener:
 class NotFoundServer:
     """A plain HTTP server with nothing to serve: every path is 404."""
 
-    def __init__(self, tmp):
-        self.port = free_port()
-        root = os.path.join(tmp, "empty")
-        os.makedirs(root, exist_ok=True)
-        self.proc = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(self.port),
-                                      "--directory", root], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                threading.Event().wait(0.05)
-        raise RuntimeError("the 404 server did not start")
+    def __init__(self):
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_error(404)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self):
-        self.proc.kill()
-        self.proc.wait()
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def standin_mode(mode, ms=None):
@@ -314,7 +313,7 @@ class Scenarios:
                 lambda: wait_json("letta", ["--letta-url", s.letta, "--letta-path", "/v1/health"]),
             (probes, "Letta API", "a 5xx"): x(lambda: s.letta_with("500")),
             (probes, "Letta API", "any other status not accepted (404, 401, …)"):
-                lambda: s.with_server(NotFoundServer(s.tmp), lambda n: wait_json(
+                lambda: s.with_server(NotFoundServer(), lambda n: wait_json(
                     "letta", ["--letta-url", "http://127.0.0.1:%d" % n.port])),
             (probes, "Letta API", "the substring is missing, the body is not a JSON object, the field is missing "
                                   "or differs"):
