@@ -10,8 +10,10 @@ Shape: host names of the Letta stack and IPv4 addresses become <host>, the test 
 rest must be equal, so a reworded message or a renamed reason_code fails here until the page
 follows. A row is matched to a scenario by its section and its situation column; a row with no
 scenario fails, so a new row cannot go unchecked. The few situations that need a server in a
-state this script cannot cheaply make (a Redis loading a dataset, max_connections reached, ...)
-are listed in ELSEWHERE with the test that makes them, and that test must name the reason_code.
+state this script cannot cheaply make (a Redis loading a dataset, a lock held by a migration,
+...) are listed in ELSEWHERE with the test that covers them, and that test must name the
+reason_code: most make the situation against real servers; max_connections and 57P01 are
+checked there as SQLSTATE mappings.
 
 Names that must not resolve run lettagate in a private mount namespace (unshare -m) whose
 /etc/hosts lacks them and whose nsswitch.conf says files only: no DNS query leaves the machine.
@@ -52,12 +54,8 @@ ELSEWHERE = {
     ("probes.md", "Postgres", "57P01/57P02: the server ended the session mid-probe"): "tests/unit/pg_checks_test.cpp",
     ("probes.md", "Postgres", "55P03: our `lock_timeout` on `agents` (a migration holding a lock)"):
         "tests/integration/postgres_probe_test.cpp",
-    ("probes.md", "Postgres", "42P01/42703: `agents` exists but not as Letta's (no `is_deleted`)"):
-        "tests/unit/pg_checks_test.cpp",
     ("probes.md", "Postgres", "42501, e.g. the pinned identity cannot be read"):
         "tests/integration/postgres_probe_test.cpp",
-    ("probes.md", "Postgres", "the connection dropped, was reset, no route, a TLS failure"):
-        "tests/unit/pg_checks_test.cpp",
 }
 
 failures = []
@@ -170,6 +168,33 @@ class NotFoundServer:
         self.server.server_close()
 
 
+class MismatchDatabase:
+    """A database laid out like Letta's (schema letta, search_path, vector) whose agents table
+    is not Letta's (no is_deleted). Made over the unix socket as scripts/services does (trust
+    for local connections), dropped afterwards."""
+
+    NAME = "letta_schema_mismatch"
+
+    def __init__(self):
+        self.psql("postgres", "postgres", "DROP DATABASE IF EXISTS %s" % self.NAME)
+        self.psql("postgres", "postgres", "CREATE DATABASE %s OWNER letta" % self.NAME)
+        self.psql("postgres", self.NAME, "CREATE SCHEMA letta AUTHORIZATION letta; "
+                  "ALTER DATABASE %s SET search_path TO letta; "
+                  "CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA letta" % self.NAME)
+        self.psql("letta", self.NAME, "CREATE TABLE agents (id text PRIMARY KEY, name text)")
+
+    @staticmethod
+    def psql(user, db, sql):
+        p = subprocess.run([os.path.join(env("LG_PG_BIN"), "psql"), "-X", "-q", "-h", env("LG_PG_SOCKDIR"),
+                            "-p", env("LG_PG_PORT"), "-U", user, "-d", db, "-v", "ON_ERROR_STOP=1", "-c", sql],
+                           capture_output=True, text=True, timeout=30)
+        if p.returncode != 0:
+            raise RuntimeError("psql %s: %s" % (sql, p.stderr.strip()))
+
+    def close(self):
+        self.psql("postgres", "postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.NAME)
+
+
 def standin_mode(mode, ms=None):
     url = env("LG_LETTA_URL") + "/_standin/mode" + ("?ms=%d" % ms if ms else "")
     req = urllib.request.Request(url, data=mode.encode(), method="POST")
@@ -248,11 +273,13 @@ class Scenarios:
     def unresolvable(self):
         return namespace(self.tmp, ["127.0.0.1 localhost"])
 
-    def with_server(self, server, run):
+    @staticmethod
+    def with_fixture(fixture, run):
+        """run(fixture), then fixture.close() whatever happened."""
         try:
-            return run(server)
+            return run(fixture)
         finally:
-            server.close()
+            fixture.close()
 
     def table(self):
         s = self
@@ -297,7 +324,7 @@ class Scenarios:
             (probes, "Redis", "`-NOAUTH`: the server needs a password and none is configured"):
                 lambda: wait_json("redis", ["--redis-url", "redis://127.0.0.1:%s" % s.redis_auth_port]),
             (probes, "Redis", "no result within the probe timeout (the runner's deadline; a black-holed host)"):
-                lambda: s.with_server(Listener(), lambda l: wait_json(
+                lambda: s.with_fixture(Listener(), lambda l: wait_json(
                     "redis", ["--redis-url", "redis://127.0.0.1:%d" % l.port, "--redis-interval", "1s",
                               "--redis-timeout", "1s"])),
             (probes, "Redis", "anything else: another error reply, a lost connection, a connect error other "
@@ -313,7 +340,7 @@ class Scenarios:
                 lambda: wait_json("letta", ["--letta-url", s.letta, "--letta-path", "/v1/health"]),
             (probes, "Letta API", "a 5xx"): x(lambda: s.letta_with("500")),
             (probes, "Letta API", "any other status not accepted (404, 401, …)"):
-                lambda: s.with_server(NotFoundServer(), lambda n: wait_json(
+                lambda: s.with_fixture(NotFoundServer(), lambda n: wait_json(
                     "letta", ["--letta-url", "http://127.0.0.1:%d" % n.port])),
             (probes, "Letta API", "the substring is missing, the body is not a JSON object, the field is missing "
                                   "or differs"):
@@ -328,7 +355,7 @@ class Scenarios:
                 lambda: wait_json("letta", ["--letta-url", "http://letta-server:8283"], prefix=s.unresolvable()),
             (probes, "Letta API", "the connection failed, closed before the answer ended, the answer is not HTTP, "
                                   "a body over 1 MiB, another socket error"):
-                lambda: s.with_server(Listener(closing=True), lambda l: wait_json(
+                lambda: s.with_fixture(Listener(closing=True), lambda l: wait_json(
                     "letta", ["--letta-url", "http://127.0.0.1:%d" % l.port])),
 
             # docs/probes.md, nginx SSE proxy
@@ -355,11 +382,15 @@ class Scenarios:
                 lambda: s.pg("--postgres-dsn", dsn(host="letta-postgres", port=5432), prefix=s.unresolvable()),
             (probes, "Postgres", "no result within the probe timeout (the runner's; a black-holed host), or our "
                                  "`statement_timeout` (57014)"):
-                lambda: s.with_server(Listener(), lambda l: s.pg(
+                lambda: s.with_fixture(Listener(), lambda l: s.pg(
                     "--postgres-dsn", dsn(port=l.port), "--postgres-interval", "1s", "--postgres-timeout", "1s")),
             (probes, "Postgres", "28P01 wrong password, 28000 no `pg_hba.conf` entry, or no password supplied"):
                 lambda: s.pg("--postgres-dsn", dsn(password="not-the-password")),
             (probes, "Postgres", "3D000"): lambda: s.pg("--postgres-dsn", dsn(db="letta_no_such_db")),
+            (probes, "Postgres", "42P01/42703: `agents` exists but not as Letta's (no `is_deleted`)"):
+                lambda: s.with_fixture(MismatchDatabase(), lambda m: s.pg("--postgres-dsn", dsn(db=m.NAME))),
+            (probes, "Postgres", "the connection dropped, was reset, no route, a TLS failure"):
+                lambda: s.with_fixture(Listener(closing=True), lambda l: s.pg("--postgres-dsn", dsn(port=l.port))),
             (probes, "Postgres", "no `agents` table through the search_path"):
                 lambda: s.pg("--postgres-dsn", dsn(db=env("LG_PG_DB_UNMIGRATED"))),
             (probes, "Postgres", "live agents below `--min-agents`"):
