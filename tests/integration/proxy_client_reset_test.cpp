@@ -18,16 +18,6 @@ using namespace lgtest::proxy;
 
 namespace {
 
-// Waits until the forwarder holds no session and its gauge says so.
-bool no_session_left(ForwarderThread& fw, int timeout_ms) {
-  const double deadline = now_ms() + timeout_ms;
-  while (now_ms() < deadline) {
-    if (fw.active() == 0 && fw.metric("lettagate_proxy_connections_active") == 0) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
-
 // How the upstream's side of the session ended, and when (ms).
 struct End {
   std::string how;
@@ -59,7 +49,7 @@ TEST_CASE("proxy: a reset from the client resets the upstream at once and leaves
   End e = ended_future.get();
   CHECK(e.how == "reset");  // the reset travels through
   CHECK(e.at - reset_at < 1000);
-  CHECK(no_session_left(fw, 2000));
+  CHECK(fw.no_session_left(2000));
   CHECK(fw.metric("lettagate_proxy_connection_duration_seconds_count") == 1);
   CHECK(fw.metric("lettagate_proxy_bytes_total", "direction=\"upstream\"") == 1);
   CHECK(fw.metric("lettagate_proxy_bytes_total", "direction=\"downstream\"") == 1);
@@ -92,7 +82,7 @@ TEST_CASE("proxy: a client that resets while the upstream streams to it stops th
   End e = ended_future.get();
   CHECK(e.how == "send failed");
   CHECK(e.at - reset_at < 1000);
-  CHECK(no_session_left(fw, 2000));
+  CHECK(fw.no_session_left(2000));
 }
 
 TEST_CASE("proxy: a client that resets while its upload is held back by an upstream that does not read",
@@ -144,5 +134,5 @@ TEST_CASE("proxy: a client that resets while its upload is held back by an upstr
   End e = ended_future.get();
   CHECK(e.how == "reset");
   CHECK(e.at - reset_at < 1000);
-  CHECK(no_session_left(fw, 2000));
+  CHECK(fw.no_session_left(2000));
 }

@@ -358,6 +358,15 @@ size_t ForwarderThread::active() {
   return n;
 }
 
+bool ForwarderThread::no_session_left(int timeout_ms) {
+  const double deadline = now_ms() + timeout_ms;
+  while (now_ms() < deadline) {
+    if (active() == 0 && metric("lettagate_proxy_connections_active") == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 size_t ForwarderThread::buffered_bytes() {
   size_t n = 0;
   call([&] { n = forwarder_->buffered_bytes(); });

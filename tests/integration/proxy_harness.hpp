@@ -131,6 +131,8 @@ class ForwarderThread {
   double metric(const std::string& name, const std::string& extra_labels = "", size_t route = 0);
   size_t active();
   size_t buffered_bytes();
+  // Waits until no session is left and the active gauge says so; false after timeout_ms.
+  bool no_session_left(int timeout_ms);
 
  private:
   static void on_async(uv_async_t* a);
