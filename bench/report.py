@@ -53,15 +53,24 @@ def parse_wrk(path):
     r["errors"] = sum(int(x) for x in m.groups()) if m else 0
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     r["non2xx"] = int(m.group(1)) if m else 0
-    r["cpu_us_req"] = None
+    r["cpu_us_req"] = r["sleeps_req"] = None
     if os.path.exists(path + ".cpu") and r["requests"]:
-        ticks, hz = open(path + ".cpu").read().split()
-        if int(ticks) > 0:
-            r["cpu_us_req"] = int(ticks) / int(hz) * 1e6 / r["requests"]
+        fields = open(path + ".cpu").read().split()  # ticks, ticks per second, sleeps
+        if int(fields[0]) > 0:
+            r["cpu_us_req"] = int(fields[0]) / int(fields[1]) * 1e6 / r["requests"]
+            r["sleeps_req"] = int(fields[2]) / r["requests"] if len(fields) > 2 else None
     for k in ("rps", "p50", "p99"):
         if r[k] is None:
             missing.append(f"{k} in {path}")
     return r
+
+
+def by_round(pattern):
+    """The files matching pattern (which ends in _r*<ext>), in round order (r2 before r10)."""
+    def num(path):
+        m = re.search(r"_r(\d+)[^/]*$", path)
+        return int(m.group(1)) if m else 0
+    return sorted(glob.glob(pattern), key=num)
 
 
 def med(xs):
@@ -108,14 +117,15 @@ def goal(ok):
 http = {}
 for c in (32, 256):
     for t in TARGETS:
-        runs = [parse_wrk(p) for p in sorted(glob.glob(f"{RAW}/http_c{c}_{t}_r*.wrk"))]
+        runs = [parse_wrk(p) for p in by_round(f"{RAW}/http_c{c}_{t}_r*.wrk")]
         if not runs:
             missing.append(f"http c{c} {t}")
             continue
         http[(c, t)] = {
             "rps": med(r["rps"] for r in runs), "rps_all": [r["rps"] for r in runs],
             "p50": med(r["p50"] for r in runs), "p99": med(r["p99"] for r in runs),
-            "cpu": med(r["cpu_us_req"] for r in runs),
+            "p99_all": [r["p99"] for r in runs],
+            "cpu": med(r["cpu_us_req"] for r in runs), "sleeps": med(r["sleeps_req"] for r in runs),
             "errors": sum(r["errors"] + r["non2xx"] for r in runs),
         }
 
@@ -126,7 +136,7 @@ bulk = {}
 for d in ("get", "put"):
     for t in TARGETS:
         vals = []
-        for p in sorted(glob.glob(f"{RAW}/bulk_{d}_{t}_r*.txt")):
+        for p in by_round(f"{RAW}/bulk_{d}_{t}_r*.txt"):
             parts = open(p).read().split()
             if len(parts) == 3:
                 vals.append(float(parts[2]))
@@ -140,17 +150,19 @@ for d in ("get", "put"):
 
 sse = {}
 for t in TARGETS:
-    pooled, round_p50 = [], []
-    for p in sorted(glob.glob(f"{RAW}/sse_{t}_r*.txt")):
+    pooled, round_p50, round_p99 = [], [], []
+    for p in by_round(f"{RAW}/sse_{t}_r*.txt"):
         lat = [int(x) / 1000.0 for x in open(p).read().split()]
         if lat:
             pooled += lat
             round_p50.append(statistics.median(lat))
+            round_p99.append(pct(lat, 99))
     if not pooled:
         missing.append(f"sse {t}")
         continue
     sse[t] = {"n": len(pooled), "p50": pct(pooled, 50), "p90": pct(pooled, 90), "p99": pct(pooled, 99),
-              "max": max(pooled), "round_p50": round_p50}
+              "max": max(pooled), "round_p50": round_p50,
+              "round_p99": round_p99}
 
 # ---------------------------------------------------------------------------------------------
 # memory
@@ -211,7 +223,7 @@ for peer in PEERS:
 health = {}
 for ep in ("readyz", "metrics"):
     for who in ("lettagate", "nginx"):
-        runs = [parse_wrk(p) for p in sorted(glob.glob(f"{RAW}/health_{ep}_{who}_r*.wrk"))]
+        runs = [parse_wrk(p) for p in by_round(f"{RAW}/health_{ep}_{who}_r*.wrk")]
         if not runs:
             missing.append(f"health {ep} {who}")
             continue
@@ -240,27 +252,55 @@ if missing:
 # goals
 
 G = []  # (goal, measured, ok)
-for c in (32, 256):
-    lg = http[(c, "lettagate")]["rps"]
-    r_ha, r_ng = ratio(lg, http[(c, "haproxy")]["rps"]), ratio(lg, http[(c, "nginx")]["rps"])
-    G.append((f"proxied req/s >= 1.10 x HAProxy tcp (c{c})", fr(r_ha), r_ha >= 1.10))
-    G.append((f"proxied req/s >= 1.05 x nginx stream (c{c})", fr(r_ng), r_ng >= 1.05))
-for c in (32, 256):
-    d = http[(c, "direct")]["p99"]
-    added = {t: http[(c, t)]["p99"] - d for t in PEERS}
+
+
+def rounds_held(oks):
+    """', held in k of N rounds': the same goal judged round by round (peers measured back to
+    back in each round), which shows whether a verdict on the medians is inside the noise."""
+    oks = [ok for ok in oks if ok is not None]
+    return f", held in {sum(oks)} of {len(oks)} rounds" if len(oks) > 1 else ""
+
+
+def ratio_goal(name, a_all, b_all, a_med, b_med, at_least):
+    r = ratio(a_med, b_med)
+    per = [ratio(a, b) for a, b in zip(a_all, b_all)]
+    spread = span(per, 2).strip()
+    detail = f" (per round {spread[1:-1]}{rounds_held([x >= at_least for x in per if x is not None])})" if spread else ""
+    G.append((name, fr(r) + detail, r >= at_least))
+
+
+def added_goal(name, direct_all, peer_all, direct_med, peer_med, nd):
+    """added p99 (peer minus direct) of lettagate <= the better of HAProxy's and nginx's."""
+    added = {t: peer_med[t] - direct_med for t in PEERS}
     best = min(added["haproxy"], added["nginx"])
-    G.append((f"added p99 <= best peer's (HTTP c{c})",
-              f"{f(added['lettagate'])} us vs {f(best)} us", added["lettagate"] <= best))
+    per = []
+    for i, d in enumerate(direct_all):
+        a = {t: peer_all[t][i] - d for t in PEERS if i < len(peer_all[t])}
+        if len(a) == len(PEERS):
+            per.append(a["lettagate"] <= min(a["haproxy"], a["nginx"]))
+    G.append((name, f"{f(added['lettagate'], nd)} us vs {f(best, nd)} us{rounds_held(per).replace(', held', ' (held')}"
+              + (")" if len(per) > 1 else ""), added["lettagate"] <= best))
+
+
+for c in (32, 256):
+    lg = http[(c, "lettagate")]
+    for peer, name, at_least in (("haproxy", "HAProxy tcp", 1.10), ("nginx", "nginx stream", 1.05)):
+        h = http[(c, peer)]
+        ratio_goal(f"proxied req/s >= {at_least:.2f} x {name} (c{c})", lg["rps_all"], h["rps_all"],
+                   lg["rps"], h["rps"], at_least)
+for c in (32, 256):
+    added_goal(f"added p99 <= best peer's (HTTP c{c})", http[(c, "direct")]["p99_all"],
+               {t: http[(c, t)]["p99_all"] for t in PEERS}, http[(c, "direct")]["p99"],
+               {t: http[(c, t)]["p99"] for t in PEERS}, 0)
 sse_added = {t: sse[t]["p99"] - sse["direct"]["p99"] for t in PEERS}
-best = min(sse_added["haproxy"], sse_added["nginx"])
-G.append(("added p99 <= best peer's (SSE event)", f"{f(sse_added['lettagate'], 1)} us vs {f(best, 1)} us",
-          sse_added["lettagate"] <= best))
+added_goal("added p99 <= best peer's (SSE event)", sse["direct"]["round_p99"],
+           {t: sse[t]["round_p99"] for t in PEERS}, sse["direct"]["p99"], {t: sse[t]["p99"] for t in PEERS}, 1)
 for d in ("get", "put"):
-    r = ratio(bulk[(d, "lettagate")]["mbs"], bulk[(d, "haproxy")]["mbs"])
-    G.append((f"bulk {d} >= 1.0 x HAProxy", fr(r), r >= 1.0))
+    a, b = bulk[(d, "lettagate")], bulk[(d, "haproxy")]
+    ratio_goal(f"bulk {d} >= 1.0 x HAProxy", a["all"], b["all"], a["mbs"], b["mbs"], 1.0)
 for ep in ("readyz", "metrics"):
-    r = ratio(health[(ep, "lettagate")]["rps"], health[(ep, "nginx")]["rps"])
-    G.append((f"/{ep} req/s >= 0.8 x nginx static", fr(r), r >= 0.8))
+    a, b = health[(ep, "lettagate")], health[(ep, "nginx")]
+    ratio_goal(f"/{ep} req/s >= 0.8 x nginx static", a["rps_all"], b["rps_all"], a["rps"], b["rps"], 0.8)
 idle_full = full["full_idle"] / 1024
 idle_fwd = mem["lettagate"]["idle"] / 1024
 G.append(("idle RSS <= 6 MiB (probing 4 components)",
@@ -356,7 +396,9 @@ w(f"- Proxied HTTP: `wrk -t1 -cN -d{M['duration']}s --latency` for a {M['http_bo
   f"{M['haproxy_maxconn']}; nginx: `stream {{}}`, `worker_processes 1`, default stream settings, no "
   "access log. All single-threaded, no logs, default buffers. CPU/req is the proxy's own user+system "
   "CPU time (/proc/PID/stat) divided by the requests served: the efficiency measure that does not "
-  "depend on which core is the bottleneck.")
+  "depend on which core is the bottleneck. Sleeps/req: the proxy's voluntary context switches "
+  "(/proc/PID/status: the times it blocked waiting for events) divided by the requests served. "
+  "'held in k of N rounds' judges a goal on each round's own numbers, peers measured back to back.")
 w(f"- Bulk: {int(M['bulk_bytes']) / 2**20:,.0f} MiB per run, `bench/lgbench` (C, 1 MiB read/write "
   "buffers): `get` = origin to client, `put` = client to origin (ends with a half-close), MB/s = 10^6 B/s.")
 w(f"- SSE: {M['sse_events']} events per round, one every {int(M['sse_interval_us']) / 1000:g} ms; the "
@@ -394,9 +436,28 @@ if missed and not smoke:
           f"system calls per request against {f(cost['haproxy']['ir_req'])} / {cost['haproxy']['sys_req']:.2f} "
           f"and {f(cost['nginx']['ir_req'])} / {cost['nginx']['sys_req']:.2f} (counted, not timed). One read "
           "and one write per direction is the minimum a copying proxy can do, and the rest of the time is "
-          "the kernel's. The misses are inside this run's noise: HAProxy's own req/s at 32 connections "
-          f"ranged {f(min(ha))}-{f(max(ha))} over the rounds, and at 256 connections, where the proxies' "
-          "own cost shows, lettagate is ahead of both.")
+          "the kernel's.")
+        per = [ratio(a, b) for a, b in zip(http[(32, "lettagate")]["rps_all"], ha)]
+        w(f"  Round by round (each round measures the peers back to back) lettagate/HAProxy at 32 connections "
+          f"ranged {min(per):.2f}-{max(per):.2f}x and HAProxy's own req/s {f(min(ha))}-{f(max(ha))}: this "
+          "machine's noise is larger than the 10% asked, and at 256 connections, where the proxies' own cost "
+          "shows, lettagate is ahead of both.")
+        if any(g.startswith("added p99 <= best peer's (HTTP c32") for g in missed):
+            h32 = {t: http[(32, t)] for t in PEERS}
+            h32 = {t: http[(32, t)] for t in PEERS}
+            lowest_p50 = min(PEERS, key=lambda t: h32[t]["p50"]) == "lettagate"
+            sl = {t: h32[t]["sleeps"] for t in PEERS}
+            most_sleeps = None not in sl.values() and max(PEERS, key=lambda t: sl[t]) == "lettagate"
+            w(f"  At 32 connections lettagate's median latency is {f(h32['lettagate']['p50'])} us against "
+              f"{f(h32['haproxy']['p50'])} (HAProxy) and {f(h32['nginx']['p50'])} (nginx stream)"
+              + (", the lowest, " if lowest_p50 else ", ") + "but its p99 is not the lowest. "
+              f"Each proxy blocked waiting for events {f(sl['lettagate'], 2)} (lettagate), {f(sl['haproxy'], 2)} "
+              f"and {f(sl['nginx'], 2)} times per request"
+              + ("; lettagate, the cheapest per request, runs out of work most often" if most_sleeps else "")
+              + ". On this virtual machine (KVM, no cpuidle driver) a core with nothing to run halts and is "
+              "woken by the host, which we expect to cost tens of microseconds per wake-up; we have not proven "
+              "that this is what widens the tail. Spinning instead of sleeping (HAProxy's `busy-polling`) would "
+              "be the remedy if it is, at the price of a core that never idles, which a sidecar must not do.")
     if any(g.startswith("added p99 <= best peer's (SSE") for g in missed):
         w(f"- **SSE added p99.** The three proxies add {f(sse_added['lettagate'], 1)} (lettagate), "
           f"{f(sse_added['haproxy'], 1)} (HAProxy) and {f(sse_added['nginx'], 1)} us (nginx stream) at the "
@@ -419,15 +480,16 @@ w("## Proxied HTTP\n")
 for c in (32, 256):
     d = http[(c, "direct")]
     w(f"**{c} connections** (wrk -t1 -c{c})\n")
-    w("| path | req/s | vs direct | lettagate vs this | p50 us | p99 us | added p99 us | proxy CPU us/req | errors |")
-    w("|---|---|---|---|---|---|---|---|---|")
+    w("| path | req/s | vs direct | lettagate vs this | p50 us | p99 us | added p99 us | proxy CPU us/req | proxy sleeps/req | errors |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
     lg = http[(c, "lettagate")]
     for t in TARGETS:
         h = http[(c, t)]
         vs_lg = "" if t in ("direct", "lettagate") else fr(ratio(lg["rps"], h["rps"]))
         added = "" if t == "direct" else f(h["p99"] - d["p99"])
         w(f"| {NAMES[t]} | {f(h['rps'])}{span(h['rps_all'])} | {fr(ratio(h['rps'], d['rps']))} | {vs_lg} | "
-          f"{f(h['p50'])} | {f(h['p99'])} | {added} | {f(h['cpu'], 1) if t != 'direct' else ''} | {h['errors']} |")
+          f"{f(h['p50'])} | {f(h['p99'])} | {added} | {f(h['cpu'], 1) if t != 'direct' else ''} | "
+          f"{f(h['sleeps'], 2) if t != 'direct' else ''} | {h['errors']} |")
     w("")
 w("## Cost per request and per MiB (counted, not timed)\n")
 w(f"Sequential keep-alive requests ({int(M['cost_reqs']):,}) and a {M['cost_mib']} MiB download through a fresh "
