@@ -423,49 +423,71 @@ missed = [g for g, _, ok in G if not ok]
 if missed and not smoke:
     w("### Where a goal is not met, and why\n")
     if any(g.startswith(("proxied req/s", "added p99 <= best peer's (HTTP")) for g in missed):
-        cpu = {t: http[(32, t)]["cpu"] for t in PEERS}
-        ha = http[(32, "haproxy")]["rps_all"]
-        w(f"- **Proxied HTTP (req/s, added p99).** Here the proxy is not the bottleneck: wrk and the "
-          f"origin nginx share core 0 (direct: {f(http[(32, 'direct')]['rps'])} req/s with nothing in "
-          f"between) and no proxy saturates core 1 (lettagate used {cpu['lettagate'] * http[(32, 'lettagate')]['rps'] / 1e4:.0f}% "
-          "of it), so the closed-loop req/s of 32 connections measures the latency a proxy adds per request, "
-          "not how much it can carry. On what the proxy "
-          f"itself spends, lettagate is the cheapest of the three: {f(cpu['lettagate'], 1)} us of CPU per "
-          f"request against {f(cpu['haproxy'], 1)} (HAProxy) and {f(cpu['nginx'], 1)} (nginx stream), "
-          f"{f(cost['lettagate']['ir_req'])} user-space instructions and {cost['lettagate']['sys_req']:.2f} "
-          f"system calls per request against {f(cost['haproxy']['ir_req'])} / {cost['haproxy']['sys_req']:.2f} "
-          f"and {f(cost['nginx']['ir_req'])} / {cost['nginx']['sys_req']:.2f} (counted, not timed). One read "
-          "and one write per direction is the minimum a copying proxy can do, and the rest of the time is "
-          "the kernel's.")
-        per = [ratio(a, b) for a, b in zip(http[(32, "lettagate")]["rps_all"], ha)]
-        w(f"  Round by round (each round measures the peers back to back) lettagate/HAProxy at 32 connections "
-          f"ranged {min(per):.2f}-{max(per):.2f}x and HAProxy's own req/s {f(min(ha))}-{f(max(ha))}: this "
-          "machine's noise is larger than the 10% asked, and at 256 connections, where the proxies' own cost "
-          "shows, lettagate is ahead of both.")
+        h32 = {t: http[(32, t)] for t in TARGETS}
+        cpu = {t: h32[t]["cpu"] for t in PEERS}
+        busy = {t: cpu[t] * h32[t]["rps"] / 1e4 for t in PEERS}  # percent of one core
+        text = "- **Proxied HTTP (req/s, added p99).** "
+        if M["pin"] == "1":
+            text += (f"wrk and the origin nginx share core 0 (direct: {f(h32['direct']['rps'])} req/s with nothing "
+                     f"in between); each proxy has core 1 to itself and used {busy['lettagate']:.0f}% (lettagate), "
+                     f"{busy['haproxy']:.0f}% (HAProxy) and {busy['nginx']:.0f}% (nginx stream) of it. ")
+            if max(busy.values()) < 95:
+                text += ("No proxy is the bottleneck, so the closed-loop req/s of 32 connections measures the "
+                         "latency a proxy adds per request, not how much it can carry. ")
+        cheapest = min(PEERS, key=lambda t: cpu[t])
+        text += (f"What each proxy spends per request at 32 connections: {f(cpu['lettagate'], 1)} us of CPU "
+                 f"(lettagate), {f(cpu['haproxy'], 1)} (HAProxy) and {f(cpu['nginx'], 1)} (nginx stream)"
+                 + ("; lettagate is the cheapest" if cheapest == "lettagate" else
+                    f"; {NAMES[cheapest]} is the cheapest in this run") +
+                 f". Counted, not timed: {f(cost['lettagate']['ir_req'])} user-space instructions and "
+                 f"{cost['lettagate']['sys_req']:.2f} system calls per request against {f(cost['haproxy']['ir_req'])} / "
+                 f"{cost['haproxy']['sys_req']:.2f} (HAProxy) and {f(cost['nginx']['ir_req'])} / "
+                 f"{cost['nginx']['sys_req']:.2f} (nginx stream).")
+        if cost["lettagate"]["sys_req"] < 6.05:
+            text += (" One read and one write per direction is the least a copying proxy can do; the rest of "
+                     "its time is the kernel's TCP work, the same for every proxy.")
+        w(text)
+
+        def per_round(c, peer):
+            per = [ratio(a, b) for a, b in zip(http[(c, "lettagate")]["rps_all"], http[(c, peer)]["rps_all"])]
+            return f"{min(per):.2f}-{max(per):.2f}x"
+
+        ha = h32["haproxy"]["rps_all"]
+        w("  Round by round (each round measures the peers back to back), lettagate's req/s over HAProxy's "
+          f"ranged {per_round(32, 'haproxy')} at 32 connections and {per_round(256, 'haproxy')} at 256; over "
+          f"nginx stream's {per_round(32, 'nginx')} and {per_round(256, 'nginx')}. HAProxy alone ranged "
+          f"{f(min(ha))}-{f(max(ha))} req/s at 32 connections. This machine's noise from one round to the "
+          "next is larger than the margins asked (10% and 5%), so a single run's verdict on them can go "
+          "either way.")
         if any(g.startswith("added p99 <= best peer's (HTTP c32") for g in missed):
-            h32 = {t: http[(32, t)] for t in PEERS}
-            h32 = {t: http[(32, t)] for t in PEERS}
-            lowest_p50 = min(PEERS, key=lambda t: h32[t]["p50"]) == "lettagate"
+            d99 = h32["direct"]["p99_all"]
+            added = {t: [x - d for x, d in zip(h32[t]["p99_all"], d99)] for t in PEERS}
             sl = {t: h32[t]["sleeps"] for t in PEERS}
-            most_sleeps = None not in sl.values() and max(PEERS, key=lambda t: sl[t]) == "lettagate"
-            w(f"  At 32 connections lettagate's median latency is {f(h32['lettagate']['p50'])} us against "
-              f"{f(h32['haproxy']['p50'])} (HAProxy) and {f(h32['nginx']['p50'])} (nginx stream)"
-              + (", the lowest, " if lowest_p50 else ", ") + "but its p99 is not the lowest. "
-              f"Each proxy blocked waiting for events {f(sl['lettagate'], 2)} (lettagate), {f(sl['haproxy'], 2)} "
-              f"and {f(sl['nginx'], 2)} times per request"
-              + ("; lettagate, the cheapest per request, runs out of work most often" if most_sleeps else "")
-              + ". On this virtual machine (KVM, no cpuidle driver) a core with nothing to run halts and is "
-              "woken by the host, which we expect to cost tens of microseconds per wake-up; we have not proven "
-              "that this is what widens the tail. Spinning instead of sleeping (HAProxy's `busy-polling`) would "
-              "be the remedy if it is, at the price of a core that never idles, which a sidecar must not do.")
+            w(f"  At 32 connections the median latency is {f(h32['lettagate']['p50'])} us through lettagate, "
+              f"{f(h32['haproxy']['p50'])} through HAProxy and {f(h32['nginx']['p50'])} through nginx stream. The "
+              "p99 each adds over direct, round by round: "
+              + "; ".join(f"{NAMES[t]} {', '.join(f(x) for x in added[t])}" for t in PEERS)
+              + " us. Each proxy blocked waiting for events "
+              f"{f(sl['lettagate'], 2)} (lettagate), {f(sl['haproxy'], 2)} (HAProxy) and {f(sl['nginx'], 2)} "
+              "(nginx stream) times per request; on this virtual machine (KVM, no cpuidle driver) a blocked "
+              "proxy's core halts and needs the host to wake it, one suspect for the tail that we have not "
+              "proven. Spinning instead of blocking (HAProxy's `busy-polling`) would be the remedy if it is, "
+              "at the price of a core that never idles, which a sidecar must not do.")
     if any(g.startswith("added p99 <= best peer's (SSE") for g in missed):
+        sse_round_spread = min(max(x - d for x, d in zip(sse[t]["round_p99"], sse["direct"]["round_p99"]))
+                               - min(x - d for x, d in zip(sse[t]["round_p99"], sse["direct"]["round_p99"]))
+                               for t in PEERS)
         w(f"- **SSE added p99.** The three proxies add {f(sse_added['lettagate'], 1)} (lettagate), "
           f"{f(sse_added['haproxy'], 1)} (HAProxy) and {f(sse_added['nginx'], 1)} us (nginx stream) at the "
           f"99th percentile, and {f(sse['lettagate']['p50'] - sse['direct']['p50'], 1)}, "
           f"{f(sse['haproxy']['p50'] - sse['direct']['p50'], 1)} and {f(sse['nginx']['p50'] - sse['direct']['p50'], 1)} "
-          "us at the median: each event crosses every proxy as one read and one write, unbuffered; differences "
-          "of a few tens of microseconds in the tail of a shared 2-core virtual machine are scheduling, not "
-          "buffering.")
+          "us at the median; round by round the added p99 was "
+          + "; ".join(f"{NAMES[t]} {', '.join(f(x - d, 1) for x, d in zip(sse[t]['round_p99'], sse['direct']['round_p99']))}"
+                      for t in PEERS)
+          + " us. Each event crosses every proxy as one read and one write, unbuffered"
+          + ("; the tails move from round to round by more than they differ between proxies."
+             if sse_round_spread > max(sse_added.values()) - min(sse_added.values())
+             else "; the difference between the proxies' tails is larger than their spread over the rounds."))
     if any(g.startswith("idle RSS <= 6 MiB (probing") for g in missed):
         w(f"- **Idle RSS with the probes on.** The forwarder and health server alone idle at "
           f"{idle_fwd:.1f} MiB, and lettagate's own heap and stacks are {full['full_idle_anon'] / 1024:.1f} MiB "
