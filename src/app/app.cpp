@@ -39,6 +39,7 @@ bool App::start(std::string* error) {
   health_.add_status_section([this](nlohmann::json& j) { forwarder_->describe(j); });
 
   for (auto& r : runners_) r->start();
+  if (c.busy_poll_us > 0) busy_poll_ = BusyPoll::start(loop_, std::chrono::microseconds(c.busy_poll_us));
   watch_signals();
   log::get("app").info("lettagate serving on {} ({})", c.server.listen.str(), describe_config(c));
   return true;
@@ -92,6 +93,8 @@ void App::stop() {
   stopped_ = true;
   if (drain_timer_) drain_timer_->close();
   drain_timer_ = nullptr;
+  if (busy_poll_) busy_poll_->close();
+  busy_poll_ = nullptr;
   for (auto& r : runners_) r->stop();
   if (server_) server_->close_all();
   if (forwarder_) forwarder_->close_all();
