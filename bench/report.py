@@ -476,20 +476,26 @@ if missed and not smoke:
           f"{f(min(ha))}-{f(max(ha))} req/s at 32 connections. This machine's noise from one round to the "
           "next is larger than the margins asked (10% and 5%), so a single run's verdict on them can go "
           "either way.")
-        if any(g.startswith("added p99 <= best peer's (HTTP c32") for g in missed):
-            d99 = h32["direct"]["p99_all"]
-            added = {t: [x - d for x, d in zip(h32[t]["p99_all"], d99)] for t in PEERS}
-            sl = {t: h32[t]["sleeps"] for t in PEERS}
-            w(f"  At 32 connections the median latency is {f(h32['lettagate']['p50'])} us through lettagate, "
-              f"{f(h32['haproxy']['p50'])} through HAProxy and {f(h32['nginx']['p50'])} through nginx stream. The "
-              "p99 each adds over direct, round by round: "
-              + "; ".join(f"{NAMES[t]} {', '.join(f(x) for x in added[t])}" for t in PEERS)
-              + " us. Each proxy blocked waiting for events "
-              f"{f(sl['lettagate'], 2)} (lettagate), {f(sl['haproxy'], 2)} (HAProxy) and {f(sl['nginx'], 2)} "
-              "(nginx stream) times per request; on this virtual machine (KVM, no cpuidle driver) a blocked "
-              "proxy's core halts and needs the host to wake it, one suspect for the tail that we have not "
-              "proven. Spinning instead of blocking (HAProxy's `busy-polling`) would be the remedy if it is, "
-              "at the price of a core that never idles, which a sidecar must not do.")
+        lg_ = {c: http[(c, "lettagate")] for c in (32, 256)}
+        bp_ = {c: http[(c, BP)] for c in (32, 256)}
+        peers_sl = {c: {t: http[(c, t)]["sleeps"] for t in ("haproxy", "nginx")} for c in (32, 256)}
+        text = ("  How often each proxy blocked waiting for events, per request: "
+                + "; ".join(f"{c} connections: lettagate {f(lg_[c]['sleeps'], 2)}, HAProxy {f(peers_sl[c]['haproxy'], 2)}, "
+                            f"nginx stream {f(peers_sl[c]['nginx'], 2)}" for c in (32, 256)) + ".")
+        if all(bp_[c]["sleeps"] < lg_[c]["sleeps"] for c in (32, 256)):
+            d99 = {c: http[(c, "direct")]["p99"] for c in (32, 256)}
+            text += (f" The same build with `--busy-poll-us {M.get('busy_poll_us', '?')}`, which differs only in blocking "
+                     f"less ({f(bp_[32]['sleeps'], 2)} and {f(bp_[256]['sleeps'], 2)} times per request), served "
+                     + " and ".join(f"{fr(ratio(bp_[c]['rps'], lg_[c]['rps']))} the req/s with {f(bp_[c]['p99'] - d99[c])} us "
+                                    f"added at p99 instead of {f(lg_[c]['p99'] - d99[c])} ({c} connections)" for c in (32, 256)) + ".")
+            if all(bp_[c]["rps"] > lg_[c]["rps"] and bp_[c]["p99"] < lg_[c]["p99"] for c in (32, 256)):
+                text += (" So in this run the wake-ups, not the forwarding, are what costs: each time the proxy blocks, "
+                         "the core that writes to it (core 0, the busy one) must wake core 1, and on this virtual "
+                         "machine (KVM, no cpuidle driver) a halted core is woken through the hypervisor.")
+        text += (" Busy polling stays off by default: it spends up to that many microseconds of CPU per wake-up, "
+                 "which a sidecar under a CPU limit must not do unasked (the Opt-in section below; "
+                 "docs/forwarder.md).")
+        w(text)
     if any(g.startswith("added p99 <= best peer's (SSE") for g in missed):
         sse_round_spread = min(max(x - d for x, d in zip(sse[t]["round_p99"], sse["direct"]["round_p99"]))
                                - min(x - d for x, d in zip(sse[t]["round_p99"], sse["direct"]["round_p99"]))
