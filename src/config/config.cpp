@@ -340,7 +340,7 @@ std::vector<Setting> build_table() {
       duration_to([](Ctx& c) -> Millis& { return c.cfg.drain_timeout; }));
   add("busy-poll-us", "0", G0,
       "after each wake-up keep polling this many microseconds before blocking again (0: off; "
-      "costs CPU, saves wake-ups under load; see docs/performance.md)",
+      "costs CPU, saves wake-ups under load; see docs/forwarder.md)",
       Kind::Value, int_to([](Ctx& c) -> int& { return c.cfg.busy_poll_us; }, 0, 10000));
 
   add("letta-url", "http://letta-server:8283", G1, "Letta API base URL (off: not probed)", Kind::Value,
