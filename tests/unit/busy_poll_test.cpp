@@ -79,7 +79,7 @@ TEST_CASE("busy poll: the loop keeps turning for the window after a wake-up, the
   CHECK(took >= 0.055);  // the window never makes a timer fire early
 }
 
-TEST_CASE("busy poll: idle, it costs no CPU; it does not keep the loop alive", "[busy_poll]") {
+TEST_CASE("busy poll: idle, it costs no CPU and does not keep the loop alive", "[busy_poll]") {
   uv_loop_t loop;
   uv_loop_init(&loop);
   auto* busy = lg::BusyPoll::start(&loop, 1000us);
