@@ -12,9 +12,6 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/validate_common.sh"
 require_binary
 
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 sleeps() { awk '/^voluntary_ctxt_switches:/ {print $2}' "/proc/$1/status"; }
 SERVERS=()
@@ -25,7 +22,7 @@ stop_servers() {
 trap 'stop_servers; rm -rf "$TMP"' EXIT
 
 OFF=(--letta-url off --postgres-dsn off --redis-url off --nginx-url off)
-ORIGIN="$(free_port)"
+ORIGIN="$(free_ports 1)"
 "$LG" serve --listen "127.0.0.1:$ORIGIN" --forward off "${OFF[@]}" --log-level warn >"$TMP/origin.log" 2>&1 &
 SERVERS+=("$!")
 
@@ -33,8 +30,7 @@ SERVERS+=("$!")
 serve_to_origin() {
   local name="$1" admin fwd i
   shift
-  admin="$(free_port)"
-  fwd="$(free_port)"
+  read -r admin fwd < <(free_ports 2)
   "$LG" serve --listen "127.0.0.1:$admin" --forward "127.0.0.1:$fwd=127.0.0.1:$ORIGIN" --forward-health off \
     "${OFF[@]}" "$@" >"$TMP/$name.log" 2>&1 &
   PID=$!
@@ -89,7 +85,7 @@ check "the startup line names the setting" grep -q "busy_poll=1000us" "$TMP/busy
 STEP="bad values"
 for v in -1 10001 fast; do
   rc=0
-  "$LG" serve --busy-poll-us "$v" --listen "127.0.0.1:$(free_port)" >"$TMP/bad.out" 2>&1 || rc=$?
+  "$LG" serve --busy-poll-us "$v" --listen "127.0.0.1:$(free_ports 1)" >"$TMP/bad.out" 2>&1 || rc=$?
   if [ "$rc" = 2 ] && grep -q -- "--busy-poll-us (LETTAGATE_BUSY_POLL_US)" "$TMP/bad.out"; then
     ok "--busy-poll-us $v: exit 2, setting named"
   else
