@@ -146,6 +146,26 @@ for c in (32, 256):
             "errors": sum(r["errors"] + r["non2xx"] for r in runs),
         }
 
+# one connection, back to back: lgbench http-reqs prints "requests seconds req/s"
+
+seq = {}
+for t in TARGETS + [BP]:
+    rps, cpu, sleeps = [], [], []
+    for p in by_round(f"{RAW}/seq_{t}_r*.txt"):
+        fields = open(p).read().split()
+        if len(fields) < 3:
+            continue
+        n = int(fields[0])
+        rps.append(float(fields[2]))
+        if t != "direct" and os.path.exists(p + ".cpu"):
+            u = open(p + ".cpu").read().split()  # CPU time, its units per second, sleeps
+            cpu.append(int(u[0]) / int(u[1]) * 1e6 / n)
+            sleeps.append(int(u[2]) / n)
+    if not rps:
+        missing.append(f"seq {t}")
+        continue
+    seq[t] = {"rps": med(rps), "rps_all": rps, "cpu": med(cpu), "sleeps": med(sleeps)}
+
 # ---------------------------------------------------------------------------------------------
 # bulk
 
@@ -168,18 +188,26 @@ for d in ("get", "put"):
 sse = {}
 for t in TARGETS + [BP]:
     pooled, round_p50, round_p99 = [], [], []
+    cpu_s, sleeps, counted = 0.0, 0, 0  # the proxy's, over the rounds whose usage was recorded
     for p in by_round(f"{RAW}/sse_{t}_r*.txt"):
         lat = [int(x) / 1000.0 for x in open(p).read().split()]
         if lat:
             pooled += lat
             round_p50.append(statistics.median(lat))
             round_p99.append(pct(lat, 99))
+            if t != "direct" and os.path.exists(p + ".cpu"):
+                fields = open(p + ".cpu").read().split()  # CPU time, its units per second, sleeps
+                cpu_s += int(fields[0]) / int(fields[1])
+                sleeps += int(fields[2])
+                counted += len(lat)
     if not pooled:
         missing.append(f"sse {t}")
         continue
     sse[t] = {"n": len(pooled), "p50": pct(pooled, 50), "p90": pct(pooled, 90), "p99": pct(pooled, 99),
               "max": max(pooled), "round_p50": round_p50,
-              "round_p99": round_p99}
+              "round_p99": round_p99,
+              "cpu": cpu_s * 1e6 / counted if counted else None,
+              "sleeps": sleeps / counted if counted else None}
 
 # ---------------------------------------------------------------------------------------------
 # memory
@@ -521,10 +549,17 @@ if missed and not smoke:
 if not smoke:
     bp_us = M.get("busy_poll_us", "?")
     w(f"### Opt-in: `--busy-poll-us {bp_us}`\n")
+    interval_ms = int(M["sse_interval_us"]) / 1000
     w(f"The same lettagate with `--busy-poll-us {bp_us}` (off by default) was measured in the same rounds: after "
-      "each wake-up its loop keeps polling for that long before it blocks again, so under steady traffic it "
-      "rarely sleeps, and idle it costs nothing (HAProxy's `busy-polling` spins whether or not there is "
-      "traffic). Not part of the goals above, which compare defaults.\n")
+      f"a wake-up its loop keeps polling without blocking for a window of up to {bp_us} us before it blocks again. "
+      "The window adapts (like KVM's halt polling): it grows while the loop's waits are shorter than the bound "
+      "and closes after a longer one, so under steady traffic the loop rarely sleeps, and idle it costs "
+      "nothing (HAProxy's `busy-polling` spins whether or not there is traffic). Sparse traffic (the SSE "
+      f"phase: one event every {interval_ms:g} ms) cost {f(sse[BP]['cpu'], 1)} us of CPU per event with it and "
+      f"{f(sse['lettagate']['cpu'], 1)} us without; one connection with requests back to back, where the "
+      f"next event always comes within the window, {f(seq[BP]['cpu'], 1)} us per request instead of "
+      f"{f(seq['lettagate']['cpu'], 1)}, for {fr(ratio(seq[BP]['rps'], seq['lettagate']['rps']))} the req/s. "
+      "Not part of the goals above, which compare defaults.\n")
     w("| measure | lettagate | with busy polling | HAProxy | nginx stream |\n|---|---|---|---|---|")
     for c in (32, 256):
         d99 = http[(c, "direct")]["p99"]
@@ -535,6 +570,9 @@ if not smoke:
         w(f"| HTTP c{c} sleeps/req | " + " | ".join(f(row[t]["sleeps"], 2) for t in row) + " |")
     w("| SSE added p99 us | " + " | ".join(f(sse[t]["p99"] - sse["direct"]["p99"], 1)
                                           for t in ("lettagate", BP, "haproxy", "nginx")) + " |")
+    w("| SSE CPU us/event | " + " | ".join(f(sse[t]["cpu"], 1) for t in ("lettagate", BP, "haproxy", "nginx")) + " |")
+    w("| one connection req/s | " + " | ".join(f(seq[t]["rps"]) for t in ("lettagate", BP, "haproxy", "nginx")) + " |")
+    w("| one connection CPU us/req | " + " | ".join(f(seq[t]["cpu"], 1) for t in ("lettagate", BP, "haproxy", "nginx")) + " |")
     bp32 = http[(32, BP)]
     w(f"\nWith busy polling, req/s at 32 connections is {fr(ratio(bp32['rps'], http[(32, 'haproxy')]['rps']))} HAProxy's "
       f"and {fr(ratio(bp32['rps'], http[(32, 'nginx')]['rps']))} nginx stream's, for "
@@ -554,6 +592,19 @@ for c in (32, 256):
           f"{f(h['p50'])} | {f(h['p99'])} | {added} | {f(h['cpu'], 1) if t != 'direct' else ''} | "
           f"{f(h['sleeps'], 2) if t != 'direct' else ''} | {h['errors']} |")
     w("")
+w("## One connection, requests back to back\n")
+w(f"{int(M.get('seq_reqs', 0)):,} keep-alive requests in a row on one connection (lgbench http-reqs), as an app "
+  "calling the API in sequence: nothing queues, so this is the round trip each proxy adds, and what it "
+  "costs per request when the proxy sleeps between requests.\n")
+w("| path | req/s | vs direct | round trip us | added us | proxy CPU us/req | proxy sleeps/req |")
+w("|---|---|---|---|---|---|---|")
+for t in LATENCY_ROWS:
+    q = seq[t]
+    rtt = 1e6 / q["rps"]
+    added = "" if t == "direct" else f(rtt - 1e6 / seq["direct"]["rps"], 1)
+    w(f"| {NAMES[t]} | {f(q['rps'])}{span(q['rps_all'])} | {fr(ratio(q['rps'], seq['direct']['rps']))} | "
+      f"{f(rtt, 1)} | {added} | " + (" | |" if t == "direct" else f"{f(q['cpu'], 1)} | {f(q['sleeps'], 2)} |"))
+w("")
 w("## Cost per request and per MiB (counted, not timed)\n")
 w(f"Sequential keep-alive requests ({int(M['cost_reqs']):,}) and a {M['cost_mib']} MiB download through a fresh "
   "instance of each proxy. Instructions: user space only (callgrind, instrumentation on only around "
@@ -577,13 +628,14 @@ w("lettagate vs HAProxy: get " + fr(ratio(bulk[("get", "lettagate")]["mbs"], bul
   + "; vs nginx stream: get " + fr(ratio(bulk[("get", "lettagate")]["mbs"], bulk[("get", "nginx")]["mbs"]))
   + ", put " + fr(ratio(bulk[("put", "lettagate")]["mbs"], bulk[("put", "nginx")]["mbs"])) + ".\n")
 w("## SSE per-event latency\n")
-w("| path | events | p50 us | p90 us | p99 us | max us | added p50 us | added p99 us |")
-w("|---|---|---|---|---|---|---|---|")
+w("| path | events | p50 us | p90 us | p99 us | max us | added p50 us | added p99 us | proxy CPU us/event | proxy sleeps/event |")
+w("|---|---|---|---|---|---|---|---|---|---|")
 for t in LATENCY_ROWS:
     s = sse[t]
     a50 = "" if t == "direct" else f(s["p50"] - sse["direct"]["p50"], 1)
     a99 = "" if t == "direct" else f(s["p99"] - sse["direct"]["p99"], 1)
-    w(f"| {NAMES[t]} | {s['n']} | {f(s['p50'], 1)} | {f(s['p90'], 1)} | {f(s['p99'], 1)} | {f(s['max'], 1)} | {a50} | {a99} |")
+    w(f"| {NAMES[t]} | {s['n']} | {f(s['p50'], 1)} | {f(s['p90'], 1)} | {f(s['p99'], 1)} | {f(s['max'], 1)} | {a50} | {a99} | "
+      + (" | |" if t == "direct" else f"{f(s['cpu'], 1)} | {f(s['sleeps'], 2)} |"))
 w("")
 w("## Health endpoints\n")
 w("| endpoint | lettagate req/s | nginx static req/s | ratio | lettagate p99 us | nginx p99 us | lettagate CPU us/req | nginx CPU us/req | errors |")

@@ -40,6 +40,7 @@ class App {
 
  private:
   void watch_signals();
+  void register_busy_poll_metrics();
   void on_drain_tick();
 
   uv_loop_t* loop_;

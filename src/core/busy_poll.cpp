@@ -51,6 +51,7 @@ void BusyPoll::on_idle(uv_idle_t* handle) {
   const uint64_t now = uv_hrtime();
   if (now - self->opened_ns_ < self->window_ns_) return;
   uv_idle_stop(handle);
+  self->in_windows_ns_ += now - self->opened_ns_;
   self->may_block(now);
 }
 

@@ -37,6 +37,8 @@ class BusyPoll {
   uint64_t windows() const { return windows_; }
   // The window the next wake-up will open.
   std::chrono::nanoseconds window() const { return std::chrono::nanoseconds(window_ns_); }
+  // Time spent in windows that have closed (working or polling): the extra CPU is at most this.
+  std::chrono::nanoseconds time_in_windows() const { return std::chrono::nanoseconds(in_windows_ns_); }
 
   // The sizing rule alone: the next window after one of `window_ns` followed by a blocking wait
   // of `slept_ns`, bounded by `max_ns`.
@@ -56,6 +58,7 @@ class BusyPoll {
   uint64_t opened_ns_ = 0;      // when the current window opened
   uint64_t block_from_ns_ = 0;  // when the loop last went into a poll that could block
   uint64_t windows_ = 0;
+  uint64_t in_windows_ns_ = 0;
   int open_handles_ = 0;
   bool closing_ = false;
 };

@@ -8,6 +8,7 @@
 #   3. Sparse traffic does not make it spin (the window adapts: a wait longer than the bound
 #      closes it): 40 requests 20 ms apart cost at most 1.5x the CPU of the same requests
 #      without it, plus 3 ms. A fixed 1 ms window after every wake-up costs about 5x here.
+#      Its metrics count the windows and the time in them (0 without it).
 #   4. Idle it costs nothing: CPU time over 1 s with no traffic stays under 50 ms.
 #   5. Bad values exit 2 naming the setting; the startup line says busy_poll=...us.
 set -euo pipefail
@@ -31,19 +32,28 @@ ORIGIN="$(free_ports 1)"
 "$LG" serve --listen "127.0.0.1:$ORIGIN" --forward off "${OFF[@]}" --log-level warn >"$TMP/origin.log" 2>&1 &
 SERVERS+=("$!")
 
-# serve_to_origin NAME ARGS...: lettagate forwarding FWD to the origin's /livez; sets PID, FWD.
+# serve_to_origin NAME ARGS...: lettagate forwarding FWD to the origin's /livez, its own health
+# port on ADMIN; sets PID, FWD, ADMIN.
 serve_to_origin() {
-  local name="$1" admin fwd i
+  local name="$1" admin fwd i attempt
   shift
-  read -r admin fwd < <(free_ports 2)
-  "$LG" serve --listen "127.0.0.1:$admin" --forward "127.0.0.1:$fwd=127.0.0.1:$ORIGIN" --forward-health off \
-    "${OFF[@]}" "$@" >"$TMP/$name.log" 2>&1 &
-  PID=$!
-  SERVERS+=("$PID")
-  FWD="$fwd"
-  for ((i = 0; i < 100; i++)); do
-    curl -s -o /dev/null -m 1 "http://127.0.0.1:$fwd/livez" && return 0
-    sleep 0.05
+  # Ports are picked free, then bound by lettagate: if another process took one in between, it
+  # exits naming it "already in use", and new ports are picked (at most three times).
+  for attempt in 1 2 3; do
+    read -r admin fwd < <(free_ports 2)
+    "$LG" serve --listen "127.0.0.1:$admin" --forward "127.0.0.1:$fwd=127.0.0.1:$ORIGIN" --forward-health off \
+      "${OFF[@]}" "$@" >"$TMP/$name.log" 2>&1 &
+    PID=$!
+    SERVERS+=("$PID")
+    FWD="$fwd"
+    ADMIN="$admin"
+    for ((i = 0; i < 100; i++)); do
+      curl -s -o /dev/null -m 1 "http://127.0.0.1:$fwd/livez" && return 0
+      kill -0 "$PID" 2>/dev/null || break
+      sleep 0.05
+    done
+    grep -q "already in use" "$TMP/$name.log" || break
+    echo "($name: a port was taken between picking and binding, attempt $attempt: $(tail -1 "$TMP/$name.log"))" >&2
   done
   die "$name: the forwarder never answered ($(tail -3 "$TMP/$name.log"))"
 }
@@ -62,7 +72,7 @@ load() {
 
 STEP="with and without"
 serve_to_origin plain
-PID_PLAIN="$PID" FWD_PLAIN="$FWD"
+PID_PLAIN="$PID" FWD_PLAIN="$FWD" ADMIN_PLAIN="$ADMIN"
 read -r n_plain per_plain < <(load plain)
 serve_to_origin busy --busy-poll-us 1000
 read -r n_busy per_busy < <(load busy)
@@ -77,6 +87,19 @@ if [ "$((per_busy * 2))" -lt "$per_plain" ]; then
 else
   fail "busy polling did not cut the sleeps: $per_busy vs $per_plain per 1000 requests"
 fi
+
+STEP="metrics"
+# metric PORT NAME: its value on that lettagate's /metrics.
+metric() { curl -s -m 2 "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n {print $2}'; }
+w_busy="$(metric "$ADMIN" lettagate_busy_poll_windows_total)"
+s_busy="$(metric "$ADMIN" lettagate_busy_poll_seconds_total)"
+w_plain="$(metric "$ADMIN_PLAIN" lettagate_busy_poll_windows_total)"
+if [ "${w_busy:-0}" -gt 0 ] && awk -v s="${s_busy:-0}" 'BEGIN {exit !(s > 0)}'; then
+  ok "with it: $w_busy windows, ${s_busy}s in them (lettagate_busy_poll_*)"
+else
+  fail "with it: lettagate_busy_poll_windows_total=${w_busy:-none} seconds=${s_busy:-none}"
+fi
+if [ "${w_plain:-x}" = 0 ]; then ok "without it: lettagate_busy_poll_windows_total 0"; else fail "without it: windows ${w_plain:-none}"; fi
 
 STEP="sparse traffic"
 # sparse PID PORT: CPU (us) the process spends on 40 requests 20 ms apart.
