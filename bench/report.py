@@ -519,9 +519,11 @@ if missed and not smoke:
                 text += (" So in this run the wake-ups, not the forwarding, are what costs: each time the proxy blocks, "
                          "the core that writes to it (core 0, the busy one) must wake core 1, and on this virtual "
                          "machine (KVM, no cpuidle driver) a halted core is woken through the hypervisor.")
-        text += (" Busy polling stays off by default: it spends up to that many microseconds of CPU per wake-up, "
-                 "which a sidecar under a CPU limit must not do unasked (the Opt-in section below; "
-                 "docs/forwarder.md).")
+        text += (" Busy polling stays off by default: where events come often enough to keep its window open "
+                 "but the proxy is not saturated, it spends the window's CPU polling (one connection with "
+                 f"requests back to back: {f(seq[BP]['cpu'], 1)} us of CPU per request instead of "
+                 f"{f(seq['lettagate']['cpu'], 1)}), which a sidecar under a CPU limit must not do unasked "
+                 "(the Opt-in section below; docs/forwarder.md).")
         w(text)
     if any(g.startswith("added p99 <= best peer's (SSE") for g in missed):
         sse_round_spread = min(max(sse_round_added[t]) - min(sse_round_added[t]) for t in PEERS)
