@@ -10,7 +10,8 @@
 //
 // The window adapts like KVM's halt polling (virt/kvm/kvm_main.c: grow_halt_poll_ns, and
 // shrink_halt_poll_ns with halt_poll_ns_shrink = 0), so that CPU is spent only where spinning
-// pays: after each blocking wait it looks at how long the loop slept. A short sleep (the next
+// pays: after each blocking wait it looks at how long the loop slept (to the end of the turn the
+// wake-up ran, so that turn's work is counted in: a few microseconds). A short sleep (the next
 // event came within `max` of the window's start) means a longer window would have caught it: the
 // window grows (0, then kGrowStartNs, then doubling, up to `max`). A sleep longer than `max`
 // means no window within the bound would have: it closes (0). Sparse traffic (a request every few
