@@ -56,6 +56,18 @@ def to_us(value, unit):
     return float(value) * {"us": 1.0, "ms": 1e3, "s": 1e6}[unit]
 
 
+def usage(path):
+    """(CPU seconds, sleeps) the proxy spent during the run whose output is path (bench/run's
+    sut_usage writes path.cpu: CPU time, its units per second, sleeps); None if not recorded or
+    no proxy was measured (direct). Sleeps are None in files from before they were counted."""
+    if not os.path.exists(path + ".cpu"):
+        return None
+    fields = open(path + ".cpu").read().split()
+    if int(fields[0]) <= 0:
+        return None
+    return int(fields[0]) / int(fields[1]), (int(fields[2]) if len(fields) > 2 else None)
+
+
 def parse_wrk(path):
     text = open(path).read()
     r = {}
@@ -71,11 +83,10 @@ def parse_wrk(path):
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     r["non2xx"] = int(m.group(1)) if m else 0
     r["cpu_us_req"] = r["sleeps_req"] = None
-    if os.path.exists(path + ".cpu") and r["requests"]:
-        fields = open(path + ".cpu").read().split()  # ticks, ticks per second, sleeps
-        if int(fields[0]) > 0:
-            r["cpu_us_req"] = int(fields[0]) / int(fields[1]) * 1e6 / r["requests"]
-            r["sleeps_req"] = int(fields[2]) / r["requests"] if len(fields) > 2 else None
+    u = usage(path)
+    if u and r["requests"]:
+        r["cpu_us_req"] = u[0] * 1e6 / r["requests"]
+        r["sleeps_req"] = u[1] / r["requests"] if u[1] is not None else None
     for k in ("rps", "p50", "p99"):
         if r[k] is None:
             missing.append(f"{k} in {path}")
@@ -157,10 +168,10 @@ for t in TARGETS + [BP]:
             continue
         n = int(fields[0])
         rps.append(float(fields[2]))
-        if t != "direct" and os.path.exists(p + ".cpu"):
-            u = open(p + ".cpu").read().split()  # CPU time, its units per second, sleeps
-            cpu.append(int(u[0]) / int(u[1]) * 1e6 / n)
-            sleeps.append(int(u[2]) / n)
+        u = usage(p)
+        if u:
+            cpu.append(u[0] * 1e6 / n)
+            sleeps.append(u[1] / n)
     if not rps:
         missing.append(f"seq {t}")
         continue
@@ -195,10 +206,10 @@ for t in TARGETS + [BP]:
             pooled += lat
             round_p50.append(statistics.median(lat))
             round_p99.append(pct(lat, 99))
-            if t != "direct" and os.path.exists(p + ".cpu"):
-                fields = open(p + ".cpu").read().split()  # CPU time, its units per second, sleeps
-                cpu_s += int(fields[0]) / int(fields[1])
-                sleeps += int(fields[2])
+            u = usage(p)
+            if u:
+                cpu_s += u[0]
+                sleeps += u[1]
                 counted += len(lat)
     if not pooled:
         missing.append(f"sse {t}")
