@@ -574,18 +574,21 @@ if not smoke:
       f"{f(seq['lettagate']['cpu'], 1)}, for {fr(ratio(seq[BP]['rps'], seq['lettagate']['rps']))} the req/s. "
       "Not part of the goals above, which compare defaults.\n")
     w("| measure | lettagate | with busy polling | HAProxy | nginx stream |\n|---|---|---|---|---|")
+    cols = ("lettagate", BP, "haproxy", "nginx")
+
+    def opt_row(label, value):  # value(target) -> the formatted cell
+        w(f"| {label} | " + " | ".join(value(t) for t in cols) + " |")
+
     for c in (32, 256):
         d99 = http[(c, "direct")]["p99"]
-        row = {t: http[(c, t)] for t in ("lettagate", BP, "haproxy", "nginx")}
-        w(f"| HTTP c{c} req/s | " + " | ".join(f(row[t]["rps"]) for t in row) + " |")
-        w(f"| HTTP c{c} added p99 us | " + " | ".join(f(row[t]["p99"] - d99) for t in row) + " |")
-        w(f"| HTTP c{c} CPU us/req | " + " | ".join(f(row[t]["cpu"], 1) for t in row) + " |")
-        w(f"| HTTP c{c} sleeps/req | " + " | ".join(f(row[t]["sleeps"], 2) for t in row) + " |")
-    w("| SSE added p99 us | " + " | ".join(f(sse[t]["p99"] - sse["direct"]["p99"], 1)
-                                          for t in ("lettagate", BP, "haproxy", "nginx")) + " |")
-    w("| SSE CPU us/event | " + " | ".join(f(sse[t]["cpu"], 1) for t in ("lettagate", BP, "haproxy", "nginx")) + " |")
-    w("| one connection req/s | " + " | ".join(f(seq[t]["rps"]) for t in ("lettagate", BP, "haproxy", "nginx")) + " |")
-    w("| one connection CPU us/req | " + " | ".join(f(seq[t]["cpu"], 1) for t in ("lettagate", BP, "haproxy", "nginx")) + " |")
+        opt_row(f"HTTP c{c} req/s", lambda t: f(http[(c, t)]["rps"]))
+        opt_row(f"HTTP c{c} added p99 us", lambda t: f(http[(c, t)]["p99"] - d99))
+        opt_row(f"HTTP c{c} CPU us/req", lambda t: f(http[(c, t)]["cpu"], 1))
+        opt_row(f"HTTP c{c} sleeps/req", lambda t: f(http[(c, t)]["sleeps"], 2))
+    opt_row("SSE added p99 us", lambda t: f(sse[t]["p99"] - sse["direct"]["p99"], 1))
+    opt_row("SSE CPU us/event", lambda t: f(sse[t]["cpu"], 1))
+    opt_row("one connection req/s", lambda t: f(seq[t]["rps"]))
+    opt_row("one connection CPU us/req", lambda t: f(seq[t]["cpu"], 1))
     bp32 = http[(32, BP)]
     w(f"\nWith busy polling, req/s at 32 connections is {fr(ratio(bp32['rps'], http[(32, 'haproxy')]['rps']))} HAProxy's "
       f"and {fr(ratio(bp32['rps'], http[(32, 'nginx')]['rps']))} nginx stream's, for "
