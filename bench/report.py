@@ -57,15 +57,17 @@ def to_us(value, unit):
 
 
 def usage(path):
-    """(CPU seconds, sleeps) the proxy spent during the run whose output is path (bench/run's
-    sut_usage writes path.cpu: CPU time, its units per second, sleeps); None if not recorded or
-    no proxy was measured (direct). Sleeps are None in files from before they were counted."""
+    """(CPU seconds, sleeps, wake-ups) of the proxy during the run whose output is path (bench/run's
+    sut_usage writes path.cpu: CPU time, its units per second, sleeps, wake-up interrupts on its
+    core); None if not recorded or no proxy was measured (direct). A count is None in files from
+    before it was recorded (wake-ups also when the proxy was not pinned to a core)."""
     if not os.path.exists(path + ".cpu"):
         return None
     fields = open(path + ".cpu").read().split()
     if int(fields[0]) <= 0:
         return None
-    return int(fields[0]) / int(fields[1]), (int(fields[2]) if len(fields) > 2 else None)
+    counts = [int(x) for x in fields[2:4]] + [None] * (2 - len(fields[2:4]))
+    return (int(fields[0]) / int(fields[1]), *counts)
 
 
 def parse_wrk(path):
@@ -82,11 +84,12 @@ def parse_wrk(path):
     r["errors"] = sum(int(x) for x in m.groups()) if m else 0
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     r["non2xx"] = int(m.group(1)) if m else 0
-    r["cpu_us_req"] = r["sleeps_req"] = None
+    r["cpu_us_req"] = r["sleeps_req"] = r["wakeups_req"] = None
     u = usage(path)
     if u and r["requests"]:
         r["cpu_us_req"] = u[0] * 1e6 / r["requests"]
         r["sleeps_req"] = u[1] / r["requests"] if u[1] is not None else None
+        r["wakeups_req"] = u[2] / r["requests"] if u[2] is not None else None
     for k in ("rps", "p50", "p99"):
         if r[k] is None:
             missing.append(f"{k} in {path}")
@@ -154,6 +157,7 @@ for c in (32, 256):
             "p50": med(r["p50"] for r in runs), "p99": med(r["p99"] for r in runs),
             "p99_all": [r["p99"] for r in runs],
             "cpu": med(r["cpu_us_req"] for r in runs), "sleeps": med(r["sleeps_req"] for r in runs),
+            "wakeups": med(r["wakeups_req"] for r in runs),
             "errors": sum(r["errors"] + r["non2xx"] for r in runs),
         }
 
@@ -450,9 +454,12 @@ w(f"- Proxied HTTP: `wrk -t1 -cN -d{M['duration']}s --latency` for a {M['http_bo
   "probe off, `--log-level warn`; HAProxy: `mode tcp`, `nbthread 1`, no log, maxconn "
   f"{M['haproxy_maxconn']}; nginx: `stream {{}}`, `worker_processes 1`, default stream settings, no "
   "access log. All single-threaded, no logs, default buffers. CPU/req is the proxy's own user+system "
-  "CPU time (/proc/PID/stat) divided by the requests served: the efficiency measure that does not "
-  "depend on which core is the bottleneck. Sleeps/req: the proxy's voluntary context switches "
-  "(/proc/PID/status: the times it blocked waiting for events) divided by the requests served. "
+  "CPU time (its CPU clock, clock_getcpuclockid) divided by the requests served: the efficiency measure "
+  "that does not depend on which core is the bottleneck. Sleeps/req: the proxy's voluntary context "
+  "switches (/proc/PID/status: the times it blocked waiting for events) divided by the requests served. "
+  "Wake-up IPIs/req: the function-call and rescheduling interrupts its core received "
+  "(/proc/interrupts, CAL and RES of core 1; the proxy is alone there), per request: how often another "
+  "core had to wake it. "
   "'held in k of N rounds' judges a goal on each round's own numbers, peers measured back to back.")
 w(f"- Bulk: {int(M['bulk_bytes']) / 2**20:,.0f} MiB per run, `bench/lgbench` (C, 1 MiB read/write "
   "buffers): `get` = origin to client, `put` = client to origin (ends with a half-close), MB/s = 10^6 B/s.")
@@ -520,6 +527,11 @@ if missed and not smoke:
         text = ("  How often each proxy blocked waiting for events, per request: "
                 + "; ".join(f"{c} connections: lettagate {f(lg_[c]['sleeps'], 2)}, HAProxy {f(peers_sl[c]['haproxy'], 2)}, "
                             f"nginx stream {f(peers_sl[c]['nginx'], 2)}" for c in (32, 256)) + ".")
+        wk = {t: http[(32, t)]["wakeups"] for t in ("lettagate", "haproxy", "nginx")}
+        if all(v is not None for v in wk.values()):
+            text += (" A blocked proxy is woken by an interrupt from the core that wrote to it; its core "
+                     f"received {f(wk['lettagate'], 2)} such interrupts per request (lettagate), "
+                     f"{f(wk['haproxy'], 2)} (HAProxy) and {f(wk['nginx'], 2)} (nginx stream) at 32 connections.")
         if all(bp_[c]["sleeps"] < lg_[c]["sleeps"] for c in (32, 256)):
             d99 = {c: http[(c, "direct")]["p99"] for c in (32, 256)}
             text += (f" The same build with `--busy-poll-us {M.get('busy_poll_us', '?')}`, which differs only in blocking "
@@ -597,8 +609,9 @@ w("## Proxied HTTP\n")
 for c in (32, 256):
     d = http[(c, "direct")]
     w(f"**{c} connections** (wrk -t1 -c{c})\n")
-    w("| path | req/s | vs direct | lettagate vs this | p50 us | p99 us | added p99 us | proxy CPU us/req | proxy sleeps/req | errors |")
-    w("|---|---|---|---|---|---|---|---|---|---|")
+    w("| path | req/s | vs direct | lettagate vs this | p50 us | p99 us | added p99 us | proxy CPU us/req | proxy sleeps/req | "
+      "wake-up IPIs/req | errors |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|")
     lg = http[(c, "lettagate")]
     for t in LATENCY_ROWS:
         h = http[(c, t)]
@@ -606,7 +619,8 @@ for c in (32, 256):
         added = "" if t == "direct" else f(h["p99"] - d["p99"])
         w(f"| {NAMES[t]} | {f(h['rps'])}{span(h['rps_all'])} | {fr(ratio(h['rps'], d['rps']))} | {vs_lg} | "
           f"{f(h['p50'])} | {f(h['p99'])} | {added} | {f(h['cpu'], 1) if t != 'direct' else ''} | "
-          f"{f(h['sleeps'], 2) if t != 'direct' else ''} | {h['errors']} |")
+          f"{f(h['sleeps'], 2) if t != 'direct' else ''} | {f(h['wakeups'], 2) if h['wakeups'] is not None else ''} | "
+          f"{h['errors']} |")
     w("")
 w("## One connection, requests back to back\n")
 w(f"{int(M.get('seq_reqs', 0)):,} keep-alive requests in a row on one connection (lgbench http-reqs), as an app "

@@ -43,7 +43,7 @@ if [ -s "$MD" ]; then
   # A request rate is a number with at least 3 digits, errors 0 (the smoke checks paths, not speed).
   if grep -qE '^\| lettagate \| [0-9,]{3,}' "$MD"; then ok "lettagate req/s present"; else fail "no lettagate req/s"; fi
   # The errors column is the last of the proxied-HTTP tables (other sections have tables as wide).
-  if awk -F'|' '/^## / {http = /^## Proxied HTTP/} http && /^\| (direct|lettagate|HAProxy|nginx stream)/ && NF == 12 && $(NF-1)+0 != 0 {bad=1} END {exit !bad}' "$MD"; then
+  if awk -F'|' '/^## / {http = /^## Proxied HTTP/} http && /^\| (direct|lettagate|HAProxy|nginx stream)/ && NF == 13 && $(NF-1)+0 != 0 {bad=1} END {exit !bad}' "$MD"; then
     fail "wrk reported errors through a proxy"
   else
     ok "no wrk errors"
