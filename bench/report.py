@@ -446,7 +446,7 @@ w("## Method\n")
 pin = ("core 0: wrk, the benchmark clients and every origin server; core 1: the system under "
        "test alone (each proxy, lettagate's health server, the nginx it is compared with). "
        "`direct` therefore runs client and origin on one core, like every other column")
-w(f"- Rounds: {ROUNDS} (peers interleaved inside each round); medians over rounds, "
+w(f"- Rounds: {ROUNDS} (peers interleaved inside each round, their order rotated from one round to the next); medians over rounds, "
   "min-max in parentheses; ratios are ratios of medians.")
 w(f"- Placement (`taskset`): {pin if M['pin'] == '1' else 'none (--no-pin)'}.")
 w(f"- Proxied HTTP: `wrk -t1 -cN -d{M['duration']}s --latency` for a {M['http_body_bytes']}-byte "
