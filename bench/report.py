@@ -539,9 +539,16 @@ if missed and not smoke:
                      + " and ".join(f"{fr(ratio(bp_[c]['rps'], lg_[c]['rps']))} the req/s with {f(bp_[c]['p99'] - d99[c])} us "
                                     f"added at p99 instead of {f(lg_[c]['p99'] - d99[c])} ({c} connections)" for c in (32, 256)) + ".")
             if all(bp_[c]["rps"] > lg_[c]["rps"] and bp_[c]["p99"] < lg_[c]["p99"] for c in (32, 256)):
-                text += (" So in this run the wake-ups, not the forwarding, are what costs: each time the proxy blocks, "
-                         "the core that writes to it (core 0, the busy one) must wake core 1, and on this virtual "
-                         "machine (KVM, no cpuidle driver) a halted core is woken through the hypervisor.")
+                best = {c: max(http[(c, t)]["rps"] for t in ("haproxy", "nginx")) for c in (32, 256)}
+                whole = all(bp_[c]["rps"] >= best[c] for c in (32, 256) if lg_[c]["rps"] < best[c])
+                text += (" So the wake-ups cost: each time the proxy blocks, the core that writes to it (core 0, the "
+                         "busy one) must wake core 1, and on this virtual machine (KVM, no cpuidle driver) a halted "
+                         "core is woken through the hypervisor. "
+                         + ("Blocking less closed the gap to the best peer." if whole else
+                            "They are not all of it: blocking less"
+                            + (" than any peer" if all(bp_[c]["sleeps"] < min(peers_sl[c].values()) for c in (32, 256))
+                               else "") + " did not close the gap to the best one (" + ", ".join(f"{c} connections: {f(bp_[c]['rps'])} against {f(best[c])} req/s"
+                                                     for c in (32, 256) if lg_[c]["rps"] < best[c]) + ")."))
         text += (" Busy polling stays off by default: where events come often enough to keep its window open "
                  "but the proxy is not saturated, it spends the window's CPU polling (one connection with "
                  f"requests back to back: {f(seq[BP]['cpu'], 1)} us of CPU per request instead of "
