@@ -540,15 +540,18 @@ if missed and not smoke:
                                     f"added at p99 instead of {f(lg_[c]['p99'] - d99[c])} ({c} connections)" for c in (32, 256)) + ".")
             if all(bp_[c]["rps"] > lg_[c]["rps"] and bp_[c]["p99"] < lg_[c]["p99"] for c in (32, 256)):
                 best = {c: max(http[(c, t)]["rps"] for t in ("haproxy", "nginx")) for c in (32, 256)}
-                whole = all(bp_[c]["rps"] >= best[c] for c in (32, 256) if lg_[c]["rps"] < best[c])
+                behind = [c for c in (32, 256) if lg_[c]["rps"] < best[c]]
                 text += (" So the wake-ups cost: each time the proxy blocks, the core that writes to it (core 0, the "
                          "busy one) must wake core 1, and on this virtual machine (KVM, no cpuidle driver) a halted "
-                         "core is woken through the hypervisor. "
-                         + ("Blocking less closed the gap to the best peer." if whole else
-                            "They are not all of it: blocking less"
-                            + (" than any peer" if all(bp_[c]["sleeps"] < min(peers_sl[c].values()) for c in (32, 256))
-                               else "") + " did not close the gap to the best one (" + ", ".join(f"{c} connections: {f(bp_[c]['rps'])} against {f(best[c])} req/s"
-                                                     for c in (32, 256) if lg_[c]["rps"] < best[c]) + ")."))
+                         "core is woken through the hypervisor.")
+                if all(bp_[c]["rps"] >= best[c] for c in behind):
+                    text += " Blocking less closed the gap to the best peer."
+                else:
+                    fewest = all(bp_[c]["sleeps"] < min(peers_sl[c].values()) for c in (32, 256))
+                    text += (" They are not all of it: blocking less" + (" than any peer" if fewest else "")
+                             + " did not close the gap to the best one ("
+                             + ", ".join(f"{c} connections: {f(bp_[c]['rps'])} against {f(best[c])} req/s"
+                                         for c in behind) + ").")
         text += (" Busy polling stays off by default: where events come often enough to keep its window open "
                  "but the proxy is not saturated, it spends the window's CPU polling (one connection with "
                  f"requests back to back: {f(seq[BP]['cpu'], 1)} us of CPU per request instead of "
