@@ -42,6 +42,14 @@ if [ -s "$MD" ]; then
   done
   # A request rate is a number with at least 3 digits, errors 0 (the smoke checks paths, not speed).
   if grep -qE '^\| lettagate \| [0-9,]{3,}' "$MD"; then ok "lettagate req/s present"; else fail "no lettagate req/s"; fi
+  # Pinned (2 cores or more), each proxy's row counts the wake-up interrupts of its core.
+  if [ "$(nproc)" -ge 2 ]; then
+    if awk -F'|' '/^## / {http = /^## Proxied HTTP/} http && /^\| (lettagate|HAProxy|nginx stream)/ && NF == 13 {rows++; if ($(NF-2) !~ /^ [0-9]+\.[0-9]+ $/) bad=1} END {exit bad || rows < 6}' "$MD"; then
+      ok "wake-up interrupts counted for every proxy"
+    else
+      fail "a proxy row has no wake-up interrupt count"
+    fi
+  fi
   # The errors column is the last of the proxied-HTTP tables (other sections have tables as wide).
   if awk -F'|' '/^## / {http = /^## Proxied HTTP/} http && /^\| (direct|lettagate|HAProxy|nginx stream)/ && NF == 13 && $(NF-1)+0 != 0 {bad=1} END {exit !bad}' "$MD"; then
     fail "wrk reported errors through a proxy"
