@@ -436,7 +436,9 @@ w(f"![lettagate relative to direct and to its peers]({os.path.basename(OUT_PNG)}
 w("## Machine and versions\n")
 w("| | |\n|---|---|")
 for k, label in (("date", "date"), ("tree", "source tree"), ("cpu", "CPU (/proc/cpuinfo)"), ("nproc", "cores (nproc)"),
-                 ("mem_total", "memory"), ("kernel", "kernel"), ("os", "OS"), ("lettagate", "lettagate"),
+                 ("mem_total", "memory"),
+                 ("virtual", "virtual machine (hypervisor flag in /proc/cpuinfo)"),
+                 ("cpuidle", "cpuidle driver (none: an idle core halts at once)"), ("kernel", "kernel"), ("os", "OS"), ("lettagate", "lettagate"),
                  ("libuv", "libuv"), ("haproxy", "HAProxy"), ("nginx", "nginx"), ("wrk", "wrk"),
                  ("load_start", "load average at start (1/5/15 min)"), ("load_end", "load average at end")):
     w(f"| {label} | {M.get(k, '?')} |")
@@ -541,9 +543,11 @@ if missed and not smoke:
             if all(bp_[c]["rps"] > lg_[c]["rps"] and bp_[c]["p99"] < lg_[c]["p99"] for c in (32, 256)):
                 best = {c: max(http[(c, t)]["rps"] for t in ("haproxy", "nginx")) for c in (32, 256)}
                 behind = [c for c in (32, 256) if lg_[c]["rps"] < best[c]]
+                vm = M.get("virtual") == "yes"
                 text += (" So the wake-ups cost: each time the proxy blocks, the core that writes to it (core 0, the "
-                         "busy one) must wake core 1, and on this virtual machine (KVM, no cpuidle driver) a halted "
-                         "core is woken through the hypervisor.")
+                         f"busy one) must wake core 1, and on this {'virtual ' if vm else ''}machine (cpuidle driver: "
+                         f"{M.get('cpuidle', '?')}) a halted core is woken "
+                         + ("through the hypervisor." if vm else "by an interrupt."))
                 if all(bp_[c]["rps"] >= best[c] for c in behind):
                     text += " Blocking less closed the gap to the best peer."
                 else:
