@@ -225,6 +225,42 @@ for t in TARGETS + [BP]:
               "sleeps": sleeps / counted if counted else None}
 
 # ---------------------------------------------------------------------------------------------
+# limited: the HTTP load with each proxy under a CPU limit (a cgroup CFS quota). Not run where no
+# cpu controller was writable: meta says cpu_limit=none and why.
+
+LIMITED = ["lettagate", BP, "haproxy", "nginx"]
+limit_text = M.get("cpu_limit", "none: not recorded")
+limit_cores = None if limit_text.startswith("none") else int(limit_text.split()[0]) / 1000
+limited = {}
+for t in LIMITED if limit_cores else []:
+    runs = [parse_wrk(p) for p in by_round(f"{RAW}/limited_{t}_r*.wrk")]
+    if not runs:
+        missing.append(f"limited {t}")
+        continue
+    out_of_quota = []  # per run: the share of CFS periods in which the proxy used up its quota
+    for p in by_round(f"{RAW}/limited_{t}_r*.wrk.cg"):
+        periods, throttled = (int(x) for x in open(p).read().split())
+        if periods:
+            out_of_quota.append(100.0 * throttled / periods)
+    limited[t] = {"rps": med(r["rps"] for r in runs), "rps_all": [r["rps"] for r in runs],
+                  "p50": med(r["p50"] for r in runs), "p99": med(r["p99"] for r in runs),
+                  "cpu": med(r["cpu_us_req"] for r in runs), "throttled": med(out_of_quota),
+                  "errors": sum(r["errors"] + r["non2xx"] for r in runs)}
+
+
+def limited_bp_text():
+    """What busy polling did under the CPU limit, for the sentence on why it stays off."""
+    r = ratio(limited[BP]["rps"], limited["lettagate"]["rps"])
+    return (f" (held to {limit_cores:g} of a core, it served {fr(r)} the req/s of the default"
+            + (": the polling spends the quota)" if r < 1 else ")"))
+
+
+def limited_vs(peer):
+    """lettagate's req/s over peer's under the CPU limit, as '1.05x'."""
+    return fr(ratio(limited["lettagate"]["rps"], limited[peer]["rps"]))
+
+
+# ---------------------------------------------------------------------------------------------
 # memory
 
 mem = {}
@@ -498,6 +534,10 @@ if missed and not smoke:
             if max(busy.values()) < 95:
                 text += ("No proxy is the bottleneck, so the closed-loop req/s of 32 connections measures the "
                          "latency a proxy adds per request, not how much it can carry. ")
+                if limited:
+                    text += (f"Where the proxy is the bottleneck (each held to {limit_cores:g} of a core, the section "
+                             f"Under a CPU limit), lettagate served {limited_vs('haproxy')} HAProxy's req/s and "
+                             f"{limited_vs('nginx')} nginx stream's. ")
         cheapest = min(PEERS, key=lambda t: cpu[t])
         text += (f"What each proxy spends per request at 32 connections: {f(cpu['lettagate'], 1)} us of CPU "
                  f"(lettagate), {f(cpu['haproxy'], 1)} (HAProxy) and {f(cpu['nginx'], 1)} (nginx stream)"
@@ -559,8 +599,9 @@ if missed and not smoke:
         text += (" Busy polling stays off by default: where events come often enough to keep its window open "
                  "but the proxy is not saturated, it spends the window's CPU polling (one connection with "
                  f"requests back to back: {f(seq[BP]['cpu'], 1)} us of CPU per request instead of "
-                 f"{f(seq['lettagate']['cpu'], 1)}), which a sidecar under a CPU limit must not do unasked "
-                 "(the Opt-in section below; docs/forwarder.md).")
+                 f"{f(seq['lettagate']['cpu'], 1)}), which a sidecar under a CPU limit must not do unasked"
+                 + (limited_bp_text() if limited else "")
+                 + " (the Opt-in section below; docs/forwarder.md).")
         w(text)
     if any(g.startswith("added p99 <= best peer's (SSE") for g in missed):
         sse_round_spread = min(max(sse_round_added[t]) - min(sse_round_added[t]) for t in PEERS)
@@ -636,6 +677,31 @@ for c in (32, 256):
           f"{f(h['sleeps'], 2) if t != 'direct' else ''} | {f(h['wakeups'], 2) if h['wakeups'] is not None else ''} | "
           f"{h['errors']} |")
     w("")
+w("## Under a CPU limit\n")
+if limited:
+    quota_us = int(limit_cores * 100000)
+    lg_l = limited["lettagate"]
+    w(f"The proxied HTTP load again (wrk -t1 -c{M.get('limit_conns', 32)}, same files, same placement) with each proxy held "
+      f"to {limit_cores:g} of a core by a cgroup (v{limit_text.split('v')[-1]}) CFS quota of {quota_us:,} us of CPU per "
+      f"100,000 us period: what `cpus: {limit_cores:g}` in compose and `limits.cpu: {int(limit_cores * 1000)}m` in "
+      "Kubernetes set. The proxy is then the bottleneck (last column: the share of 100 ms periods in which it used "
+      "up its quota and was held until the next one), so req/s is what each carries per CPU second, and the "
+      "p99 is mostly that wait.\n")
+    w("| path | req/s | lettagate vs this | p50 us | p99 us | proxy CPU us/req | periods out of quota | errors |")
+    w("|---|---|---|---|---|---|---|---|")
+    for t in LIMITED:
+        h = limited[t]
+        vs_lg = "" if t in ("lettagate", BP) else limited_vs(t)
+        w(f"| {NAMES[t]} | {f(h['rps'])}{span(h['rps_all'])} | {vs_lg} | {f(h['p50'])} | {f(h['p99'])} | "
+          f"{f(h['cpu'], 1)} | {f(h['throttled'])}% | {h['errors']} |")
+    bp_vs = ratio(limited[BP]["rps"], lg_l["rps"])
+    w(f"\nlettagate served {limited_vs('haproxy')} HAProxy's req/s and {limited_vs('nginx')} nginx stream's; "
+      f"with busy polling it served {fr(bp_vs)} the default's"
+      + (": under a quota the time spent polling is taken from forwarding." if bp_vs < 1 else ".") + " At "
+      f"{f(lg_l['cpu'], 1)} us of CPU per request, {limit_cores:g} of a core carries about "
+      f"{f(limit_cores * 1e6 / lg_l['cpu'] if lg_l['cpu'] else None)} requests per second on this machine.\n")
+else:
+    w(f"Not measured in this run: {limit_text.partition(': ')[2]}.\n")
 w("## One connection, requests back to back\n")
 w(f"{int(M.get('seq_reqs', 0)):,} keep-alive requests in a row on one connection (lgbench http-reqs), as an app "
   "calling the API in sequence: nothing queues, so this is the round trip each proxy adds, and what it "

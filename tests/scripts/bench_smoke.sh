@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Harness test: `bench/run --smoke` runs every benchmark path (HTTP through lettagate, HAProxy
-# and nginx stream; bulk; SSE; memory with held connections; health endpoints; one failure
+# and nginx stream, also under a CPU limit; bulk; SSE; memory with held connections; health endpoints; one failure
 # detection against the scripts/services stack) in well under 4 minutes, writes a report with
 # every number present and a chart, and leaves no process or port behind. Speed is NOT checked.
 set -euo pipefail
@@ -33,7 +33,7 @@ if [ -s "$MD" ]; then
   ok "report written"
   # Every section must hold real numbers, never a placeholder.
   if grep -q 'n/a' "$MD"; then fail "report has n/a values: $(grep -n 'n/a' "$MD" | head -3)"; else ok "no n/a in the report"; fi
-  for section in "Proxied HTTP" "One connection, requests back to back" "Bulk transfer" "SSE per-event latency" "Health endpoints" "Memory" "Failure detection" "Goals"; do
+  for section in "Proxied HTTP" "Under a CPU limit" "One connection, requests back to back" "Bulk transfer" "SSE per-event latency" "Health endpoints" "Memory" "Failure detection" "Goals"; do
     if grep -q "^## $section" "$MD"; then ok "section $section"; else fail "section $section missing"; fi
   done
   for row in "| lettagate |" "| HAProxy (mode tcp) |" "| nginx stream |" "| direct (no proxy) |" "| /readyz |" "| /metrics |" "| redis |"; do
@@ -49,6 +49,17 @@ if [ -s "$MD" ]; then
     else
       fail "a proxy row has no wake-up interrupt count"
     fi
+  fi
+  # Under a CPU limit: where the run could write a cgroup quota, four rows (lettagate, busy
+  # polling, HAProxy, nginx stream), each with its req/s and a share of periods out of quota
+  # (1 s of wrk at a quarter of a core runs every proxy out of it: the limit took hold);
+  # elsewhere the section says why it was not measured.
+  if grep -q '^cpu_limit=none' "$WORK/raw/meta.txt" 2>/dev/null; then
+    if grep -q '^Not measured in this run: ' "$MD"; then ok "CPU limit not measured, and the report says why: $(grep '^cpu_limit' "$WORK/raw/meta.txt")"; else fail "no CPU limit numbers and no reason"; fi
+  elif awk -F'|' '/^## / {lim = /^## Under a CPU limit/} lim && /^\| (lettagate|HAProxy|nginx stream)/ {rows++; if ($3 !~ /^ [0-9][0-9,][0-9,]+/ || $(NF-2) !~ /^ [0-9]+% $/ || $(NF-2) ~ /^ 0% $/ || $(NF-1)+0 != 0) bad=1} END {exit bad || rows != 4}' "$MD"; then
+    ok "CPU limit: four proxies measured, each held by its quota"
+  else
+    fail "the CPU-limit table is incomplete: $(sed -n '/^## Under a CPU limit/,/^## One/p' "$MD" | grep '^|' | tr '\n' ' ')"
   fi
   # The errors column is the last of the proxied-HTTP tables (other sections have tables as wide).
   if awk -F'|' '/^## / {http = /^## Proxied HTTP/} http && /^\| (direct|lettagate|HAProxy|nginx stream)/ && NF == 13 && $(NF-1)+0 != 0 {bad=1} END {exit !bad}' "$MD"; then
@@ -86,6 +97,9 @@ if [ -d "$WORK/services/run" ]; then
   done
 fi
 if [ "${#left[@]}" -eq 0 ]; then ok "no process left behind"; else fail "still running: ${left[*]}"; fi
+# The CPU-limit phase's cgroups are gone too.
+cgroups_left="$(find /sys/fs/cgroup -maxdepth 2 -name 'lettagate-bench-*' 2>/dev/null || true)"
+if [ -z "$cgroups_left" ]; then ok "no cgroup left behind"; else fail "cgroups left: $cgroups_left"; fi
 # No bench process of this work dir survives (configs and binaries live under $WORK).
 stray="$(pgrep -af -- "$WORK/" | grep -v pgrep || true)"
 if [ -z "$stray" ]; then ok "no stray process mentions $WORK"; else fail "stray: $stray"; fi
