@@ -18,6 +18,7 @@ alive() { local st; st="$(ps -o stat= -p "$1" 2>/dev/null)" || return 1; [ -n "$
 [ -x "$BINARY" ] || { echo "FAIL: no lettagate binary at $BINARY" >&2; exit 1; }
 
 before="$(stat -c %Y "$SRC/docs/performance.md" 2>/dev/null || echo none)"
+history_before="$(md5sum <"$SRC/bench/history.tsv")"
 rc=0
 timeout 240 "$SRC/bench/run" --smoke --binary "$BINARY" --workdir "$WORK" >"$BUILD/bench-smoke.log" 2>&1 || rc=$?
 if [ "$rc" -ne 0 ]; then
@@ -77,6 +78,7 @@ else
 fi
 after="$(stat -c %Y "$SRC/docs/performance.md" 2>/dev/null || echo none)"
 if [ "$before" = "$after" ]; then ok "docs/performance.md untouched"; else fail "the smoke run wrote docs/performance.md"; fi
+if [ "$history_before" = "$(md5sum <"$SRC/bench/history.tsv")" ]; then ok "bench/history.tsv untouched"; else fail "the smoke run wrote bench/history.tsv"; fi
 
 # Everything the run started is gone, and so is its services stack.
 left=()
