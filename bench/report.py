@@ -413,7 +413,8 @@ G.append((f"failure detected within interval x fall + timeout = {bound} ms, ever
 
 HISTORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "history.tsv")
 HISTORY_COLS = ["date", "tree", "rounds", "c32_vs_haproxy", "c32_vs_nginx", "c256_vs_haproxy", "c256_vs_nginx",
-                "c32_added_p99", "c32_best_peer_added_p99", "c256_added_p99", "c256_best_peer_added_p99"]
+                "c32_added_p99", "c32_best_peer_added_p99", "c256_added_p99", "c256_best_peer_added_p99",
+                "limited_vs_haproxy", "limited_vs_nginx"]  # the last two: "-" where not measured
 
 
 def history_row():
@@ -425,6 +426,8 @@ def history_row():
         d99 = http[(c, "direct")]["p99"]
         row[f"c{c}_added_p99"] = f"{lg_c['p99'] - d99:.0f}"
         row[f"c{c}_best_peer_added_p99"] = f"{min(http[(c, t)]['p99'] for t in ('haproxy', 'nginx')) - d99:.0f}"
+    for peer in ("haproxy", "nginx"):
+        row[f"limited_vs_{peer}"] = limited_vs(peer).rstrip("x") if limited else "-"
     return row
 
 
@@ -436,11 +439,12 @@ def history():
             if line.startswith("#") or line.startswith("date\t"):
                 head.append(line)
             elif line.strip():
-                rows.append(dict(zip(HISTORY_COLS, line.rstrip("\n").split("\t"))))
+                values = line.rstrip("\n").split("\t")
+                rows.append(dict(zip(HISTORY_COLS, values + ["-"] * (len(HISTORY_COLS) - len(values)))))
     if not smoke:
         rows = [r for r in rows if r["date"] != M["date"]] + [history_row()]
         with open(HISTORY, "w") as out:
-            out.write("".join(head) if head else "\t".join(HISTORY_COLS) + "\n")
+            out.write("".join(h for h in head if h.startswith("#")) + "\t".join(HISTORY_COLS) + "\n")
             for r in rows:
                 out.write("\t".join(r[k] for k in HISTORY_COLS) + "\n")
     return rows
@@ -455,6 +459,16 @@ def runs_text(col, at_least):
     xs = [float(r[col]) for r in RUNS]
     return (f"{min(xs):.2f}-{max(xs):.2f}x (median {statistics.median(xs):.2f}), at least {at_least:.2f}x in "
             f"{sum(x >= at_least for x in xs)} of {len(xs)} runs")
+
+
+def limited_runs_text():
+    """How the quarter-core ratios ranged, once two runs or more had that phase."""
+    had = [r for r in RUNS if r["limited_vs_haproxy"] != "-"]
+    if len(had) < 2:
+        return ""
+    ha, ng = ([float(r[f"limited_vs_{p}"]) for r in had] for p in ("haproxy", "nginx"))
+    return (f" Held to a quarter of a core ({len(had)} runs): {min(ha):.2f}-{max(ha):.2f}x HAProxy and "
+            f"{min(ng):.2f}-{max(ng):.2f}x nginx stream.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -575,7 +589,8 @@ if not smoke and len(RUNS) >= 3:
       f"and {runs_text('c256_vs_nginx', 1.05)}. lettagate's added p99 was at most the best peer's in "
       + " and ".join(f"{sum(float(r[f'c{c}_added_p99']) <= float(r[f'c{c}_best_peer_added_p99']) for r in RUNS)} of "
                      f"{len(RUNS)} runs at {c} connections" for c in (32, 256))
-      + ". On this shared virtual machine one run's verdict on a 10% or 5% margin does not carry over to the next.\n")
+      + "." + limited_runs_text()
+      + " On this shared virtual machine one run's verdict on a 10% or 5% margin does not carry over to the next.\n")
 missed = [g for g, _, ok in G if not ok]
 if missed and not smoke:
     w("### Where a goal is not met, and why\n")
@@ -837,12 +852,13 @@ if not smoke:
     w("Every published full run (`bench/history.tsv`) and the source tree it measured: lettagate's req/s over "
       "each peer's, and the p99 latency lettagate adds against the best peer's, in us.\n")
     w("| date | source tree | rounds | c32 vs HAProxy | c32 vs nginx stream | c256 vs HAProxy | c256 vs nginx stream "
-      "| c32 added p99 (best peer) | c256 added p99 (best peer) |")
-    w("|---|---|---|---|---|---|---|---|---|")
+      "| c32 added p99 (best peer) | c256 added p99 (best peer) | quarter core vs HAProxy | quarter core vs nginx stream |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in RUNS:
         w(f"| {r['date']} | {r['tree']} | {r['rounds']} | {r['c32_vs_haproxy']}x | {r['c32_vs_nginx']}x | "
           f"{r['c256_vs_haproxy']}x | {r['c256_vs_nginx']}x | {r['c32_added_p99']} ({r['c32_best_peer_added_p99']}) | "
-          f"{r['c256_added_p99']} ({r['c256_best_peer_added_p99']}) |")
+          f"{r['c256_added_p99']} ({r['c256_best_peer_added_p99']}) | "
+          + " | ".join("" if r[k] == "-" else f"{r[k]}x" for k in ("limited_vs_haproxy", "limited_vs_nginx")) + " |")
     w("")
 analysis = os.path.join(os.path.dirname(os.path.abspath(__file__)), "analysis.md")
 if os.path.exists(analysis) and not smoke:
