@@ -17,8 +17,9 @@ declare -A CG_DIR=()
 cg_detect() {
   local v2 v1
   v2="$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)"
-  # v2: the cpu controller must be enabled for children of the base (allowed at the root).
-  if [ -n "$v2" ] && grep -qw cpu "$v2/cgroup.controllers" 2>/dev/null &&
+  # v2: writable (not a read-only mount in a container), and the cpu controller enabled for
+  # children of the base (allowed at the root).
+  if [ -n "$v2" ] && [ -w "$v2/cgroup.procs" ] && grep -qw cpu "$v2/cgroup.controllers" 2>/dev/null &&
     { grep -qw cpu "$v2/cgroup.subtree_control" || echo +cpu >"$v2/cgroup.subtree_control"; } 2>/dev/null; then
     CG_VERSION=2
     CG_BASE="$v2"
