@@ -134,6 +134,17 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 
 
+def round_ratios(a_all, b_all):
+    """a over b round by round (each round measured both back to back)."""
+    return [x for x in (ratio(a, b) for a, b in zip(a_all, b_all)) if x is not None]
+
+
+def span_x(xs):
+    """'0.84-1.19x', or '1.19x' when they are all the same."""
+    lo, hi = f"{min(xs):.2f}", f"{max(xs):.2f}"
+    return f"{lo}x" if lo == hi else f"{lo}-{hi}x"
+
+
 def f(x, nd=0, unit=""):
     if x is None:
         return "n/a"
@@ -275,14 +286,8 @@ def limited_vs(peer):
 
 def limited_rounds(peer, at_least):
     """'per round 1.05-1.40x, at least 1.10x in 6 of 9': the same ratio round by round."""
-    per = [ratio(a, b) for a, b in zip(limited["lettagate"]["rps_all"], limited[peer]["rps_all"])]
+    per = round_ratios(limited["lettagate"]["rps_all"], limited[peer]["rps_all"])
     return f"per round {span_x(per)}, at least {at_least:.2f}x in {sum(x >= at_least for x in per)} of {len(per)}"
-
-
-def span_x(xs):
-    """'0.84-1.19x', or '1.19x' when they are all the same."""
-    lo, hi = f"{min(xs):.2f}", f"{max(xs):.2f}"
-    return f"{lo}x" if lo == hi else f"{lo}-{hi}x"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -385,7 +390,7 @@ def rounds_held(oks):
 
 def ratio_goal(name, a_all, b_all, a_med, b_med, at_least):
     r = ratio(a_med, b_med)
-    per = [x for x in (ratio(a, b) for a, b in zip(a_all, b_all)) if x is not None]
+    per = round_ratios(a_all, b_all)
     held = rounds_held([x >= at_least for x in per])
     detail = f" (per round {min(per):.2f}-{max(per):.2f}, {held})" if held else ""
     G.append((name, fr(r) + detail, r >= at_least))
@@ -664,8 +669,7 @@ if missed and not smoke:
         w(text)
 
         def per_round(c, peer):
-            per = [ratio(a, b) for a, b in zip(http[(c, "lettagate")]["rps_all"], http[(c, peer)]["rps_all"])]
-            return f"{min(per):.2f}-{max(per):.2f}x"
+            return span_x(round_ratios(http[(c, "lettagate")]["rps_all"], http[(c, peer)]["rps_all"]))
 
         ha = h32["haproxy"]["rps_all"]
         w("  Round by round (each round measures the peers back to back), lettagate's req/s over HAProxy's "
