@@ -169,21 +169,27 @@ def goal(ok):
 # ---------------------------------------------------------------------------------------------
 # http
 
-http = {}
-for c in (32, 256):
-    for t in TARGETS + [BP]:
-        runs = [parse_wrk(p) for p in by_round(f"{RAW}/http_c{c}_{t}_r*.wrk")]
-        if not runs:
-            missing.append(f"http c{c} {t}")
-            continue
-        http[(c, t)] = {
-            "rps": med(r["rps"] for r in runs), "rps_all": [r["rps"] for r in runs],
+def wrk_rounds(pattern, what):
+    """The rounds of one wrk measurement (files matching pattern): medians over them, the
+    per-round req/s and p99, errors summed; None (and what is noted as missing) if none ran."""
+    runs = [parse_wrk(p) for p in by_round(pattern)]
+    if not runs:
+        missing.append(what)
+        return None
+    return {"rps": med(r["rps"] for r in runs), "rps_all": [r["rps"] for r in runs],
             "p50": med(r["p50"] for r in runs), "p99": med(r["p99"] for r in runs),
             "p99_all": [r["p99"] for r in runs],
             "cpu": med(r["cpu_us_req"] for r in runs), "sleeps": med(r["sleeps_req"] for r in runs),
             "wakeups": med(r["wakeups_req"] for r in runs),
-            "errors": sum(r["errors"] + r["non2xx"] for r in runs),
-        }
+            "errors": sum(r["errors"] + r["non2xx"] for r in runs)}
+
+
+http = {}
+for c in (32, 256):
+    for t in TARGETS + [BP]:
+        h = wrk_rounds(f"{RAW}/http_c{c}_{t}_r*.wrk", f"http c{c} {t}")
+        if h:
+            http[(c, t)] = h
 
 # one connection, back to back: lgbench http-reqs prints "requests seconds req/s"
 
@@ -257,19 +263,15 @@ limit_text = M.get("cpu_limit", "none: not recorded")
 limit_cores = None if limit_text.startswith("none") else int(limit_text.split()[0]) / 1000
 limited = {}
 for t in LIMITED if limit_cores else []:
-    runs = [parse_wrk(p) for p in by_round(f"{RAW}/limited_{t}_r*.wrk")]
-    if not runs:
-        missing.append(f"limited {t}")
+    h = wrk_rounds(f"{RAW}/limited_{t}_r*.wrk", f"limited {t}")
+    if not h:
         continue
     out_of_quota = []  # per run: the share of CFS periods in which the proxy used up its quota
     for p in by_round(f"{RAW}/limited_{t}_r*.wrk.cg"):
         periods, throttled = (int(x) for x in open(p).read().split())
         if periods:
             out_of_quota.append(100.0 * throttled / periods)
-    limited[t] = {"rps": med(r["rps"] for r in runs), "rps_all": [r["rps"] for r in runs],
-                  "p50": med(r["p50"] for r in runs), "p99": med(r["p99"] for r in runs),
-                  "cpu": med(r["cpu_us_req"] for r in runs), "throttled": med(out_of_quota),
-                  "errors": sum(r["errors"] + r["non2xx"] for r in runs)}
+    limited[t] = h | {"throttled": med(out_of_quota)}
 
 
 def limited_bp_text():
@@ -349,13 +351,9 @@ for peer in PEERS:
 health = {}
 for ep in ("readyz", "metrics"):
     for who in ("lettagate", "nginx"):
-        runs = [parse_wrk(p) for p in by_round(f"{RAW}/health_{ep}_{who}_r*.wrk")]
-        if not runs:
-            missing.append(f"health {ep} {who}")
-            continue
-        health[(ep, who)] = {"rps": med(r["rps"] for r in runs), "rps_all": [r["rps"] for r in runs],
-                             "p99": med(r["p99"] for r in runs), "cpu": med(r["cpu_us_req"] for r in runs),
-                             "errors": sum(r["errors"] + r["non2xx"] for r in runs)}
+        h = wrk_rounds(f"{RAW}/health_{ep}_{who}_r*.wrk", f"health {ep} {who}")
+        if h:
+            health[(ep, who)] = h
 
 # ---------------------------------------------------------------------------------------------
 # detection
@@ -438,8 +436,9 @@ G.append((f"failure detected within interval x fall + timeout = {bound} ms, ever
           f"max {worst} ms over {sum(len(v) for v in detect.values())} stops", worst <= bound))
 
 # ---------------------------------------------------------------------------------------------
-# run to run: bench/history.tsv keeps the HTTP verdicts of every published full run, because on
-# a shared machine one run's verdict on a 5% or 10% margin can flip in the next
+# run to run: bench/history.tsv keeps the HTTP verdicts of every full run (published or, when
+# contended, not), because on a shared machine one run's verdict on a 5% or 10% margin can flip
+# in the next
 
 HISTORY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "history.tsv")
 HISTORY_COLS = ["date", "tree", "rounds", "c32_vs_haproxy", "c32_vs_nginx", "c256_vs_haproxy", "c256_vs_nginx",
@@ -465,7 +464,8 @@ def history_row():
 
 
 def history():
-    """The published runs, oldest first; a full run's own row replaces any row of the same date."""
+    """The recorded full runs, oldest first; a full run adds its own row (replacing any row of the
+    same date, so reporting a run again does not count it twice). Smoke runs only read."""
     head, rows = [], []
     if os.path.exists(HISTORY):
         for line in open(HISTORY):
