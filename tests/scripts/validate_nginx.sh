@@ -4,10 +4,11 @@
 # the test stack, answers /nginx-health, reaches Letta's /v1/health/, adds X-Accel-Buffering: no,
 # and passes stream events through as they come (first event long before the last).
 #
-# `nginx -t` resolves upstream host names while it reads the config, and `letta-server` exists
-# only on the compose network. The test therefore checks a temp copy in which letta-server:8283
-# is replaced by a loopback address (and `listen 8284` by a free loopback port); nothing else in
-# the file is changed. The conf.d file is wrapped in a minimal nginx.conf (events {}, http {}
+# letta-server is resolved at request time (resolver 127.0.0.11, Docker's DNS, and a variable
+# upstream: a restarted letta-server with a new address is followed; tests/scripts/containers.sh
+# shows it on a real engine), and that name exists only on the compose network. The test
+# therefore runs a temp copy in which the upstream letta-server:8283 is replaced by the stand-in's
+# loopback address (and `listen 8284` by a free loopback port); nothing else in the file is changed. The conf.d file is wrapped in a minimal nginx.conf (events {}, http {}
 # with every temp path inside a temp prefix), as the nginx image's own nginx.conf includes it.
 set -euo pipefail
 # shellcheck source=tests/scripts/lib/validate_common.sh
@@ -30,8 +31,9 @@ STEP="settings"
 # The directives SSE needs, as they must appear (whitespace-normalised, comments dropped).
 sed -e 's/#.*//' "$CONF" | tr -s ' \t' ' ' | sed 's/^ //' >"$TMP/flat.conf"
 for d in "proxy_buffering off;" "proxy_cache off;" "proxy_request_buffering off;" "proxy_http_version 1.1;" \
-  'proxy_set_header Connection "";' "server letta-server:8283;" "listen 8284;" \
-  "add_header X-Accel-Buffering no always;" 'return 200 "nginx-sse-proxy-healthy\n";' "keepalive 32;"; do
+  'proxy_set_header Connection "";' "listen 8284;" \
+  "resolver 127.0.0.11 valid=5s ipv6=off;" 'set $letta_upstream letta-server:8283;' 'proxy_pass http://$letta_upstream;' \
+  "add_header X-Accel-Buffering no always;" 'return 200 "nginx-sse-proxy-healthy\n";'; do
   if grep -qF -- "$d" "$TMP/flat.conf"; then ok "has: $d"; else fail "missing: $d"; fi
 done
 rt="$(grep -oE 'proxy_read_timeout [0-9]+[smh]?;' "$TMP/flat.conf" | head -n1 | grep -oE '[0-9]+[smh]?' || true)"
@@ -39,6 +41,11 @@ secs="$(python3 -c "import sys; v=sys.argv[1]; m={'s':1,'m':60,'h':3600}; print(
 if [ "$secs" -ge 600 ]; then ok "proxy_read_timeout ${rt} (>= 10 min: quiet streams are not cut)"; else
   fail "proxy_read_timeout must be long (>= 600s) for SSE, is '${rt:-60s (default)}'"; fi
 check "location = /nginx-health" grep -q 'location = /nginx-health' "$TMP/flat.conf"
+# A name in an upstream{} block or a literal proxy_pass is resolved once, at start: nginx would
+# keep a restarted letta-server's old address (which Docker may give to another container).
+if grep -qE '^(server letta-server|proxy_pass http://letta-server)' "$TMP/flat.conf"; then
+  fail "letta-server is named in an upstream{} server or a literal proxy_pass: resolved once, never followed"
+else ok "letta-server is only reached through the variable upstream"; fi
 
 STEP="nginx -t"
 P="$TMP/nginx"
@@ -46,7 +53,7 @@ mkdir -p "$P/logs"
 read -r NP UP <<<"$(free_ports 2)"
 LETTA_PORT="${LG_LETTA_PORT:-$UP}"
 # The substitution described above: only the upstream host and the listen port change.
-sed -e "s/server letta-server:8283;/server 127.0.0.1:$LETTA_PORT;/" -e "s/listen 8284;/listen 127.0.0.1:$NP;/" \
+sed -e "s/set \$letta_upstream letta-server:8283;/set \$letta_upstream 127.0.0.1:$LETTA_PORT;/" -e "s/listen 8284;/listen 127.0.0.1:$NP;/" \
   "$CONF" >"$P/letta-sse.conf"
 [ "$(diff "$CONF" "$P/letta-sse.conf" | grep -c '^>')" = 2 ] || fail "substitution changed $(diff "$CONF" "$P/letta-sse.conf" | grep -c '^>') lines, expected 2"
 cat >"$P/nginx.conf" <<NGX
