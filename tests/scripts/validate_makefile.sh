@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Validator: the Makefile's operator targets. `make -n TARGET` works for every target and prints
-# the expected command (the Letta stack always as project `letta` from
-# compose/docker-compose.letta.yml, the app stack as `thoth-dev`); and, with a stand-in for
+# the expected command (the compose this machine has; the Letta stack always as project `letta`
+# from compose/docker-compose.letta.yml, the app stack as `thoth-dev`); and, with a stand-in for
 # `docker compose` that only records its arguments, `make dev` really runs `lettagate wait`
 # first (the local binary, against the test stack): the app stack is started when the stack is
 # ready with its agents, and NOT started when the data guard fails.
@@ -25,8 +25,19 @@ expect() {  # expect TARGET SUBSTRING...: make -n TARGET succeeds and prints eve
   done
   ok "make -n $t"
 }
-L="docker compose -p letta -f compose/docker-compose.letta.yml"
-D="docker compose -p thoth-dev -f compose/docker-compose.dev.yml"
+# COMPOSE: `docker compose` where the v2 plugin answers, else `docker-compose` (Debian 12 has no
+# plugin, and `docker compose` fails there).
+if docker compose version >/dev/null 2>&1; then C="docker compose"; else C=docker-compose; fi
+if [ "$(make -s --no-print-directory -n letta-start | head -n 1 | sed 's/ -p letta.*//')" = "$C" ]; then
+  ok "COMPOSE is '$C' on this machine"
+else
+  fail "the Makefile's COMPOSE is not '$C': $(make -s --no-print-directory -n letta-start | head -n 1)"
+fi
+if [ "$(COMPOSE="my compose" make -s --no-print-directory -n letta-start | head -n 1)" = "my compose -p letta -f compose/docker-compose.letta.yml up -d" ]; then
+  ok "COMPOSE from the environment wins"
+else fail "COMPOSE from the environment is not used"; fi
+L="$C -p letta -f compose/docker-compose.letta.yml"
+D="$C -p thoth-dev -f compose/docker-compose.dev.yml"
 expect letta-start "$L up -d"
 expect letta-stop "$L stop"
 expect letta-status "$L ps" "$L exec -T letta-gate lettagate check"
@@ -39,8 +50,8 @@ expect build "lg_build build"
 expect test "scripts/test"
 expect demo "scripts/demo"
 expect image "docker build -f docker/Dockerfile -t lettagate:local"
-expect container-smoke "scripts/container-smoke --binary build/lettagate"
-expect image-smoke "scripts/container-smoke --from-source"
+expect containers-test "tests/scripts/containers.sh"
+expect image-test "LG_CONTAINERS_FROM_SOURCE=1 tests/scripts/containers.sh"
 expect docs "scripts/gen-config-doc"
 # `dev` must wait before it starts anything.
 make -n --no-print-directory dev LETTAGATE=/nonexistent >"$TMP/dev.out" 2>&1 || true
