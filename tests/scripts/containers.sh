@@ -9,9 +9,10 @@
 #      beginning, and this waits for it), `docker import`ed once per cache key.
 #   3. images, one builder (`docker build`, cached layers): the stand-ins under the names the
 #      compose files use (pgvector/pgvector:pg15, redis:7, nginx:1.26, letta/letta:0.16.7,
-#      thoth:dev; tests/containers/images) and lettagate:local from docker/Dockerfile's
-#      `prebuilt` target with the binary scripts/test built (LG_BINARY). With
-#      LG_CONTAINERS_FROM_SOURCE=1 (`make image-test`), from both stages instead (a compile).
+#      thoth:dev; tests/containers/images) and lettagate:local: docker/Dockerfile's run stage
+#      (--target runtime) plus the binary scripts/test built (LG_BINARY), by
+#      docker/Dockerfile.prebuilt. With LG_CONTAINERS_FROM_SOURCE=1 (`make image-test`), from both
+#      stages of docker/Dockerfile instead (a compile in Docker).
 #   4. the scenarios of tests/containers/scenarios/ on one stack, each with its timeline of
 #      container events, the test's actions and the app's own requests (LG_CONTAINERS_ONLY: a
 #      subset). Healthcheck intervals are shortened (tests/containers/compose/*.timing.yml)

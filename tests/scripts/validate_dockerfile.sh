@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Validator: static checks of docker/Dockerfile (hadolint is not in Debian), against this build's
 # binary, for what running it cannot show: the stages (debian:12 builds with -DLETTAGATE_TESTS=OFF
-# and the build packages; a debian:12-slim run stage that the default target and the `prebuilt`
-# target both build on; `prebuilt` before the build stage, so that Docker's classic builder never
-# compiles for it), EXPOSE 8080 8283, no VOLUME or ADD; the run stage's apt packages exist in
+# and the build packages; the debian:12-slim run stage comes first, so that `--target runtime`
+# builds nothing else with Docker's classic builder, which builds every stage up to the target;
+# the last stage is the run stage plus the built binary, as docker/Dockerfile.prebuilt is the
+# run stage plus a binary from its context), EXPOSE 8080 8283, no VOLUME or ADD; the run stage's
+# apt packages exist in
 # Debian 12 and are exactly the ones the binary's NEEDED libraries and the libraries it loads at
 # run time (dlopen: libpq for the postgres probe) come from (dpkg -S), beyond what
 # debian:12-slim already has; and /.dockerignore keeps build dirs out.
@@ -17,8 +19,8 @@ DF="$SRC/docker/Dockerfile"
 [ -f "$DF" ] || die "$DF is missing"
 
 STEP="static"
-python3 - "$DF" "$SRC/CMakeLists.txt" "$TMP/pkgs" <<'PY' || FAILS=$((FAILS + 1))
-import re, shlex, sys
+python3 - "$DF" "$SRC/CMakeLists.txt" "$TMP/pkgs" "$SRC/docker/Dockerfile.prebuilt" <<'PY' || FAILS=$((FAILS + 1))
+import os, re, shlex, sys
 text = open(sys.argv[1]).read()
 cmake = open(sys.argv[2]).read()
 errs = []
@@ -43,13 +45,11 @@ for kw, rest in ins:
         stages.append((m.group(1), (m.group(2) or "").lower(), []))
     elif stages:
         stages[-1][2].append((kw, rest))
-names = [n for _, n, _ in stages]
 def stage(pred):
     return next((st for st in stages if pred(st)), None)
 build = stage(lambda st: st[0] == "debian:12")
 runtime = stage(lambda st: st[0] == "debian:12-slim")
 final = stages[-1] if stages else None
-prebuilt = stage(lambda st: st[1] == "prebuilt")
 if not build or not build[1]:
     errs.append("no build stage `FROM debian:12 AS <name>`")
 if not runtime or not runtime[1]:
@@ -67,17 +67,18 @@ if build and runtime and final:
         errs.append(f"the default (last) stage must be FROM {runtime[1]}, is FROM {final[0]}")
     if not any(k == "COPY" and f"--from={build[1]}" in r and r.split()[-2].endswith("/lettagate") for k, r in final[2]):
         errs.append(f"the default stage does not COPY --from={build[1]} the lettagate binary")
-    if not prebuilt or prebuilt[0].lower() != runtime[1]:
-        errs.append(f"no `FROM {runtime[1]} AS prebuilt` stage (the container test's run image from a built binary)")
-    else:
-        if not any(k == "COPY" and r.split()[0] == "lettagate" for k, r in prebuilt[2]):
-            errs.append("the prebuilt stage must COPY lettagate (the only file of its build context)")
-        if names.index("prebuilt") > names.index(build[1]):
-            errs.append("the prebuilt stage must come before the build stage (the classic builder builds every stage up to --target)")
+    if stages[0] is not runtime:
+        errs.append("the run stage must be the first stage: `--target runtime` must build nothing else")
+    pb = sys.argv[4]
+    pbtext = open(pb).read() if os.path.exists(pb) else ""
+    if not re.search(r"^FROM \$\{RUNTIME_IMAGE\}\s*$", pbtext, re.M) or not re.search(r"^COPY lettagate /usr/local/bin/lettagate\s*$", pbtext, re.M):
+        errs.append("docker/Dockerfile.prebuilt must be FROM ${RUNTIME_IMAGE} (the run stage) + COPY lettagate /usr/local/bin/lettagate")
+    elif not any(k == "COPY" and r.split()[-1] == "/usr/local/bin/lettagate" for k, r in final[2]):
+        errs.append("the last stage must COPY the binary to /usr/local/bin/lettagate, as Dockerfile.prebuilt does")
     ports = set(" ".join(r for k, r in runtime[2] if k == "EXPOSE").split())
     if not {"8080", "8283"} <= ports:
         errs.append(f"EXPOSE must list 8080 and 8283, lists {sorted(ports)}")
-    for st in (runtime, prebuilt, final):
+    for st in (runtime, final):
         if st and any(k in ("VOLUME", "ADD") for k, _ in st[2]):
             errs.append(f"stage {st[1] or st[0]} must not declare VOLUME or ADD")
     # the run stage's apt packages, for the checks below
@@ -93,7 +94,7 @@ if build and runtime and final:
 for e in errs:
     print(f"FAIL [Dockerfile]: {e}", file=sys.stderr)
 if not errs:
-    print("ok   [Dockerfile]: build stage, run stage, prebuilt target before the build stage, ports")
+    print("ok   [Dockerfile]: build stage, run stage first (--target runtime) and last, Dockerfile.prebuilt, ports")
 sys.exit(1 if errs else 0)
 PY
 

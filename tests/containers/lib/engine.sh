@@ -82,13 +82,14 @@ ct_base_images() {
 }
 
 # ct_build TAG DOCKERFILE CONTEXT [docker build args...]: one `docker build`, its output in
-# WORK/build-<tag>.log. A TAG that exists without the stand-in/test labels is not ours (a real
-# image of that name): the test stops rather than replace it.
+# WORK/build-<tag>.log. A stand-in TAG that exists without the stand-in/test labels is not ours
+# (a real image of that name): the test stops rather than replace it. lettagate:* are this
+# repository's own images (`make image` makes lettagate:local too): rebuilt from this tree.
 ct_build() {
   local tag="$1" df="$2" ctx="$3" log t0
   shift 3
   log="$WORK/build-${tag//[:\/]/_}.log"
-  if "$DOCKER" image inspect "$tag" >/dev/null 2>&1 &&
+  if [[ "$tag" != lettagate:* ]] && "$DOCKER" image inspect "$tag" >/dev/null 2>&1 &&
     [ -z "$("$DOCKER" image inspect -f '{{index .Config.Labels "org.lettagate.standin"}}{{index .Config.Labels "'"$CT_LABEL"'"}}' "$tag")" ]; then
     ct_fatal "image $tag exists and is not one of this test's stand-ins: not replacing it (docker rmi it, or run on another engine)"
   fi
@@ -117,9 +118,10 @@ ct_images() {
   [ "$gate_rc" = 0 ] || ct_fatal "lettagate:local was not built"
 }
 
-# ct_gate_image: lettagate:local, from the binary scripts/test built (--target prebuilt, a context
-# holding only that binary, stripped as the build stage strips it), or with
-# LG_CONTAINERS_FROM_SOURCE=1 from both Dockerfile stages (`make image`, a compile in Docker).
+# ct_gate_image: lettagate:local, from the binary scripts/test built (docker/Dockerfile's run
+# stage, `--target runtime`, then docker/Dockerfile.prebuilt with a context holding only that
+# binary, stripped as the build stage strips it), or with LG_CONTAINERS_FROM_SOURCE=1 from both
+# Dockerfile stages (`make image`, a compile in Docker).
 ct_gate_image() {
   local rev
   rev="$(git -C "$SRC" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
@@ -130,8 +132,8 @@ ct_gate_image() {
     [ -x "$LG" ] || ct_fatal "no lettagate binary at $LG (LG_BINARY; build first)"
     mkdir -p "$WORK/gate-context"
     strip --strip-unneeded -o "$WORK/gate-context/lettagate" "$LG"
-    ct_build lettagate:local "$SRC/docker/Dockerfile" "$WORK/gate-context" --target prebuilt \
-      --label "$CT_LABEL=1"
+    ct_build lettagate:runtime "$SRC/docker/Dockerfile" "$SRC" --target runtime --label "$CT_LABEL=1"
+    ct_build lettagate:local "$SRC/docker/Dockerfile.prebuilt" "$WORK/gate-context" --label "$CT_LABEL=1"
   fi
 }
 
