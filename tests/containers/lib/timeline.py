@@ -58,13 +58,16 @@ def requests(path, since, until):
             continue
         if "status" in r and since <= r["t"] <= until:
             out.append(r)
-    return out
+    return sorted(out, key=lambda r: r["t"])  # (written when they end, several at a time)
 
 
 def outcome(r, held_ms):
     if r["status"] != 200:
-        return "failed"
+        return "timed_out" if r["ms"] >= HOLD_MS else "failed"
     return "held" if r["ms"] >= held_ms else "ok"
+
+
+HOLD_MS = 9500  # a request that failed after this long ran out lettagate's --forward-hold (10 s)
 
 
 def describe_event(action, attrs):
@@ -83,13 +86,14 @@ def describe_run(run, held_ms):
     ms = [r["ms"] for r in run]
     n = len(run)
     lat = f"{min(ms):.0f}-{max(ms):.0f} ms" if n > 1 else f"{ms[0]:.0f} ms"
-    if kind == "failed":
+    if kind in ("failed", "timed_out"):
         whats = {}
         for r in run:
             w = r["error"] or f"HTTP {r['status']}"
             whats[w] = whats.get(w, 0) + 1
         what = "; ".join(f"{c}x {w}" for w, c in whats.items())
-        return f"app: {n} request(s) FAILED after {lat}: {what}"
+        held = " (held, then closed)" if kind == "timed_out" else ""
+        return f"app: {n} request(s) FAILED after {lat}{held}: {what}"
     return f"app: {n} request(s) answered {run[0]['status']} in {lat}" + (" (held, then served)" if kind == "held" else "")
 
 
@@ -122,11 +126,12 @@ def cmd_app(a):
     kinds = [outcome(r, a.held_ms) for r in reqs]
     first = reqs[0] if reqs else {"t": 0, "status": 0, "error": ""}
     vals = {
-        "total": len(reqs), "ok": kinds.count("ok"), "held": kinds.count("held"), "failed": kinds.count("failed"),
+        "total": len(reqs), "ok": kinds.count("ok"), "held": kinds.count("held"),
+        "failed": kinds.count("failed") + kinds.count("timed_out"),
         "first_t": f"{first['t']:.3f}", "first_status": first["status"], "first_error": first["error"],
         "last_status": reqs[-1]["status"] if reqs else 0,
         "max_ms": f"{max((r['ms'] for r in reqs), default=0):.0f}",
-        "fails": " ".join(f"{r['t']:.3f}:{r['ms']:.0f}" for r, k in zip(reqs, kinds) if k == "failed"),
+        "fails": " ".join(f"{r['t']:.3f}:{r['ms']:.0f}" for r, k in zip(reqs, kinds) if k in ("failed", "timed_out")),
     }
     for k, v in vals.items():
         print(f"{k}={shlex.quote(str(v))}")
