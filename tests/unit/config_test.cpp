@@ -1,4 +1,5 @@
 #include <unistd.h>
+#include <uv.h>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -7,6 +8,8 @@
 #include <map>
 
 #include "config/config.hpp"
+#include "probes/libpq_loader.hpp"
+#include "probes/pg_session.hpp"
 
 using lg::parse_config;
 
@@ -449,4 +452,36 @@ TEST_CASE("an unknown LETTAGATE_* variable or flag is refused with the nearest n
   // The compose files' own variables are not settings and not errors; other prefixes are not ours.
   CHECK(parse({}, {{"LETTAGATE_TAG", "local"}, {"LETTAGATE_PORT", "8080"}, {"LETTA_PG_URI", "x"}}).config);
   CHECK_THAT(error_of({"--letta-urll", "http://x:1"}), Catch::Contains("did you mean --letta-url?"));
+}
+
+TEST_CASE("_FILE variants: an oversized file or one holding a NUL byte is refused by path", "[unit][config][secrets]") {
+  TempFile big(std::string(64 * 1024 + 1, 'x'));
+  TempFile nul(std::string("pw-Sec\0ret", 10));
+  for (const auto* f : {&big, &nul}) {
+    auto r = parse({}, {{"LETTAGATE_LETTA_TOKEN_FILE", f->path}});
+    REQUIRE(r.error);
+    CHECK(r.error->setting == "--letta-token-file (LETTAGATE_LETTA_TOKEN_FILE)");
+    CHECK_THAT(r.error->message, Catch::Contains(f->path));
+    CHECK_THAT(r.error->message, !Catch::Contains("pw-Sec"));
+  }
+}
+
+// The probe runs libpq's parser again on the DSN as given; its message quotes a malformed URI
+// whole. The reason goes through the same redaction as the configuration errors.
+TEST_CASE("the postgres probe's reasons that quote libpq never show the password", "[unit][redaction]") {
+  std::string load_error;
+  REQUIRE(lg::libpq::load(&load_error));
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  std::optional<lg::probes::pg::PgReply> reply;
+  lg::probes::pg::PgSession::start(&loop, "postgresql://letta:Run-Secret9@[::1/letta", "select 1",
+                                   [&](lg::probes::pg::PgReply r) { reply = std::move(r); });
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  REQUIRE(reply);
+  REQUIRE(reply->failure);
+  INFO(reply->failure->message);
+  CHECK_THAT(reply->failure->message, Catch::Contains("invalid connection string"));
+  CHECK_THAT(reply->failure->message, Catch::Contains("postgresql://letta:***@[::1/letta"));
+  CHECK_THAT(reply->failure->message, !Catch::Contains("Run-Secret9"));
 }
