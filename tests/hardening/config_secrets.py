@@ -19,7 +19,7 @@ runs until a bound (wait --timeout 1s; serve is killed after 4 s on a loopback p
 and fails. By default every malformation meets every other password (the next one the others),
 serve and wait and the sources taken in turn; --mode all crosses every password with every
 malformation, --mode quick takes one password through every source (for a run against an old
-binary that accepts some cases and so waits out the bounds).
+binary that accepts some cases and so waits out the bounds); a sanitized binary gets --mode one.
 """
 
 import argparse
@@ -172,7 +172,7 @@ def setting_cases(tmp, mode):
         var = env_name(setting)
         turn = 0  # serve and wait in turn, the sources in turn, over this setting's cases
         for mi, (kind, build) in enumerate(malformations):
-            if mode == "quick":
+            if mode in ("quick", "one"):
                 passwords = [PASSWORDS[mi % len(PASSWORDS)]]
             elif mode == "all":
                 passwords = PASSWORDS
@@ -240,11 +240,14 @@ def other_cases(tmp):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--mode", choices=("sample", "all", "quick"), default="sample",
-                    help="sample: every other password per malformation, commands and sources in turn (default); "
-                         "all: every password with every malformation; quick: one password, every source and command")
+    ap.add_argument("--mode", choices=("sample", "all", "quick", "one"),
+                    help="sample: every other password per malformation, commands and sources in turn (the default); "
+                         "all: every password with every malformation; quick: one password, every source and command; "
+                         "one: one password and one source per malformation (the default for a sanitized binary, "
+                         "whose every start costs ten times as much: there the point is memory errors, not coverage)")
     ap.add_argument("--jobs", type=int, default=4)
     a = ap.parse_args()
+    a.mode = a.mode or ("one" if h.sanitized() else "sample")
     with tempfile.TemporaryDirectory(prefix="lg_config_secrets_") as tmp:
         cases = setting_cases(tmp, a.mode) + other_cases(tmp)
         started = time.monotonic()
