@@ -7,6 +7,7 @@
 
 #include "app/cli.hpp"
 #include "config/config.hpp"
+#include "config/redact.hpp"
 #include "core/timer.hpp"
 #include "http/http_client.hpp"
 
@@ -47,7 +48,7 @@ int run_check(const std::vector<std::string>& args) {
     } else if (a == "--quiet" || a == "-q") quiet = true;
     else {
       std::fprintf(stderr, "lettagate check: unexpected argument '%s' (usage: check [--url URL] [--timeout 2s] [--quiet])\n",
-                   a.c_str());
+                   redact_message(a, a, RedactOptions{false, true, {}}).c_str());
       return 2;
     }
   }
@@ -55,8 +56,10 @@ int run_check(const std::vector<std::string>& args) {
   std::string why;
   auto url = parse_url(url_text, &why);
   if (!url || url->scheme != "http") {
-    std::fprintf(stderr, "lettagate check: invalid --url '%s': %s\n", url ? url->redacted().c_str() : url_text.c_str(),
-                 url ? "only http:// is supported" : why.c_str());
+    // A URL that does not parse may still hold a password: the one redaction of config errors.
+    const std::string msg = fmt::format("invalid --url '{}': {}", url ? url->redacted() : url_text,
+                                        url ? "only http:// is supported" : why);
+    std::fprintf(stderr, "lettagate check: %s\n", redact_message(msg, url_text, RedactOptions{false, true, {}}).c_str());
     return 2;
   }
   if (url->port == 0) url->port = 80;

@@ -2,14 +2,22 @@
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <set>
 
+#include "config/nearest_name.hpp"
+#include "config/redact.hpp"
+#include "config/secret_file.hpp"
+#include "core/net_address.hpp"
 #include "probes/libpq_loader.hpp"
+
+extern char** environ;
 
 namespace lg {
 namespace {
@@ -21,7 +29,9 @@ struct Ctx {
   ProbeSchedule defaults;
   // per-component schedule overrides, applied after the probe-* defaults: name -> raw value
   std::map<std::string, std::string> overrides;
-  bool timeout_given = false;  // --probe-timeout set to something else than its default
+  // Settings the user gave (flag or LETTAGATE_* variable), whatever the value: `--probe-timeout
+  // 2s` is given although it equals the default.
+  std::set<std::string> given;
 };
 
 using Apply = std::function<std::optional<std::string>(Ctx&, const std::string&)>;
@@ -34,6 +44,7 @@ struct Setting {
   Kind kind;
   Apply apply;
   bool secret = false;  // default or value may hold a password: redact in --help
+  bool whole_secret = false;  // the whole value is a secret (a token, a password)
 
   std::string env() const {
     std::string e = "LETTAGATE_";
@@ -116,6 +127,20 @@ Apply string_to(std::function<std::string&(Ctx&)> field) {
   };
 }
 
+// lettagate sends nothing from a URL's userinfo: a user:password given there would silently
+// never reach Letta, and the probe would fail on a 401 far from the cause. Refused, and shown
+// without them.
+std::optional<std::string> refuse_credentials(const Url& u) {
+  if (u.user.empty() && !u.has_password) return std::nullopt;
+  Url shown = u;
+  shown.user.clear();
+  shown.password.clear();
+  shown.has_password = false;
+  return fmt::format("'{}' with a user or password: credentials in the URL are not sent; for a Letta with "
+                     "LETTA_SERVER_SECURE give its password with --letta-token or --letta-token-file",
+                     shown.redacted());
+}
+
 std::optional<std::string> check_http_url(const std::string& v, Url& out, bool& enabled) {
   if (is_off(v)) {
     enabled = false;
@@ -127,6 +152,7 @@ std::optional<std::string> check_http_url(const std::string& v, Url& out, bool& 
   if (u->scheme != "http") {
     return fmt::format("'{}': scheme '{}' is not supported (use http://)", u->redacted(), u->scheme);
   }
+  if (auto err = refuse_credentials(*u)) return err;
   if (u->port == 0) u->port = 80;
   enabled = true;
   out = *u;
@@ -216,27 +242,74 @@ std::optional<std::string> check_component_name(const Ctx& c, const std::string&
   return fmt::format("'{}' is not a component (one of {}; or off)", name, names);
 }
 
+// Two listen addresses that cannot both be bound (checked on Linux: SO_REUSEADDR does not let a
+// second socket share a listening port): the same address and port, or a wildcard of the same
+// port that covers the other. The forwarder's [::] is IPv6 only (IPV6_V6ONLY); the health
+// server's [::] is dual-stack and takes IPv4 too.
+bool listens_overlap(const HostPort& a, bool a_dual_stack, const HostPort& b, bool b_dual_stack) {
+  if (a.port != b.port) return false;
+  const auto sa = parse_ip_literal(a.host, a.port);
+  const auto sb = parse_ip_literal(b.host, b.port);
+  if (!sa || !sb) return false;
+  const std::string ta = ip_text(*sa), tb = ip_text(*sb);
+  auto covers = [](const std::string& wildcard, bool dual, const sockaddr_storage& other) {
+    if (wildcard == "0.0.0.0") return other.ss_family == AF_INET;
+    if (wildcard == "::") return other.ss_family == AF_INET6 || dual;
+    return false;
+  };
+  return ta == tb || covers(ta, a_dual_stack, *sb) || covers(tb, b_dual_stack, *sa);
+}
+
+// A listen address must be an IP literal: a name would only fail when it is bound, with exit 1
+// and no setting named.
+std::optional<std::string> require_ip(const HostPort& hp, const std::string& what) {
+  if (parse_ip_literal(hp.host, hp.port)) return std::nullopt;
+  return fmt::format("'{}' is not an IP address: {} binds an address, not a name (e.g. 0.0.0.0, 127.0.0.1, [::])",
+                     hp.host, what);
+}
+
+// One item of --forward (LISTEN=UPSTREAM[@COMPONENT]) into `route`; an error message otherwise.
+std::optional<std::string> parse_route(const Ctx& c, const std::string& item, ForwardRoute& route) {
+  auto eq = item.find('=');
+  if (eq == std::string::npos)
+    return fmt::format("'{}' is not LISTEN=UPSTREAM[@COMPONENT] (e.g. 0.0.0.0:8283=letta-server:8283)", item);
+  std::string why;
+  auto listen = parse_host_port(item.substr(0, eq), &why);
+  if (!listen) return fmt::format("'{}': listen address: {}", item, why);
+  if (auto err = require_ip(*listen, "a route")) return fmt::format("'{}': {}", item, *err);
+  const auto at = item.find('@', eq);
+  auto up = parse_host_port(item.substr(eq + 1, at == std::string::npos ? std::string::npos : at - eq - 1), &why);
+  if (!up) return fmt::format("'{}': upstream: {}", item, why);
+  route = ForwardRoute{*listen, *up, item.substr(0, at), std::nullopt};
+  if (at != std::string::npos) {
+    const std::string component = item.substr(at + 1);
+    if (!is_off(component)) {
+      if (auto err = check_component_name(c, component)) return fmt::format("'{}': {}", item, *err);
+    }
+    route.health = is_off(component) ? "" : component;
+  }
+  return std::nullopt;
+}
+
+// Items in order; `off` drops the routes before it, so `--forward off --forward X` is X alone
+// (a variable's routes are replaced by the flags anyway).
 std::optional<std::string> apply_forward(Ctx& c, const std::string& v) {
   auto& f = c.cfg.forward;
   f.routes.clear();
   if (is_off(v)) return std::nullopt;
   for (const auto& item : split_list(v)) {
-    auto eq = item.find('=');
-    if (eq == std::string::npos)
-      return fmt::format("'{}' is not LISTEN=UPSTREAM[@COMPONENT] (e.g. 0.0.0.0:8283=letta-server:8283)", item);
-    std::string why;
-    auto listen = parse_host_port(item.substr(0, eq), &why);
-    if (!listen) return fmt::format("'{}': listen address: {}", item, why);
-    const auto at = item.find('@', eq);
-    auto up = parse_host_port(item.substr(eq + 1, at == std::string::npos ? std::string::npos : at - eq - 1), &why);
-    if (!up) return fmt::format("'{}': upstream: {}", item, why);
-    ForwardRoute route{*listen, *up, item.substr(0, at), std::nullopt};
-    if (at != std::string::npos) {
-      const std::string component = item.substr(at + 1);
-      if (!is_off(component)) {
-        if (auto err = check_component_name(c, component)) return fmt::format("'{}': {}", item, *err);
-      }
-      route.health = is_off(component) ? "" : component;
+    if (item == "off") {
+      f.routes.clear();
+      continue;
+    }
+    ForwardRoute route;
+    if (auto err = parse_route(c, item, route)) return err;
+    if (listens_overlap(route.listen, false, c.cfg.server.listen, true))
+      return fmt::format("'{}': {} is also the health server's --listen {}", item, route.listen.str(),
+                         c.cfg.server.listen.str());
+    for (const auto& other : f.routes) {
+      if (listens_overlap(route.listen, false, other.listen, false))
+        return fmt::format("'{}': {} is already the listen address of route '{}'", item, route.listen.str(), other.name);
     }
     f.routes.push_back(std::move(route));
   }
@@ -247,6 +320,10 @@ std::optional<std::string> apply_tcp_checks(Ctx& c, const std::string& v) {
   c.cfg.tcp_checks.clear();
   if (is_off(v)) return std::nullopt;
   for (const auto& item : split_list(v)) {
+    if (item == "off") {  // as for --forward: drops the checks before it
+      c.cfg.tcp_checks.clear();
+      continue;
+    }
     auto eq = item.find('=');
     if (eq == std::string::npos || eq == 0) return fmt::format("'{}' is not NAME=HOST:PORT", item);
     auto name = item.substr(0, eq);
@@ -309,17 +386,26 @@ std::optional<std::string> apply_jitter(double& out, const std::string& v) {
 std::vector<Setting> build_table() {
   std::vector<Setting> t;
   auto add = [&t](std::string name, std::string def, std::string group, std::string help, Kind kind, Apply apply,
-                  bool secret = false) {
-    t.push_back({std::move(name), std::move(def), std::move(help), std::move(group), kind, std::move(apply), secret});
+                  bool secret = false, bool whole_secret = false) {
+    t.push_back({std::move(name), std::move(def), std::move(help), std::move(group), kind, std::move(apply), secret,
+                 whole_secret});
+  };
+  // NAME-file (LETTAGATE_NAME_FILE) for a secret setting, read in parse_config (read_secret_file).
+  auto add_file_of = [&t]() {
+    const std::string of = t.back().name, group = t.back().group;
+    t.push_back({of + "-file", "",
+                 fmt::format("file holding --{} (a Docker or Kubernetes secret; one trailing newline dropped)", of), group,
+                 Kind::Value, [](Ctx&, const std::string&) { return std::optional<std::string>(); }});
   };
   const std::string G0 = "Server", G1 = "Letta API", G2 = "Postgres", G3 = "Redis", G4 = "nginx SSE proxy",
                     G5 = "Probing", G6 = "Forwarder", G7 = "Logging";
 
-  add("listen", "0.0.0.0:8080", G0, "health and metrics address (/livez /readyz /status /metrics)", Kind::Value,
+  add("listen", "0.0.0.0:8080", G0, "health and metrics IP address and port (/livez /readyz /status /metrics)", Kind::Value,
       [](Ctx& c, const std::string& v) -> std::optional<std::string> {
         std::string why;
         auto hp = parse_host_port(v, &why);
         if (!hp) return fmt::format("'{}': {}", v, why);
+        if (auto err = require_ip(*hp, "the health server")) return err;
         c.cfg.server.listen = *hp;
         return std::nullopt;
       });
@@ -376,12 +462,14 @@ std::vector<Setting> build_table() {
         c.cfg.nginx.letta_token = v;
         return std::nullopt;
       },
-      true);
+      true, true);
+  add_file_of();
   add("letta-ready", "false", G1, "also require GET /v1/ready/ (503 while warming or draining)", Kind::Bool,
       bool_to([](Ctx& c) -> bool& { return c.cfg.letta.check_ready; }));
 
   add("postgres-dsn", "postgresql://letta:letta@letta-postgres:5432/letta", G2,
       "libpq connection string, URL or key=value (off: not probed)", Kind::Value, apply_postgres_dsn, true);
+  add_file_of();
   add("require-pgvector", "true", G2, "the database must have the `vector` extension", Kind::Bool,
       bool_to([](Ctx& c) -> bool& { return c.cfg.postgres.require_vector; }));
   add("data-guard", "true", G2, "Letta's agents table must exist (schema migrated)", Kind::Bool,
@@ -401,12 +489,14 @@ std::vector<Setting> build_table() {
 
   add("redis-url", "redis://letta-redis:6379", G3, "redis://[:password@]host:port[/db] (off: not probed)",
       Kind::Value, apply_redis_url, true);
+  add_file_of();
   add("redis-password", "", G3, "Redis AUTH password (overrides the URL's)", Kind::Value,
       [](Ctx& c, const std::string& v) -> std::optional<std::string> {
         if (!v.empty()) c.cfg.redis.password = v;
         return std::nullopt;
       },
-      true);
+      true, true);
+  add_file_of();
 
   add("nginx-url", "http://letta-nginx:8284", G4, "nginx SSE proxy base URL (off: not probed)", Kind::Value,
       [](Ctx& c, const std::string& v) { return check_http_url(v, c.cfg.nginx.url, c.cfg.nginx.enabled); });
@@ -423,6 +513,7 @@ std::vector<Setting> build_table() {
           auto u = parse_url(v, &why);
           if (!u) return fmt::format("'{}': {}", redact_dsn(v), why);
           if (u->scheme != "http") return fmt::format("'{}': only http:// is supported", u->redacted());
+          if (auto err = refuse_credentials(*u)) return err;
         }
         c.cfg.nginx.sse_url = v;
         return std::nullopt;
@@ -435,15 +526,12 @@ std::vector<Setting> build_table() {
       "the first event must arrive within this, or the proxy is buffering (the nginx timeout follows it unless set)",
       Kind::Value, duration_to([](Ctx& c) -> Millis& { return c.cfg.nginx.sse_deadline; }, Millis{1}));
 
-  add("tcp-check", "", G5, "extra TCP connect probes NAME=HOST:PORT (repeatable / comma-separated)", Kind::List,
+  add("tcp-check", "", G5, "extra TCP connect probes NAME=HOST:PORT (repeatable / comma-separated; off as for --forward)", Kind::List,
       apply_tcp_checks);
   add("probe-interval", "5s", G5, "time between probes of a component", Kind::Value,
       duration_to([](Ctx& c) -> Millis& { return c.defaults.interval; }, Millis{10}));
   add("probe-timeout", "2s", G5, "a probe is cut and failed after this (at most the interval unless set)",
-      Kind::Value, [](Ctx& c, const std::string& v) {
-        c.timeout_given = v != "2s";
-        return duration_to([](Ctx& x) -> Millis& { return x.defaults.timeout; }, Millis{1})(c, v);
-      });
+      Kind::Value, duration_to([](Ctx& c) -> Millis& { return c.defaults.timeout; }, Millis{1}));
   add("probe-jitter", "10", G5, "spread of each interval, percent", Kind::Value,
       [](Ctx& c, const std::string& v) { return apply_jitter(c.defaults.jitter, v); });
   add("probe-rise", "2", G5, "consecutive successes before a component is up", Kind::Value,
@@ -471,7 +559,8 @@ std::vector<Setting> build_table() {
   }
 
   add("forward", "0.0.0.0:8283=letta-server:8283", G6,
-      "LISTEN=UPSTREAM TCP routes, @COMPONENT to follow another component (repeatable; off: none)",
+      "LISTEN=UPSTREAM TCP routes, LISTEN an IP address, @COMPONENT to follow another component (repeatable; "
+      "off: none, or drops the routes given before it)",
       Kind::List, apply_forward);
   add("forward-health", "letta", G6, "component the routes follow unless a route names its own (off: none)",
       Kind::Value,
@@ -573,7 +662,7 @@ std::optional<ConfigError> finish_schedules(Ctx& c) {
     // A short interval with the default timeout (--probe-interval 1s): the timeout follows the
     // interval rather than making the probe overlap itself. A timeout given too long stays an
     // error (cross_checks).
-    if (!c.timeout_given && !c.overrides.count(comp + "-timeout")) s.timeout = std::min(s.timeout, s.interval);
+    if (!c.given.count("probe-timeout") && !c.overrides.count(comp + "-timeout")) s.timeout = std::min(s.timeout, s.interval);
     sched_for(comp) = s;
   }
   for (auto& t : c.cfg.tcp_checks) t.schedule = tcp_checks;
@@ -581,24 +670,37 @@ std::optional<ConfigError> finish_schedules(Ctx& c) {
   return std::nullopt;
 }
 
-std::optional<ConfigError> cross_checks(const Config& cfg) {
-  auto check = [](const std::string& comp, const ProbeSchedule& s) -> std::optional<ConfigError> {
-    if (s.timeout > s.interval)
-      return ConfigError{fmt::format("--{0}-timeout (LETTAGATE_{1}_TIMEOUT)", comp, [&] {
-                           std::string u;
-                           for (char ch : comp) u += ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-                           return u;
-                         }()),
-                         fmt::format("timeout {} is longer than the interval {}: a probe would overlap itself",
-                                     format_duration(s.timeout), format_duration(s.interval))};
-    return std::nullopt;
-  };
-  if (auto e = check("letta", cfg.letta.schedule)) return e;
-  if (auto e = check("postgres", cfg.postgres.schedule)) return e;
-  if (auto e = check("redis", cfg.redis.schedule)) return e;
-  if (auto e = check("nginx", cfg.nginx.schedule)) return e;
-  if (!cfg.tcp_checks.empty()) {
-    if (auto e = check("tcp-check", cfg.tcp_checks.front().schedule)) return e;
+// A probe whose timeout is longer than its interval would overlap itself. The error names what
+// the user gave: the timeout setting when one was given (the component's own or --probe-timeout),
+// else the interval that is too short for a derived timeout (the SSE check's). Components that
+// are off are not probed, so their schedules do not matter.
+std::optional<ConfigError> check_overlap(const Ctx& c, const std::string& comp, const ProbeSchedule& s) {
+  if (s.timeout <= s.interval) return std::nullopt;
+  const std::string timeout = c.overrides.count(comp + "-timeout") ? comp + "-timeout" : "probe-timeout";
+  const std::string interval = c.overrides.count(comp + "-interval") ? comp + "-interval" : "probe-interval";
+  const bool timeout_given = c.overrides.count(comp + "-timeout") || c.given.count("probe-timeout");
+  if (timeout_given)
+    return ConfigError{find_setting(timeout)->label(),
+                       fmt::format("timeout {} is longer than the {} interval {}{}: a probe would overlap itself",
+                                   format_duration(s.timeout), comp, format_duration(s.interval),
+                                   c.given.count(interval) || c.overrides.count(interval) ? " (--" + interval + ")" : "")};
+  return ConfigError{find_setting(interval)->label(),
+                     fmt::format("interval {} is shorter than the {} timeout {}{}: a probe would overlap itself",
+                                 format_duration(s.interval), comp, format_duration(s.timeout),
+                                 comp == "nginx" ? " (the SSE check's --sse-deadline and one second)" : "")};
+}
+
+std::optional<ConfigError> cross_checks(const Ctx& c) {
+  const Config& cfg = c.cfg;
+  const std::pair<const char*, const ProbeSchedule*> probed[] = {
+      {"letta", cfg.letta.enabled ? &cfg.letta.schedule : nullptr},
+      {"postgres", cfg.postgres.enabled ? &cfg.postgres.schedule : nullptr},
+      {"redis", cfg.redis.enabled ? &cfg.redis.schedule : nullptr},
+      {"nginx", cfg.nginx.enabled ? &cfg.nginx.schedule : nullptr},
+      {"tcp-check", cfg.tcp_checks.empty() ? nullptr : &cfg.tcp_checks.front().schedule}};
+  for (const auto& [comp, schedule] : probed) {
+    if (!schedule) continue;
+    if (auto e = check_overlap(c, comp, *schedule)) return e;
   }
   // The SSE check waits up to --sse-deadline for the first event; the runner cuts the attempt
   // at the nginx timeout. Equal values would let the cut win and report "timeout" where the
@@ -615,36 +717,102 @@ std::optional<ConfigError> cross_checks(const Config& cfg) {
   return std::nullopt;
 }
 
-}  // namespace
+// Where a raw value came from; a higher source wins.
+enum class Source { Default, Env, Flag };
+struct Raw {
+  std::string value;
+  Source source = Source::Default;
+};
+struct FromFile {
+  const Setting* file_setting;
+  std::string path;
+};
 
-ParseResult parse_config(const std::vector<std::string>& args, EnvLookup env) {
-  if (!env) env = [](const char* n) -> const char* { return std::getenv(n); };
-  ParseResult result;
-  // Collect raw values: default < env < flags.
-  std::map<std::string, std::string> values;
+std::vector<std::string> process_env_names() {
+  std::vector<std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    const std::string_view kv(*e);
+    out.emplace_back(kv.substr(0, kv.find('=')));
+  }
+  return out;
+}
+
+// A LETTAGATE_* variable that is no setting is a typo (LETTAGATE_LETTA_URLL) whose setting
+// silently keeps its default: refused, with the nearest name. The compose files' own variables
+// (image tag, revision, published port) are read by docker-compose and the Makefile, not here.
+std::optional<ConfigError> check_env_names(const std::vector<std::string>& names) {
+  static const std::set<std::string> kNotSettings{"LETTAGATE_TAG", "LETTAGATE_REVISION", "LETTAGATE_PORT"};
+  const std::string prefix = "LETTAGATE_";
+  std::vector<std::string> known;
+  for (const auto& s : table()) known.push_back(s.env().substr(prefix.size()));
+  for (const auto& n : names) {
+    if (n.rfind(prefix, 0) != 0 || kNotSettings.count(n)) continue;
+    if (std::find(known.begin(), known.end(), n.substr(prefix.size())) != known.end()) continue;
+    const std::string near = nearest_name(n.substr(prefix.size()), known);
+    return ConfigError{"environment variable " + n,
+                       near.empty() ? "not a setting (see lettagate help)"
+                                    : fmt::format("not a setting; did you mean {}{}?", prefix, near)};
+  }
+  return std::nullopt;
+}
+
+// X and X_FILE (and --x and --x-file) name the same value: one of each pair may be set. The
+// file wins over X from a lower source (a variable's file over the default, a flag's file over
+// the variable) and over an empty X, as in the postgres image; its content becomes X's value.
+std::optional<ConfigError> resolve_secret_files(std::map<std::string, Raw>& values, EnvLookup env,
+                                                std::map<std::string, FromFile>& from_file) {
+  for (const auto& s : table()) {
+    const Setting* f = find_setting(s.name + "-file");
+    if (!f) continue;
+    const char* ex = env(s.env().c_str());
+    const char* ef = env(f->env().c_str());
+    if (ex && *ex && ef && *ef)
+      return ConfigError{s.env() + " and " + f->env(), "both are set: set one (the _FILE variable names a file holding the value)"};
+    Raw& x = values[s.name];
+    const Raw& file = values[f->name];
+    if (x.source == Source::Flag && file.source == Source::Flag && !x.value.empty() && !file.value.empty())
+      return ConfigError{"--" + s.name + " and --" + f->name, "both are given: give one"};
+    if (file.value.empty() || file.source < x.source) continue;
+    std::string why;
+    auto content = read_secret_file(file.value, &why);
+    if (!content) return ConfigError{f->label(), why};
+    x = Raw{std::move(*content), file.source};
+    from_file[s.name] = FromFile{f, file.value};
+  }
+  return std::nullopt;
+}
+
+std::optional<ConfigError> unknown_flag(const std::string& name) {
+  std::vector<std::string> known;
+  for (const auto& s : table()) known.push_back(s.name);
+  const std::string near = nearest_name(name, known);
+  return ConfigError{"--" + name, near.empty() ? "unknown setting (see --help)"
+                                               : fmt::format("unknown setting; did you mean --{}? (see --help)", near)};
+}
+
+// Flags over the environment over the defaults, as raw text. Returns an error, or sets `help`.
+std::optional<ConfigError> collect(const std::vector<std::string>& args, EnvLookup env, std::map<std::string, Raw>& values,
+                                   bool& help) {
   std::map<std::string, std::vector<std::string>> flag_lists;
   for (const auto& s : table()) {
-    values[s.name] = s.def;
-    if (const char* e = env(s.env().c_str())) values[s.name] = e;
+    values[s.name] = Raw{s.def, Source::Default};
+    if (const char* e = env(s.env().c_str())) values[s.name] = Raw{e, Source::Env};
   }
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-h" || a == "--help") {
-      result.help = true;
-      return result;
+      help = true;
+      return std::nullopt;
     }
     if (a.rfind("--", 0) != 0) {
       // A bare connection URL given by mistake may carry a password: redact it.
-      result.error = ConfigError{"argument", fmt::format("unexpected argument '{}' (see --help)", redact_dsn(a))};
-      return result;
+      return ConfigError{"argument", redact_message(fmt::format("unexpected argument '{}' (see --help)", a), a,
+                                                    RedactOptions{false, true, {}})};
     }
     auto eq = a.find('=');
     std::string name = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
     const Setting* s = find_setting(name);
-    if (!s) {
-      result.error = ConfigError{"--" + name, "unknown setting (see --help)"};
-      return result;
-    }
+    if (!s) return unknown_flag(name);
     std::string value;
     if (eq != std::string::npos) {
       value = a.substr(eq + 1);
@@ -653,33 +821,55 @@ ParseResult parse_config(const std::vector<std::string>& args, EnvLookup env) {
     } else if (i + 1 < args.size()) {
       value = args[++i];
     } else {
-      result.error = ConfigError{s->label(), "needs a value"};
-      return result;
+      return ConfigError{s->label(), "needs a value"};
     }
-    if (s->kind == Kind::List) flag_lists[name].push_back(value);
-    else values[name] = value;
+    if (s->kind == Kind::List) flag_lists[name].push_back(value.empty() ? "off" : value);
+    else values[name] = Raw{value, Source::Flag};
   }
   for (auto& [name, list] : flag_lists) {
     std::string joined;
     for (const auto& v : list) joined += (joined.empty() ? "" : ",") + v;
-    values[name] = joined;
+    values[name] = Raw{joined, Source::Flag};
   }
-  Ctx ctx;
+  return std::nullopt;
+}
+
+// Applies every raw value. An error message is redacted here, once for every setting: it may
+// quote the value, and libpq's messages quote a connection string whole.
+std::optional<ConfigError> apply_all(Ctx& ctx, const std::map<std::string, Raw>& values,
+                                     const std::map<std::string, FromFile>& from_file) {
   for (const auto& s : table()) {
-    if (auto err = s.apply(ctx, values[s.name])) {
-      result.error = ConfigError{s.label(), *err};
-      return result;
-    }
+    const Raw& raw = values.at(s.name);
+    if (raw.source != Source::Default) ctx.given.insert(s.name);
+    auto err = s.apply(ctx, raw.value);
+    if (!err) continue;
+    std::string msg = redact_message(*err, raw.value, RedactOptions{s.whole_secret, true, {}});
+    if (auto f = from_file.find(s.name); f != from_file.end())
+      return ConfigError{f->second.file_setting->label(), fmt::format("in '{}': {}", f->second.path, msg)};
+    return ConfigError{s.label(), msg};
   }
-  if (auto err = finish_schedules(ctx)) {
-    result.error = err;
-    return result;
+  return std::nullopt;
+}
+
+}  // namespace
+
+ParseResult parse_config(const std::vector<std::string>& args, EnvLookup env, EnvNames env_names) {
+  const bool process_env = env == nullptr;
+  if (!env) env = [](const char* n) -> const char* { return std::getenv(n); };
+  ParseResult result;
+  std::map<std::string, Raw> values;
+  std::map<std::string, FromFile> from_file;
+  Ctx ctx;
+  if (auto err = collect(args, env, values, result.help)) result.error = err;
+  if (result.help || result.error) return result;
+  if (process_env || env_names) {
+    if (auto err = check_env_names(env_names ? env_names() : process_env_names())) result.error = err;
   }
-  if (auto err = cross_checks(ctx.cfg)) {
-    result.error = err;
-    return result;
-  }
-  result.config = std::move(ctx.cfg);
+  if (!result.error) result.error = resolve_secret_files(values, env, from_file);
+  if (!result.error) result.error = apply_all(ctx, values, from_file);
+  if (!result.error) result.error = finish_schedules(ctx);
+  if (!result.error) result.error = cross_checks(ctx);
+  if (!result.error) result.config = std::move(ctx.cfg);
   return result;
 }
 

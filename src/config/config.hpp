@@ -124,15 +124,18 @@ struct ConfigError {
 };
 
 using EnvLookup = const char* (*)(const char*);
+using EnvNames = std::vector<std::string> (*)();  // the names of every variable set
 
-// Parses flags (argv after the subcommand) over the environment over defaults.
-// `rest` receives arguments that are not settings (subcommand options are handled by the CLI).
+// Parses flags (argv after the subcommand) over the environment over defaults. A secret setting
+// X may come from a file instead (--X-file, LETTAGATE_X_FILE). Every LETTAGATE_* variable must
+// be a setting: checked with the process environment (env == nullptr), and with a lookup of
+// your own when `env_names` lists its names.
 struct ParseResult {
   std::optional<Config> config;
   std::optional<ConfigError> error;
   bool help = false;
 };
-ParseResult parse_config(const std::vector<std::string>& args, EnvLookup env = nullptr);
+ParseResult parse_config(const std::vector<std::string>& args, EnvLookup env = nullptr, EnvNames env_names = nullptr);
 
 // The --help text: every setting with flag, variable and default.
 std::string config_help();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "config/redact.hpp"
 #include "core/net_address.hpp"
 #include "probes/pg_checks.hpp"
 
@@ -373,7 +374,9 @@ void PgSession::name_server() {
   }
 }
 
-// libpq's and the server's messages never carry the password; scrubbing makes sure of it.
+// The server's messages never carry the password, but libpq's may quote the connection string
+// (a malformed one whole, before params_ exist): the one redaction of configuration errors
+// (config/redact.hpp) over the DSN as given, then the password libpq actually parsed.
 std::string PgSession::clean(std::string text) const {
   std::string password = conn_ ? str(PQpass(conn_)) : "";
   if (auto it = params_.find("password"); password.empty() && it != params_.end()) password = it->second;
@@ -383,6 +386,7 @@ std::string PgSession::clean(std::string text) const {
   };
   const std::string user = conn_ ? str(PQuser(conn_)) : param("user");
   const std::string db = conn_ ? str(PQdb(conn_)) : param("dbname");
+  text = redact_message(std::move(text), dsn_, RedactOptions{false, false, {user, db}});
   return scrub(std::move(text), password, {user, db});
 }
 

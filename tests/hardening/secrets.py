@@ -2,7 +2,8 @@
 """Secrets: the passwords lettagate is given never come out of it.
 
 Against the real stack (scripts/services): lettagate runs with the Postgres and Redis passwords
-and a Letta token (--letta-token) in every form it accepts (URL, key=value DSN, --redis-password, environment variables), at log
+and a Letta token (--letta-token) in every form it accepts (URL, key=value DSN, --redis-password, environment variables,
+*_FILE files), at log
 level trace, as text and as JSON lines, forwarding a port; and once more with WRONG passwords
 (so every failure path that names the connection runs: auth failed, reasons, transitions). Each
 time everything it says is collected: its whole log, /readyz, /status, /metrics, the status page
@@ -13,6 +14,7 @@ of bad configurations that carry a password. None may contain a password, percen
 import os
 import subprocess
 import sys
+import tempfile
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -105,6 +107,16 @@ def main():
     checked += serve_and_collect("env-json", common + ["--log-format", "json"], {
         "LETTAGATE_POSTGRES_DSN": kv_dsn, "LETTAGATE_REDIS_URL": "redis://127.0.0.1:%s" % e["LG_REDIS_AUTH_PORT"],
         "LETTAGATE_REDIS_PASSWORD": redis_pw, "LETTAGATE_LETTA_TOKEN": token, "LETTAGATE_FORWARD": "off"}, real, True)
+    # 2b. Right passwords from files (LETTAGATE_*_FILE, as Docker secrets mount them).
+    with tempfile.TemporaryDirectory(prefix="lg_secrets_") as tmp:
+        files = {}
+        for var, content in (("LETTAGATE_POSTGRES_DSN_FILE", kv_dsn), ("LETTAGATE_REDIS_PASSWORD_FILE", redis_pw),
+                             ("LETTAGATE_LETTA_TOKEN_FILE", token)):
+            files[var] = os.path.join(tmp, var.lower())
+            with open(files[var], "w") as f:
+                f.write(content + "\n")
+        checked += serve_and_collect("file-text", common, dict(files, LETTAGATE_FORWARD="off",
+                                     LETTAGATE_REDIS_URL="redis://127.0.0.1:%s" % e["LG_REDIS_AUTH_PORT"]), real, True)
     # 3. Wrong passwords: every failure reason and transition, text and JSON.
     wrong_dsn = "postgresql://letta:%s@%s:%s/letta" % (urllib.parse.quote(wrong_pg, safe=""), e["LG_PG_HOST"], e["LG_PG_PORT"])
     wrong_redis_url = "redis://:%s@127.0.0.1:%s" % (urllib.parse.quote(wrong_redis, safe=""), e["LG_REDIS_AUTH_PORT"])

@@ -159,3 +159,31 @@ TEST_CASE("SIGTERM and SIGINT stop gracefully with exit 0", "[integration][cli]"
     CHECK_THAT(p.log(), Catch::Contains("stopped"));
   }
 }
+
+TEST_CASE("configuration mistakes exit 2 naming the setting the user gave", "[unit][cli]") {
+  const std::string off = " --letta-url off --postgres-dsn off --redis-url off --nginx-url off ";
+  struct Case {
+    std::string command;
+    std::string names;
+    std::string not_named;
+  };
+  const std::vector<Case> cases{
+      {"serve --listen localhost:18080" + off + "--forward off", "invalid --listen (LETTAGATE_LISTEN)", ""},
+      {"serve --listen 127.0.0.1:18080" + off + "--forward localhost:18283=x:1", "invalid --forward (LETTAGATE_FORWARD)", ""},
+      {"serve --listen 127.0.0.1:18080" + off + "--forward 127.0.0.1:18283=a:1 --forward 127.0.0.1:18283=b:2",
+       "invalid --forward (LETTAGATE_FORWARD)", ""},
+      {"wait --probe-interval 1s --probe-timeout 10s --letta-url off", "invalid --probe-timeout", "--letta-timeout"},
+      {"serve --probe-interval 1s --probe-timeout 2s --letta-url off", "invalid --probe-timeout", "--letta-timeout"},
+      {"serve --letta-url http://user:pw-Secret@letta:8283", "invalid --letta-url", "pw-Secret"},
+  };
+  for (const auto& c : cases) {
+    auto r = lgtest::run(bin() + " " + c.command);
+    INFO(c.command << "\n" << r.out);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.out, Catch::Contains(c.names));
+    if (!c.not_named.empty()) CHECK_THAT(r.out, !Catch::Contains(c.not_named));
+  }
+  auto typo = lgtest::run("LETTAGATE_LETTA_URLL=http://x:1 " + bin() + " serve");
+  CHECK(typo.exit_code == 2);
+  CHECK_THAT(typo.out, Catch::Contains("LETTAGATE_LETTA_URLL: not a setting; did you mean LETTAGATE_LETTA_URL?"));
+}

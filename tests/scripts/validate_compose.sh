@@ -10,8 +10,8 @@
 #     really check (Letta's /v1/health/ WITH the slash, psql instead of pg_isready), the named
 #     volumes and the fixed network, LETTA_PG_URI set, and lettagate read-only, non-root, with
 #     `lettagate check` as its healthcheck;
-#   - every LETTAGATE_* variable used is a setting `lettagate --help` knows, and every file a
-#     compose file mounts exists.
+#   - every LETTAGATE_* variable used is a setting `lettagate --help` knows, every file a
+#     compose file mounts exists, and the Postgres DSN comes from a secret file (_FILE), not a value.
 set -euo pipefail
 # shellcheck source=tests/scripts/lib/validate_common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/validate_common.sh"
@@ -43,6 +43,15 @@ for f in "${files[@]}"; do
     esac
     grep -qx "$v" "$TMP/settings" || fail "$v is not a lettagate setting (see lettagate --help)"
   done < <(grep -oE 'LETTAGATE_[A-Z0-9_]+' "$f" | sort -u)
+  # Passwords reach lettagate as files (secrets:, LETTAGATE_*_FILE), never as values: a value
+  # shows in `docker inspect` and the process environment. Every secret's file exists.
+  if grep -qE '^\s*LETTAGATE_(POSTGRES_DSN|REDIS_PASSWORD):' "$f"; then
+    fail "sets LETTAGATE_POSTGRES_DSN or LETTAGATE_REDIS_PASSWORD as a value: use its _FILE variant and secrets:"
+  fi
+  while read -r m; do
+    [ -e "$m" ] || fail "secret file $m does not exist"
+  done < <("$PY" -c 'import sys, yaml; c = yaml.safe_load(open(sys.argv[1])) or {}
+for s in (c.get("secrets") or {}).values(): print(s.get("file", ""))' "$TMP/$f.resolved")
   # Every bind-mounted file exists (paths relative to compose/).
   while read -r m; do
     [ -z "$m" ] || [ -e "$m" ] || fail "mounts $m, which does not exist"

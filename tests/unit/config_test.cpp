@@ -1,8 +1,15 @@
+#include <unistd.h>
+#include <uv.h>
+
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <map>
 
 #include "config/config.hpp"
+#include "probes/libpq_loader.hpp"
+#include "probes/pg_session.hpp"
 
 using lg::parse_config;
 
@@ -18,9 +25,15 @@ const char* lookup(const char* name) {
   return it == fake_env().end() ? nullptr : it->second.c_str();
 }
 
+std::vector<std::string> names() {
+  std::vector<std::string> out;
+  for (const auto& [name, value] : fake_env()) out.push_back(name);
+  return out;
+}
+
 lg::ParseResult parse(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
   fake_env() = std::move(env);
-  return parse_config(args, lookup);
+  return parse_config(args, lookup, names);
 }
 
 std::string error_of(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
@@ -251,4 +264,224 @@ TEST_CASE("--help lists every setting with its variable and default, secrets red
   CHECK_THAT(h, !Catch::Contains("letta:letta@"));
   CHECK_THAT(h, Catch::Contains("[default: 0.0.0.0:8080]"));
   CHECK(parse({"--help"}).help);
+}
+
+TEST_CASE("listen addresses are IP literals, checked when parsed", "[unit][config]") {
+  std::string e = error_of({"--listen", "localhost:8080"});
+  CHECK_THAT(e, Catch::Contains("--listen (LETTAGATE_LISTEN)"));
+  CHECK_THAT(e, Catch::Contains("'localhost' is not an IP address"));
+  std::string f = error_of({"--forward", "letta:8283=letta-server:8283"});
+  CHECK_THAT(f, Catch::Contains("--forward (LETTAGATE_FORWARD)"));
+  CHECK_THAT(f, Catch::Contains("'letta' is not an IP address"));
+  CHECK(parse({"--listen", "[::1]:8080", "--forward", "127.0.0.1:8283=letta-server:8283"}).config);
+}
+
+TEST_CASE("a listen address given twice is refused, naming --forward", "[unit][config]") {
+  std::string twice = error_of({"--forward", "0.0.0.0:8283=a:1", "--forward", "0.0.0.0:8283=b:2"});
+  CHECK_THAT(twice, Catch::Contains("--forward (LETTAGATE_FORWARD)"));
+  CHECK_THAT(twice, Catch::Contains("already the listen address of route '0.0.0.0:8283=a:1'"));
+  // A wildcard covers the specific addresses of its family; the health server's [::] takes IPv4 too.
+  CHECK_THAT(error_of({"--forward", "0.0.0.0:9=a:1,127.0.0.1:9=b:2"}), Catch::Contains("already the listen address"));
+  CHECK_THAT(error_of({"--listen", "127.0.0.1:9000", "--forward", "0.0.0.0:9000=a:1"}),
+             Catch::Contains("also the health server's --listen 127.0.0.1:9000"));
+  CHECK(error_of({"--listen", "[::]:9000", "--forward", "127.0.0.1:9000=a:1"}).find("--listen") != std::string::npos);
+  // The forwarder's [::] is IPv6 only: 0.0.0.0 and [::] on one port both bind.
+  auto r = parse({"--forward", "0.0.0.0:9=a:1,[::]:9=b:2,127.0.0.1:10=c:3"});
+  REQUIRE(r.config);
+  CHECK(r.config->forward.routes.size() == 3);
+}
+
+TEST_CASE("--forward off drops the routes before it; the ones after it stay", "[unit][config]") {
+  auto r = parse({"--forward", "off", "--forward", "127.0.0.1:1=a:2"});
+  REQUIRE(r.config);
+  REQUIRE(r.config->forward.routes.size() == 1);
+  CHECK(r.config->forward.routes[0].name == "127.0.0.1:1=a:2");
+  auto again = parse({"--forward", "127.0.0.1:1=a:2", "--forward", "off", "--forward", "127.0.0.1:3=b:4"});
+  REQUIRE(again.config);
+  REQUIRE(again.config->forward.routes.size() == 1);
+  CHECK(again.config->forward.routes[0].upstream.host == "b");
+  auto last_off = parse({"--forward", "127.0.0.1:1=a:2", "--forward", ""});
+  REQUIRE(last_off.config);
+  CHECK(last_off.config->forward.routes.empty());
+  auto checks = parse({"--tcp-check", "a=x:1", "--tcp-check", "off", "--tcp-check", "b=y:2"});
+  REQUIRE(checks.config);
+  REQUIRE(checks.config->tcp_checks.size() == 1);
+  CHECK(checks.config->tcp_checks[0].name == "b");
+}
+
+TEST_CASE("a timeout longer than the interval names what the user gave, only for probed components",
+          "[unit][config]") {
+  auto e = parse({"--probe-interval", "1s", "--probe-timeout", "10s"});
+  REQUIRE(e.error);
+  CHECK(e.error->setting == "--probe-timeout (LETTAGATE_PROBE_TIMEOUT)");
+  CHECK_THAT(e.error->message, Catch::Contains("(--probe-interval)"));
+  auto own = parse({"--redis-timeout", "10s", "--letta-url", "off"});
+  REQUIRE(own.error);
+  CHECK(own.error->setting == "--redis-timeout (LETTAGATE_REDIS_TIMEOUT)");
+  // Off components are not probed: their schedules raise nothing.
+  CHECK(parse({"--letta-timeout", "10s", "--letta-url", "off"}).config);
+  CHECK(parse({"--probe-interval", "1s", "--probe-timeout", "10s", "--letta-url", "off", "--postgres-dsn", "off",
+               "--redis-url", "off", "--nginx-url", "off"})
+            .config);
+  // The SSE check's derived timeout against a given interval names the interval.
+  auto sse = parse({"--sse-url", "/s", "--nginx-interval", "3s"});
+  REQUIRE(sse.error);
+  CHECK(sse.error->setting == "--nginx-interval (LETTAGATE_NGINX_INTERVAL)");
+}
+
+TEST_CASE("--probe-timeout given as the default's value counts as given; 2s and 2000ms are equal", "[unit][config]") {
+  // Not given: the timeout follows a short interval down.
+  auto free = parse({"--probe-interval", "1s"});
+  REQUIRE(free.config);
+  CHECK(free.config->letta.schedule.timeout.count() == 1000);
+  for (const char* given : {"2s", "2000ms"}) {
+    INFO(given);
+    auto r = parse({"--probe-interval", "1s", "--probe-timeout", given});
+    REQUIRE(r.error);
+    CHECK(r.error->setting == "--probe-timeout (LETTAGATE_PROBE_TIMEOUT)");
+    auto env = parse({"--probe-interval", "1s"}, {{"LETTAGATE_PROBE_TIMEOUT", given}});
+    REQUIRE(env.error);
+    CHECK(env.error->setting == "--probe-timeout (LETTAGATE_PROBE_TIMEOUT)");
+    auto fits = parse({"--probe-interval", "3s", "--probe-timeout", given});
+    REQUIRE(fits.config);
+    CHECK(fits.config->postgres.schedule.timeout.count() == 2000);
+  }
+}
+
+TEST_CASE("credentials in the Letta, nginx and SSE URLs are refused without being shown", "[unit][config]") {
+  for (const char* flag : {"--letta-url", "--nginx-url", "--sse-url"}) {
+    INFO(flag);
+    for (const char* url : {"http://user:hunter2x@letta:8283", "http://hunter2x@letta:8283", "http://:hunter2x@letta"}) {
+      std::string e = error_of({flag, url});
+      CHECK_THAT(e, Catch::Contains(std::string(flag) + " ("));
+      CHECK_THAT(e, Catch::Contains("credentials in the URL are not sent"));
+      CHECK_THAT(e, !Catch::Contains("hunter2x"));
+    }
+  }
+}
+
+namespace {
+
+// A file for one test, removed at the end of it.
+struct TempFile {
+  std::string path;
+  explicit TempFile(const std::string& content) {
+    char name[] = "/tmp/lg_config_test_XXXXXX";
+    int fd = mkstemp(name);
+    REQUIRE(fd >= 0);
+    REQUIRE(write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()));
+    close(fd);
+    path = name;
+  }
+  ~TempFile() { std::remove(path.c_str()); }
+};
+
+}  // namespace
+
+TEST_CASE("_FILE variants: the file's content without one trailing newline", "[unit][config][secrets]") {
+  TempFile dsn("postgresql://letta:f1le-Secret@db:5432/letta\n");
+  TempFile token("tok-Secret-9\r\n");
+  TempFile redis("redis://:r3dis-Secret@r:6380/1\n\n");  // two newlines: only one is dropped
+  TempFile pw("pw-Secret-7");
+  auto r = parse({}, {{"LETTAGATE_POSTGRES_DSN_FILE", dsn.path},
+                      {"LETTAGATE_LETTA_TOKEN_FILE", token.path},
+                      {"LETTAGATE_REDIS_PASSWORD_FILE", pw.path}});
+  REQUIRE(r.config);
+  CHECK(r.config->postgres.dsn == "postgresql://letta:f1le-Secret@db:5432/letta");
+  CHECK(r.config->postgres.dsn_redacted == "postgresql://letta:***@db:5432/letta");
+  CHECK(r.config->letta.token == "tok-Secret-9");
+  CHECK(r.config->redis.password == "pw-Secret-7");
+  auto flag = parse({"--redis-url-file", redis.path});
+  REQUIRE(flag.error);  // "redis://...\n" with the second newline left: whitespace in the path
+  CHECK(flag.error->setting == "--redis-url-file (LETTAGATE_REDIS_URL_FILE)");
+  CHECK_THAT(flag.error->message, Catch::Contains(redis.path));
+  CHECK_THAT(flag.error->message, !Catch::Contains("r3dis-Secret"));
+  // A flag beats the variable, whichever form each has.
+  auto flag_file = parse({"--postgres-dsn-file", dsn.path}, {{"LETTAGATE_POSTGRES_DSN", "postgresql://other@x/y"}});
+  REQUIRE(flag_file.config);
+  CHECK(flag_file.config->postgres.dsn == "postgresql://letta:f1le-Secret@db:5432/letta");
+  auto flag_value = parse({"--postgres-dsn", "off"}, {{"LETTAGATE_POSTGRES_DSN_FILE", "/nonexistent/never/read"}});
+  REQUIRE(flag_value.config);
+  CHECK_FALSE(flag_value.config->postgres.enabled);
+  // An empty variable beside its _FILE: the file wins, as in the postgres image.
+  auto empty = parse({}, {{"LETTAGATE_POSTGRES_DSN", ""}, {"LETTAGATE_POSTGRES_DSN_FILE", dsn.path}});
+  REQUIRE(empty.config);
+  CHECK(empty.config->postgres.enabled);
+}
+
+TEST_CASE("_FILE variants: both forms set, or an unreadable or empty file, exit naming them", "[unit][config][secrets]") {
+  TempFile dsn("postgresql://letta:f1le-Secret@db:5432/letta");
+  auto both = parse({}, {{"LETTAGATE_POSTGRES_DSN", "postgresql://letta:env-Secret@db/letta"},
+                         {"LETTAGATE_POSTGRES_DSN_FILE", dsn.path}});
+  REQUIRE(both.error);
+  CHECK(both.error->setting == "LETTAGATE_POSTGRES_DSN and LETTAGATE_POSTGRES_DSN_FILE");
+  CHECK_THAT(both.error->str(), !Catch::Contains("Secret"));
+  auto both_flags = parse({"--letta-token", "tok-Secret", "--letta-token-file", dsn.path});
+  REQUIRE(both_flags.error);
+  CHECK(both_flags.error->setting == "--letta-token and --letta-token-file");
+  CHECK_THAT(both_flags.error->str(), !Catch::Contains("Secret"));
+  TempFile empty("\n");
+  for (const std::string& path : {std::string("/nonexistent/dsn"), std::string("/tmp"), empty.path}) {
+    INFO(path);
+    auto bad = parse({}, {{"LETTAGATE_POSTGRES_DSN_FILE", path}});
+    REQUIRE(bad.error);
+    CHECK(bad.error->setting == "--postgres-dsn-file (LETTAGATE_POSTGRES_DSN_FILE)");
+    CHECK_THAT(bad.error->message, Catch::Contains("'" + path + "'"));
+  }
+  CHECK_THAT(error_of({}, {{"LETTAGATE_REDIS_PASSWORD_FILE", "/nonexistent/pw"}}),
+             Catch::Contains("No such file or directory"));
+  // A malformed value from a file is reported against the file, its content redacted.
+  TempFile broken("postgresql://letta:br0ken-Secret@[::1/letta\n");
+  std::string e = error_of({"--postgres-dsn-file", broken.path});
+  CHECK_THAT(e, Catch::StartsWith("invalid --postgres-dsn-file (LETTAGATE_POSTGRES_DSN_FILE): in '" + broken.path));
+  CHECK_THAT(e, !Catch::Contains("br0ken-Secret"));
+}
+
+TEST_CASE("an unknown LETTAGATE_* variable or flag is refused with the nearest name", "[unit][config]") {
+  auto typo = parse({}, {{"LETTAGATE_LETTA_URLL", "http://x:1"}});
+  REQUIRE(typo.error);
+  CHECK(typo.error->setting == "environment variable LETTAGATE_LETTA_URLL");
+  CHECK_THAT(typo.error->message, Catch::Contains("did you mean LETTAGATE_LETTA_URL?"));
+  auto secret = parse({}, {{"LETTAGATE_POSTGRES_DNS_FILE", "/run/secrets/x"}});
+  REQUIRE(secret.error);
+  CHECK_THAT(secret.error->message, Catch::Contains("LETTAGATE_POSTGRES_DSN_FILE"));
+  CHECK_THAT(secret.error->str(), !Catch::Contains("/run/secrets/x"));
+  auto far = parse({}, {{"LETTAGATE_FROBNICATE", "1"}});
+  REQUIRE(far.error);
+  CHECK(far.error->message == "not a setting (see lettagate help)");
+  // The compose files' own variables are not settings and not errors; other prefixes are not ours.
+  CHECK(parse({}, {{"LETTAGATE_TAG", "local"}, {"LETTAGATE_PORT", "8080"}, {"LETTA_PG_URI", "x"}}).config);
+  CHECK_THAT(error_of({"--letta-urll", "http://x:1"}), Catch::Contains("did you mean --letta-url?"));
+}
+
+TEST_CASE("_FILE variants: an oversized file or one holding a NUL byte is refused by path", "[unit][config][secrets]") {
+  TempFile big(std::string(64 * 1024 + 1, 'x'));
+  TempFile nul(std::string("pw-Sec\0ret", 10));
+  for (const auto* f : {&big, &nul}) {
+    auto r = parse({}, {{"LETTAGATE_LETTA_TOKEN_FILE", f->path}});
+    REQUIRE(r.error);
+    CHECK(r.error->setting == "--letta-token-file (LETTAGATE_LETTA_TOKEN_FILE)");
+    CHECK_THAT(r.error->message, Catch::Contains(f->path));
+    CHECK_THAT(r.error->message, !Catch::Contains("pw-Sec"));
+  }
+}
+
+// The probe runs libpq's parser again on the DSN as given; its message quotes a malformed URI
+// whole. The reason goes through the same redaction as the configuration errors.
+TEST_CASE("the postgres probe's reasons that quote libpq never show the password", "[unit][redaction]") {
+  std::string load_error;
+  REQUIRE(lg::libpq::load(&load_error));
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  std::optional<lg::probes::pg::PgReply> reply;
+  lg::probes::pg::PgSession::start(&loop, "postgresql://letta:Run-Secret9@[::1/letta", "select 1",
+                                   [&](lg::probes::pg::PgReply r) { reply = std::move(r); });
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  REQUIRE(reply);
+  REQUIRE(reply->failure);
+  INFO(reply->failure->message);
+  CHECK_THAT(reply->failure->message, Catch::Contains("invalid connection string"));
+  CHECK_THAT(reply->failure->message, Catch::Contains("postgresql://letta:***@[::1/letta"));
+  CHECK_THAT(reply->failure->message, !Catch::Contains("Run-Secret9"));
 }

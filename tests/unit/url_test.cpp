@@ -2,6 +2,7 @@
 #include <random>
 #include <regex>
 
+#include "config/redact.hpp"
 #include "config/url.hpp"
 #include "core/duration.hpp"
 
@@ -106,4 +107,41 @@ TEST_CASE("durations", "[unit][duration]") {
   CHECK_FALSE(parse_duration("999999999h", &why));
   CHECK(lg::format_duration(lg::Millis{1500}) == "1500ms");
   CHECK(lg::format_duration(lg::Millis{120000}) == "2m");
+}
+
+TEST_CASE("redact_message blanks a password wherever a message repeats it", "[unit][url][redaction]") {
+  using lg::redact_message;
+  using lg::RedactOptions;
+  // libpq quotes a malformed URI whole.
+  const std::string v6 = "postgresql://u:Pw-Secret1@[::1/db";
+  std::string m = redact_message("end of string reached when looking for matching \"]\" in IPv6 host address in URI: \"" +
+                                     v6 + "\"",
+                                 v6);
+  CHECK_THAT(m, !Catch::Contains("Pw-Secret1"));
+  CHECK_THAT(m, Catch::Contains("postgresql://u:***@[::1/db"));
+  // A password without its '@' reads as a port; one with an unencoded '/' ends the authority.
+  CHECK(redact_message("'redis://:Pw-Secret2': missing host", "redis://:Pw-Secret2") == "'redis://:***': missing host");
+  CHECK(redact_message("invalid port 'Pw-Secret2'", "redis://u:Pw-Secret2") == "invalid port '***'");
+  CHECK_THAT(redact_message("database \"Sec3@host/db\" does not exist", "postgresql://u:Pw/Sec3@host/db",
+                            RedactOptions{false, true, {}}),
+             !Catch::Contains("Sec3"));
+  // Percent-encoded in the input, decoded in the message (and the other way round).
+  CHECK(redact_message("x p@ss-Secret4 y", "redis://:p%40ss-Secret4@r:1") == "x *** y");
+  CHECK(redact_message("invalid percent-encoded token: \"Pw%zzSecret\"", "postgresql://u:Pw%zzSecret@h/db") ==
+        "invalid percent-encoded token: \"***\"");
+  // key=value: quoted, unterminated, unquoted with a space (libpq quotes the second half alone).
+  CHECK(redact_message("a 'b c' d", "host=h password='b c'") == "a '***' d");
+  CHECK(redact_message("rest: Secret5 x", "host=h password='Secret5 x") == "rest: ***");
+  CHECK(redact_message("missing \"=\" after \"Half6\" in connection info string", "host=h password=Pw Half6 dbname=x",
+                       RedactOptions{false, true, {}}) == "missing \"=\" after \"***\" in connection info string");
+  // A forward target written like an authority; a port after '@COMPONENT' syntax is not a password.
+  CHECK(redact_message("'1.2.3.4:1=u:Pw-Secret7@h:2': upstream: invalid port 'Pw-Secret7'", "1.2.3.4:1=u:Pw-Secret7@h:2") ==
+        "'1.2.3.4:1=u:***@h:2': upstream: invalid port '***'");
+  CHECK(redact_message("'0.0.0.0:8283=letta:8283@leta': 'leta' is not a component", "0.0.0.0:8283=letta:8283@leta") ==
+        "'0.0.0.0:8283=letta:8283@leta': 'leta' is not a component");
+  CHECK(redact_message("h1:5432,h2:5433 refused", "postgresql://h1:5432,h2:5433/db") == "h1:5432,h2:5433 refused");
+  // A whole secret (a token), and words that stay public (user and database named like the password).
+  CHECK(redact_message("token Tok-Secret8 bad", "Tok-Secret8", RedactOptions{true, false, {}}) == "token *** bad");
+  CHECK(redact_message("database letta at h", "postgresql://letta:letta@h/letta", RedactOptions{false, false, {"letta"}}) ==
+        "database letta at h");
 }
