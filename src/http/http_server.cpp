@@ -12,6 +12,9 @@ namespace lg::http {
 
 HttpServer::HttpServer(uv_loop_t* loop, Options options, Handler handler, metrics::Registry* registry)
     : loop_(loop), options_(options), handler_(std::move(handler)) {
+  resumer_ = new uv_idle_t;
+  uv_idle_init(loop_, resumer_);
+  resumer_->data = this;
   if (registry) {
     requests_ = &registry->counter("lettagate_http_requests_total", "Requests answered by the health server.",
                                    {"path", "code"});
@@ -87,6 +90,38 @@ void HttpServer::accept_one() {
   if (stopping_) conn->drain();
 }
 
+void HttpServer::schedule_resume(HttpConnection* c) {
+  if (c->resume_queued_ || !resumer_) return;
+  c->resume_queued_ = true;
+  to_resume_.push_back(c);
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(resumer_))) {
+    uv_idle_start(resumer_, [](uv_idle_t* h) { static_cast<HttpServer*>(h->data)->run_resumes(); });
+  }
+}
+
+void HttpServer::cancel_resume(HttpConnection* c) {
+  if (!c->resume_queued_) return;
+  c->resume_queued_ = false;
+  for (auto it = to_resume_.begin(); it != to_resume_.end(); ++it) {
+    if (*it == c) {
+      to_resume_.erase(it);
+      break;
+    }
+  }
+}
+
+// Each connection queued before this turn parses on (one high-water mark's worth at most);
+// those that pause again queue for the next turn.
+void HttpServer::run_resumes() {
+  for (size_t n = to_resume_.size(); n > 0 && !to_resume_.empty(); --n) {
+    HttpConnection* c = to_resume_.front();
+    to_resume_.pop_front();
+    c->resume_queued_ = false;
+    c->resume_input();
+  }
+  if (to_resume_.empty()) uv_idle_stop(resumer_);
+}
+
 void HttpServer::count_request(std::string_view path, int status) {
   if (!requests_) return;
   static constexpr std::string_view kRoutes[] = {"/livez", "/readyz", "/status", "/metrics", "/", "other"};
@@ -117,6 +152,10 @@ void HttpServer::stop_listening() {
 
 void HttpServer::close_all() {
   stop_listening();
+  if (resumer_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(resumer_), [](uv_handle_t* h) { delete reinterpret_cast<uv_idle_t*>(h); });
+    resumer_ = nullptr;
+  }
   std::vector<HttpConnection*> conns(connections_.begin(), connections_.end());
   for (auto* c : conns) {
     c->close();

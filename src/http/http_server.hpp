@@ -5,6 +5,7 @@
 // a connection cap (503). Handlers are synchronous: they build the Response on the spot.
 #include <uv.h>
 
+#include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,13 @@ class HttpServer {
   static void on_connection(uv_stream_t* server, int status);
   void accept_one();
   void forget(HttpConnection* c) { connections_.erase(c); }
+  // A connection whose input is paused saw its output drain: it parses on in the next loop
+  // turn, after the loop has polled (never in the callback that saw the drain: libuv runs write
+  // callbacks queued by callbacks in the same pass, so resuming there would answer a whole burst
+  // without polling once). cancel_resume() when it closes.
+  void schedule_resume(HttpConnection* c);
+  void cancel_resume(HttpConnection* c);
+  void run_resumes();
   // lettagate_http_requests_total{path,code} += 1. The children are looked up once per
   // (route, code) and kept: no label vectors built per request.
   void count_request(std::string_view path, int status);
@@ -58,6 +66,10 @@ class HttpServer {
   Options options_;
   Handler handler_;
   uv_tcp_t* listener_ = nullptr;  // freed in its close callback
+  // Active only while connections wait in to_resume_: an idle handle keeps the loop polling
+  // without blocking, and runs once per turn. Freed in its close callback.
+  uv_idle_t* resumer_ = nullptr;
+  std::deque<HttpConnection*> to_resume_;
   int port_ = 0;
   bool stopping_ = false;
   uint64_t accept_errors_ = 0;
