@@ -83,6 +83,7 @@ void HttpConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf)
     c->close();
     return;
   }
+  if (c->server_) c->server_->touch(c);
   if (c->state_ == State::Lingering || c->state_ == State::Closing) return;  // discard
   c->feed(buf->base, static_cast<size_t>(nread));
 }
@@ -255,6 +256,7 @@ void HttpConnection::on_write(uv_write_t* req, int status) {
     return;
   }
   if (c->state_ == State::Closing) return;
+  if (c->server_) c->server_->touch(c);  // the client reads: it is alive
   c->after_write();
 }
 

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "core/deadline.hpp"
+#include "http/connection_list.hpp"
 #include "http/http_message.hpp"
 #include "http/request_parser.hpp"
 
@@ -35,6 +36,7 @@ class HttpConnection {
   void drain();
 
  private:
+  friend class ConnectionList<HttpConnection>;
   friend class HttpServer;
   enum class State { Idle, Reading, Lingering, Closing };
 
@@ -60,6 +62,7 @@ class HttpConnection {
   void on_deadline();
 
   HttpServer* server_;
+  ConnectionList<HttpConnection>::Hook hook_;  // in one of the server's lists
   uv_tcp_t tcp_{};
   Deadline deadline_;
   RequestParser parser_;

@@ -1,4 +1,6 @@
 // The health server against real sockets: the real binary with every component off.
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <memory>
@@ -28,6 +30,12 @@ struct Server {
 
 const std::string kGet = "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n";
 
+int count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + what.size())) ++n;
+  return n;
+}
+
 struct Answer {
   int status = 0;
   std::string head;
@@ -50,6 +58,19 @@ std::vector<Answer> split_answers(const std::string& all, const std::vector<bool
     pos = end + 4 + len;
   }
   return out;
+}
+
+// GET /metrics on an open keep-alive connection that has had `before` answers (no HEAD): the
+// counters seen without opening a connection (which, at the cap, would itself make room).
+std::optional<lgtest::Scrape> scrape_on(RawConn& c, size_t before) {
+  if (!c.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")) return std::nullopt;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto answers = split_answers(c.data(), {});
+    if (answers.size() > before) return lgtest::Scrape(answers[before].body);
+    c.read_to_eof(20);
+  }
+  return std::nullopt;
 }
 
 // The value of lettagate_http_requests_total{path=PATH,code="200"} in a /metrics body (0: absent).
@@ -192,66 +213,67 @@ TEST_CASE("slow headers hit the header deadline (408), silent clients are cut", 
   CHECK(elapsed.count() < 3000);
 }
 
-TEST_CASE("the connection cap answers 503 and recovers", "[integration][http]") {
+// At the cap a newcomer takes the place of the connection that has waited longest on its
+// client.
+TEST_CASE("at the connection cap the least recently active connection makes room", "[http][unit]") {
   Server s("--max-connections 2");
-  // Holds two keep-alive connections (the cap), each having been answered once.
-  auto hold_two = [&](std::unique_ptr<RawConn>& a, std::unique_ptr<RawConn>& b) {
-    a = std::make_unique<RawConn>(s.port);
-    b = std::make_unique<RawConn>(s.port);
-    REQUIRE(a->send(kGet));
-    REQUIRE(b->send(kGet));
-    CHECK_THAT(a->read_until("ok\n", 1, 2000), Catch::StartsWith("HTTP/1.1 200"));
-    CHECK_THAT(b->read_until("ok\n", 1, 2000), Catch::StartsWith("HTTP/1.1 200"));
+  // One more GET /livez on `conn`, answered 200 (`n` answers on it so far, this one included).
+  auto served = [&](RawConn& conn, int n) {
+    return conn.send(kGet) && count(conn.read_until("ok\n", n, 2000), "HTTP/1.1 200 OK\r\n") == n;
   };
-  auto expect_rejected = [&] {
-    RawConn extra(s.port);
-    CHECK(extra.read_to_eof(3000));
-    CHECK_THAT(extra.data(), Catch::StartsWith("HTTP/1.1 503"));
-    CHECK_THAT(extra.data(), Catch::Contains("too many connections"));
-  };
-  std::unique_ptr<RawConn> a, b;
-  hold_two(a, b);
-  for (int i = 0; i < 3; ++i) expect_rejected();
-  // The held connections are still served while others are turned away.
-  REQUIRE(a->send(kGet));
-  CHECK(a->read_until("ok\n", 2, 2000).find("HTTP/1.1 200", 10) != std::string::npos);
-
-  // One client leaves: its slot is free again (the server sees the close on its loop: poll).
-  a.reset();
-  auto served_within = [&](int ms) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (lgtest::http_get(s.port, "/livez", 1000).status == 200) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
-  };
-  CHECK(served_within(3000));
-  b.reset();
-  REQUIRE(served_within(3000));
-
-  // Both slots are free: the rejected connections left nothing behind. The cap holds again.
-  hold_two(a, b);
-  expect_rejected();
-  a.reset();
-  b.reset();
-  REQUIRE(served_within(3000));
-
-  // The metrics agree: 4 rejected in all, and only the scrape's own connection open.
-  std::optional<lgtest::Scrape> m;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto r = lgtest::http_get(s.port, "/metrics", 1000);
-    if (r.status == 200) {
-      m.emplace(r.body);
-      if (m->get("lettagate_http_connections_active") == 1) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  {
+    RawConn a(s.port), b(s.port);
+    REQUIRE(served(a, 1));
+    REQUIRE(served(b, 1));
+    RawConn c(s.port);  // a has been idle longest: it goes, c is served
+    CHECK(served(c, 1));
+    CHECK(a.read_to_eof(2000));
+    CHECK(served(b, 2));  // b shows life: now c has been idle longest
+    RawConn d(s.port);
+    CHECK(served(d, 1));
+    CHECK(c.read_to_eof(2000));
+    // Two evicted (a, c), none refused, two open (b, d).
+    auto m = scrape_on(b, 2);
+    REQUIRE(m);
+    INFO(m->text());
+    CHECK(m->get("lettagate_http_connections_evicted_total") == 2);
+    CHECK(m->get("lettagate_http_connections_rejected_total") == 0);
+    CHECK(m->get("lettagate_http_connections_active") == 2);
   }
-  REQUIRE(m);
-  INFO(m->text());
-  CHECK(m->get("lettagate_http_connections_active") == 1);
-  CHECK(m->get("lettagate_http_connections_rejected_total") == 4);
+}
+
+// A newcomer is safe until its socket has been polled once: when every open connection is
+// that new, the next one is refused (503). Here two arrive while the server is stopped, with a
+// cap of 1: the first is accepted, the second waits for the next loop turn (accepts spread
+// over turns), when the first has not yet been polled.
+TEST_CASE("at the connection cap a newcomer is refused only when every connection is newer than a poll",
+          "[http][unit]") {
+  Server s("--max-connections 1");
+  kill(s.proc.pid(), SIGSTOP);
+  auto stopped = [&] {
+    std::ifstream stat("/proc/" + std::to_string(s.proc.pid()) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto paren = line.rfind(')');
+    return paren != std::string::npos && line.compare(paren + 2, 1, "T") == 0;
+  };
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (!stopped() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(stopped());
+  {
+    RawConn x(s.port), y(s.port);
+    kill(s.proc.pid(), SIGCONT);
+    CHECK(y.read_to_eof(3000));
+    CHECK_THAT(y.data(), Catch::StartsWith("HTTP/1.1 503"));
+    CHECK_THAT(y.data(), Catch::Contains("too many connections"));
+    REQUIRE(x.send(kGet));
+    CHECK_THAT(x.read_until("ok\n", 1, 2000), Catch::StartsWith("HTTP/1.1 200"));
+    auto m = scrape_on(x, 1);
+    REQUIRE(m);
+    INFO(m->text());
+    CHECK(m->get("lettagate_http_connections_rejected_total") == 1);
+    CHECK(m->get("lettagate_http_connections_evicted_total") == 0);
+  }
 }
 
 TEST_CASE("HTTP/1.0 and Connection: close end the connection after the response", "[integration][http]") {
@@ -427,4 +449,20 @@ TEST_CASE("a client pipelining scrapes and never reading costs the server its ou
   INFO("RSS " << before << " KiB -> " << after << " KiB");
   CHECK(after - before < 2048);
   CHECK(lgtest::http_get(s.port, "/livez", 1000).status == 200);
+}
+
+// A connection stalled on answers its client does not read (its input paused, the kernel's
+// buffers full) waits on its client as an idle one does: at the cap it makes room too.
+TEST_CASE("at the connection cap a connection stalled on unread answers makes room", "[http][unit]") {
+  Server s("--max-connections 1");
+  RawConn stalled(s.port);
+  std::string burst;
+  while (burst.size() < 64 * 1024) burst += "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  REQUIRE(stalled.send(burst));
+  wait_quiet(s.proc.pid());
+  RawConn c(s.port);
+  REQUIRE(c.send(kGet));
+  CHECK_THAT(c.read_until("ok\n", 1, 2000), Catch::StartsWith("HTTP/1.1 200"));
+  CHECK(stalled.read_to_eof(5000));  // what was sent before the close, then the close
+  CHECK(count(stalled.data(), "HTTP/1.1 200 OK\r\n") > 10);
 }
