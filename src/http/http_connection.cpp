@@ -94,7 +94,12 @@ void HttpConnection::feed(const char* data, size_t len) {
     case RequestParser::Result::Ok:
     case RequestParser::Result::Stopped:  // the last request we answer on this connection
       break;
-    case RequestParser::Result::Paused: pause_input(data + parsed, len - parsed); break;
+    case RequestParser::Result::Paused:
+      // Paused for the turn's share of answers with nothing left unparsed: nothing to defer,
+      // so reading goes on (many clients with one request each never stop and start reading).
+      if (parsed == len && unsent() <= kOutputHighWater) break;
+      pause_input(data + parsed, len - parsed);
+      break;
     case RequestParser::Result::HeaderTooLarge: fail(431, "header fields too large"); break;
     case RequestParser::Result::BodyTooLarge: fail(413, "body too large"); break;
     case RequestParser::Result::Malformed: fail(400, parser_.error_reason().c_str()); break;
@@ -144,7 +149,9 @@ bool HttpConnection::on_request(const Request& req) {
   if (!keep_alive) return false;  // answer nothing after a final response
   state_ = State::Idle;
   deadline_.set(server_->options_.keepalive_timeout);
-  if (unsent() > kOutputHighWater) parser_.pause();
+  // The rest waits while the output is full, or for a later loop turn once this one has
+  // answered its share (spend_answer() counts this answer either way).
+  if (server_->spend_answer() || unsent() > kOutputHighWater) parser_.pause();
   return true;
 }
 

@@ -17,6 +17,11 @@ HttpServer::HttpServer(uv_loop_t* loop, Options options, Handler handler, metric
   resumer_ = new uv_idle_t;
   uv_idle_init(loop_, resumer_);
   resumer_->data = this;
+  turns_ = new uv_prepare_t;
+  uv_prepare_init(loop_, turns_);
+  turns_->data = this;
+  uv_prepare_start(turns_, [](uv_prepare_t* p) { static_cast<HttpServer*>(p->data)->on_turn(); });
+  uv_unref(reinterpret_cast<uv_handle_t*>(turns_));
   if (registry) {
     requests_ = &registry->counter("lettagate_http_requests_total", "Requests answered by the health server.",
                                    {"path", "code"});
@@ -54,11 +59,6 @@ int HttpServer::listen(const HostPort& address, std::string* error) {
   sockaddr_storage bound{};
   int len = sizeof bound;
   uv_tcp_getsockname(listener_, reinterpret_cast<sockaddr*>(&bound), &len);
-  turns_ = new uv_prepare_t;
-  uv_prepare_init(loop_, turns_);
-  turns_->data = this;
-  uv_prepare_start(turns_, [](uv_prepare_t* p) { static_cast<HttpServer*>(p->data)->on_turn(); });
-  uv_unref(reinterpret_cast<uv_handle_t*>(turns_));
   port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
                                             : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   return 0;
@@ -110,6 +110,7 @@ void HttpServer::on_turn() {
   waiting_.splice_back(first_poll_);
   first_poll_.splice_back(fresh_);
   accepted_this_turn_ = 0;
+  answers_this_turn_ = 0;
   if (accept_waiting_ && listener_) {
     accept_waiting_ = false;
     accept_one();  // uv_accept takes the connection libuv kept and starts accepting again
@@ -159,10 +160,15 @@ void HttpServer::cancel_resume(HttpConnection* c) {
   }
 }
 
-// Each connection queued before this turn parses on (one high-water mark's worth at most);
-// those that pause again queue for the next turn.
+bool HttpServer::spend_answer() { return ++answers_this_turn_ > kAnswersPerTurn; }
+
+// Connections queued before this turn parse on, in turn, while the turn's answers last (at
+// least one connection per turn, so every one gets there); those that pause again queue at the
+// back for a later turn.
 void HttpServer::run_resumes() {
-  for (size_t n = to_resume_.size(); n > 0 && !to_resume_.empty(); --n) {
+  bool first = true;
+  for (size_t n = to_resume_.size(); n > 0 && !to_resume_.empty(); --n, first = false) {
+    if (!first && answers_this_turn_ >= kAnswersPerTurn) break;
     HttpConnection* c = to_resume_.front();
     to_resume_.pop_front();
     c->resume_queued_ = false;
@@ -195,10 +201,6 @@ void HttpServer::stop_listening() {
     uv_close(reinterpret_cast<uv_handle_t*>(listener_), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
     listener_ = nullptr;
   }
-  if (turns_) {  // no newcomer will need room
-    uv_close(reinterpret_cast<uv_handle_t*>(turns_), [](uv_handle_t* h) { delete reinterpret_cast<uv_prepare_t*>(h); });
-    turns_ = nullptr;
-  }
   for (auto* c : all_connections()) c->drain();
 }
 
@@ -216,6 +218,10 @@ void HttpServer::close_all() {
   if (resumer_) {
     uv_close(reinterpret_cast<uv_handle_t*>(resumer_), [](uv_handle_t* h) { delete reinterpret_cast<uv_idle_t*>(h); });
     resumer_ = nullptr;
+  }
+  if (turns_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(turns_), [](uv_handle_t* h) { delete reinterpret_cast<uv_prepare_t*>(h); });
+    turns_ = nullptr;
   }
   for (auto* c : all_connections()) {
     c->close();

@@ -54,8 +54,11 @@ class HttpServer {
   static void on_connection(uv_stream_t* server, int status);
   void accept_one();
   // Once per loop turn, before polling: connections age from fresh_ to first_poll_ to
-  // waiting_, and an accept left for this turn is taken.
+  // waiting_, the turn's answers start again from none, and an accept left for this turn is taken.
   void on_turn();
+  // Counts an answer against the turn's; true when the turn has had its share: the connection
+  // then answers the rest of what it read in a later turn (as when its output is full).
+  bool spend_answer();
   // At the cap: closes the connection that has waited longest on its client, if one has had
   // its chance to send a request. False when nothing was closed.
   bool make_room();
@@ -77,9 +80,12 @@ class HttpServer {
   Options options_;
   Handler handler_;
   uv_tcp_t* listener_ = nullptr;  // freed in its close callback
-  // Runs on_turn() while listening (unref'd: it never keeps the loop alive). Freed in its close
-  // callback.
+  // Runs on_turn() (unref'd: it never keeps the loop alive). Freed in its close callback.
   uv_prepare_t* turns_ = nullptr;
+  // Answers built per loop turn: pipelined requests beyond it wait for a later turn, so however
+  // many connections pipeline, a turn (and a /livez from elsewhere) waits for at most this many.
+  static constexpr int kAnswersPerTurn = 16;
+  int answers_this_turn_ = 0;
   // Accepts per loop turn, so a burst of newcomers (more than the cap, say) spreads over turns
   // and each newcomer finds older connections to take the place of. The rest wait in the
   // kernel's queue: not calling uv_accept stops libuv's accepting until on_turn() does.
