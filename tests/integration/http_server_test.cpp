@@ -1,143 +1,12 @@
 // The health server against real sockets: the real binary with every component off.
-#include <signal.h>
-
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <memory>
-#include <optional>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "integration/gate_harness.hpp"
-#include "support/raw_conn.hpp"
-#include "support/test_env.hpp"
+#include "integration/http_server_harness.hpp"
 
 using lgtest::RawConn;
-
-#if defined(__SANITIZE_ADDRESS__)
-#define LG_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LG_TEST_ASAN 1
-#endif
-#endif
-
-namespace {
-
-// The test binary is built like the lettagate it starts (scripts/test's sanitized suite builds both).
-#ifdef LG_TEST_ASAN
-constexpr bool kAddressSanitizer = true;
-#else
-constexpr bool kAddressSanitizer = false;
-#endif
-
-struct Server {
-  int port = lgtest::free_port();
-  lgtest::Process proc;
-  explicit Server(const std::string& extra = "", const std::string& env = "")
-      : proc("serve --listen 127.0.0.1:" + std::to_string(port) +
-                 " --letta-url off --postgres-dsn off --redis-url off --nginx-url off --forward off " + extra,
-             env) {
-    REQUIRE(lgtest::wait_live(port));
-  }
-};
-
-const std::string kGet = "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n";
-
-int count(const std::string& text, const std::string& what) {
-  int n = 0;
-  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + what.size())) ++n;
-  return n;
-}
-
-struct Answer {
-  int status = 0;
-  std::string head;
-  std::string body;
-};
-
-// A stream of responses, split by their Content-Length (none after a HEAD: head_only[i]).
-// Stops at the first one that is not whole.
-std::vector<Answer> split_answers(const std::string& all, const std::vector<bool>& head_only) {
-  std::vector<Answer> out;
-  size_t pos = 0;
-  while (pos < all.size() && all.compare(pos, 9, "HTTP/1.1 ") == 0) {
-    const size_t end = all.find("\r\n\r\n", pos);
-    const size_t cl = all.find("Content-Length: ", pos);
-    if (end == std::string::npos || cl == std::string::npos || cl > end) break;
-    const bool head = out.size() < head_only.size() && head_only[out.size()];
-    const size_t len = head ? 0 : std::stoul(all.substr(cl + 16, end - cl - 16));
-    if (end + 4 + len > all.size()) break;
-    out.push_back({std::stoi(all.substr(pos + 9, 3)), all.substr(pos, end - pos), all.substr(end + 4, len)});
-    pos = end + 4 + len;
-  }
-  return out;
-}
-
-// GET /metrics on an open keep-alive connection that has had `before` answers (no HEAD): the
-// counters seen without opening a connection (which, at the cap, would itself make room).
-std::optional<lgtest::Scrape> scrape_on(RawConn& c, size_t before) {
-  if (!c.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")) return std::nullopt;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  while (std::chrono::steady_clock::now() < deadline) {
-    const auto answers = split_answers(c.data(), {});
-    if (answers.size() > before) return lgtest::Scrape(answers[before].body);
-    c.read_to_eof(20);
-  }
-  return std::nullopt;
-}
-
-// The value of lettagate_http_requests_total{path=PATH,code="200"} in a /metrics body (0: absent).
-long served_count(const std::string& metrics, const std::string& path) {
-  const std::string key = "lettagate_http_requests_total{path=\"" + path + "\",code=\"200\"} ";
-  const size_t p = metrics.find(key);
-  return p == std::string::npos ? 0 : std::stol(metrics.substr(p + key.size()));
-}
-
-// Resident memory of a process, in KiB (/proc/PID/status VmRSS).
-long rss_kib(int pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
-// User + system CPU time of a process, in clock ticks (/proc/PID/stat).
-long cpu_ticks(int pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  std::istringstream rest(line.substr(line.rfind(')') + 2));
-  std::string field;
-  long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stol(field);
-    if (i == 15) stime = std::stol(field);
-  }
-  return utime + stime;
-}
-
-// Waits (at most 10 s) until a process has used no CPU for 300 ms: a server that stopped
-// answering a client that does not read.
-void wait_quiet(int pid) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  long ticks = cpu_ticks(pid);
-  auto still_since = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() < deadline &&
-         std::chrono::steady_clock::now() - still_since < std::chrono::milliseconds(300)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    const long now = cpu_ticks(pid);
-    if (now != ticks) {
-      ticks = now;
-      still_since = std::chrono::steady_clock::now();
-    }
-  }
-}
-
-}  // namespace
+using namespace lgtest::http_server;
 
 TEST_CASE("keep-alive: several requests on one connection", "[integration][http]") {
   Server s;
@@ -227,69 +96,6 @@ TEST_CASE("slow headers hit the header deadline (408), silent clients are cut", 
   CHECK(silent.data().empty());
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   CHECK(elapsed.count() < 3000);
-}
-
-// At the cap a newcomer takes the place of the connection that has waited longest on its
-// client.
-TEST_CASE("at the connection cap the least recently active connection makes room", "[http][unit]") {
-  Server s("--max-connections 2");
-  // One more GET /livez on `conn`, answered 200 (`n` answers on it so far, this one included).
-  auto served = [&](RawConn& conn, int n) {
-    return conn.send(kGet) && count(conn.read_until("ok\n", n, 2000), "HTTP/1.1 200 OK\r\n") == n;
-  };
-  {
-    RawConn a(s.port), b(s.port);
-    REQUIRE(served(a, 1));
-    REQUIRE(served(b, 1));
-    RawConn c(s.port);  // a has been idle longest: it goes, c is served
-    CHECK(served(c, 1));
-    CHECK(a.read_to_eof(2000));
-    CHECK(served(b, 2));  // b shows life: now c has been idle longest
-    RawConn d(s.port);
-    CHECK(served(d, 1));
-    CHECK(c.read_to_eof(2000));
-    // Two evicted (a, c), none refused, two open (b, d).
-    auto m = scrape_on(b, 2);
-    REQUIRE(m);
-    INFO(m->text());
-    CHECK(m->get("lettagate_http_connections_evicted_total") == 2);
-    CHECK(m->get("lettagate_http_connections_rejected_total") == 0);
-    CHECK(m->get("lettagate_http_connections_active") == 2);
-  }
-}
-
-// A newcomer is safe until its socket has been polled once: when every open connection is
-// that new, the next one is refused (503). Here two arrive while the server is stopped, with a
-// cap of 1: the first is accepted, the second waits for the next loop turn (accepts spread
-// over turns), when the first has not yet been polled.
-TEST_CASE("at the connection cap a newcomer is refused only when every connection is newer than a poll",
-          "[http][unit]") {
-  Server s("--max-connections 1");
-  kill(s.proc.pid(), SIGSTOP);
-  auto stopped = [&] {
-    std::ifstream stat("/proc/" + std::to_string(s.proc.pid()) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    const auto paren = line.rfind(')');
-    return paren != std::string::npos && line.compare(paren + 2, 1, "T") == 0;
-  };
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  while (!stopped() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  REQUIRE(stopped());
-  {
-    RawConn x(s.port), y(s.port);
-    kill(s.proc.pid(), SIGCONT);
-    CHECK(y.read_to_eof(3000));
-    CHECK_THAT(y.data(), Catch::StartsWith("HTTP/1.1 503"));
-    CHECK_THAT(y.data(), Catch::Contains("too many connections"));
-    REQUIRE(x.send(kGet));
-    CHECK_THAT(x.read_until("ok\n", 1, 2000), Catch::StartsWith("HTTP/1.1 200"));
-    auto m = scrape_on(x, 1);
-    REQUIRE(m);
-    INFO(m->text());
-    CHECK(m->get("lettagate_http_connections_rejected_total") == 1);
-    CHECK(m->get("lettagate_http_connections_evicted_total") == 0);
-  }
 }
 
 TEST_CASE("HTTP/1.0 and Connection: close end the connection after the response", "[integration][http]") {
@@ -449,7 +255,7 @@ TEST_CASE("a paused burst ending in Connection: close or garbage answers up to i
 // until the kernel's socket buffers are full, then holds at most its output marks and the
 // unparsed rest of one read. Before, it parsed the whole read at once: ~1,900 answers
 // (30 MB) in memory, the loop held for the while.
-TEST_CASE("a client pipelining scrapes and never reading costs the server its output marks", "[http][unit]") {
+TEST_CASE("a client pipelining scrapes and never reading costs the server its output marks", "[http][stack]") {
   // Under AddressSanitizer freed memory waits in a quarantine (256 MiB by default), which RSS
   // would show as growth: none here, so RSS counts what is live (plus ASan's shadow of it).
   Server s("", "ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0\"");
@@ -470,18 +276,3 @@ TEST_CASE("a client pipelining scrapes and never reading costs the server its ou
   CHECK(lgtest::http_get(s.port, "/livez", 1000).status == 200);
 }
 
-// A connection stalled on answers its client does not read (its input paused, the kernel's
-// buffers full) waits on its client as an idle one does: at the cap it makes room too.
-TEST_CASE("at the connection cap a connection stalled on unread answers makes room", "[http][unit]") {
-  Server s("--max-connections 1");
-  RawConn stalled(s.port);
-  std::string burst;
-  while (burst.size() < 64 * 1024) burst += "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
-  REQUIRE(stalled.send(burst));
-  wait_quiet(s.proc.pid());
-  RawConn c(s.port);
-  REQUIRE(c.send(kGet));
-  CHECK_THAT(c.read_until("ok\n", 1, 2000), Catch::StartsWith("HTTP/1.1 200"));
-  CHECK(stalled.read_to_eof(5000));  // what was sent before the close, then the close
-  CHECK(count(stalled.data(), "HTTP/1.1 200 OK\r\n") > 10);
-}
