@@ -121,8 +121,9 @@ void HttpServer::on_turn() {
 // ever in the middle of being served across loop turns. The one that has waited longest (no
 // byte read, no write completed) goes: an idle flood, slowloris bytes or answers nobody reads
 // all age, while a newcomer is safe until its socket has been polled once, and then sits
-// behind every connection that has been quieter than it. Accepts are spread over turns, so
-// only a cap smaller than a turn's accepts leaves nothing to close.
+// behind every connection that has been quieter than it. Accepts are spread over turns (two
+// turns' worth is at most half a cap of 4 or more), so only a cap of 1 or 2 can leave nothing
+// to close.
 bool HttpServer::make_room() {
   HttpConnection* oldest = waiting_.front();
   if (!oldest) return false;
