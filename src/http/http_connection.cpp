@@ -7,7 +7,10 @@
 namespace lg::http {
 namespace {
 
-constexpr size_t kWriteHighWater = 1 << 20;  // stop reading pipelined requests above this
+// Unsent output (built, or queued in libuv) above which a connection stops parsing and reading,
+// and below which it starts again. A /metrics answer is 10-20 KiB: a few per loop turn.
+constexpr size_t kOutputHighWater = 64 * 1024;
+constexpr size_t kOutputLowWater = 16 * 1024;
 constexpr Millis kLinger{2000};              // after a final response, how long unread input may drain
 constexpr size_t kKeptOutputBytes = 64 * 1024;  // output capacity a connection keeps between requests
 
@@ -44,7 +47,8 @@ void HttpConnection::reject_busy() {
 
 void HttpConnection::drain() {
   draining_ = true;
-  if (state_ == State::Idle && writes_pending_ == 0) close();
+  // A paused connection answers its next request (with Connection: close) when it resumes.
+  if (state_ == State::Idle && writes_pending_ == 0 && !input_paused_) close();
 }
 
 void HttpConnection::close() {
@@ -52,6 +56,7 @@ void HttpConnection::close() {
   state_ = State::Closing;
   deadline_.close();
   if (server_) {
+    server_->cancel_resume(this);
     server_->forget(this);
     if (server_->active_) server_->active_->dec();
   }
@@ -78,23 +83,55 @@ void HttpConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf)
     c->close();
     return;
   }
+  if (c->server_) c->server_->touch(c);
   if (c->state_ == State::Lingering || c->state_ == State::Closing) return;  // discard
   c->feed(buf->base, static_cast<size_t>(nread));
 }
 
 void HttpConnection::feed(const char* data, size_t len) {
-  switch (parser_.feed(data, len)) {
+  size_t parsed = len;
+  switch (parser_.feed(data, len, &parsed)) {
     case RequestParser::Result::Ok:
     case RequestParser::Result::Stopped:  // the last request we answer on this connection
+      break;
+    case RequestParser::Result::Paused:
+      // Paused for the turn's share of answers with nothing left unparsed: nothing to defer,
+      // so reading goes on (many clients with one request each never stop and start reading).
+      if (parsed == len && unsent() <= kOutputHighWater) break;
+      pause_input(data + parsed, len - parsed);
       break;
     case RequestParser::Result::HeaderTooLarge: fail(431, "header fields too large"); break;
     case RequestParser::Result::BodyTooLarge: fail(413, "body too large"); break;
     case RequestParser::Result::Malformed: fail(400, parser_.error_reason().c_str()); break;
   }
   flush();
-  auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
-  if (state_ != State::Closing && stream->write_queue_size > kWriteHighWater) uv_read_stop(stream);
 }
+
+// `rest` may be in the read buffer all connections share: it is copied. No more is read until
+// it has been parsed, so what is kept is at most one read.
+void HttpConnection::pause_input(const char* rest, size_t len) {
+  input_paused_ = true;
+  pending_input_.assign(rest, len);
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+}
+
+// Output drained below the low-water mark (the server calls this on the next loop turn): parse
+// what was kept (which may pause again), then read again.
+void HttpConnection::resume_input() {
+  input_paused_ = false;
+  std::string input;
+  input.swap(pending_input_);  // feed() may keep a new rest in pending_input_
+  if (!input.empty()) feed(input.data(), input.size());
+  // A final answer is on its way (linger() reads again, to discard) or the parser paused again.
+  if (input_paused_ || close_after_flush_ || state_ == State::Closing || state_ == State::Lingering) return;
+  if (draining_ && state_ == State::Idle && writes_pending_ == 0) {
+    close();
+    return;
+  }
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc, on_read);
+}
+
+size_t HttpConnection::unsent() const { return out_.size() + tail_.size() + tcp_.write_queue_size; }
 
 void HttpConnection::on_request_begin() {
   // The first request's deadline runs from accept; later ones from their first byte.
@@ -112,6 +149,9 @@ bool HttpConnection::on_request(const Request& req) {
   if (!keep_alive) return false;  // answer nothing after a final response
   state_ = State::Idle;
   deadline_.set(server_->options_.keepalive_timeout);
+  // The rest waits while the output is full, or for a later loop turn once this one has
+  // answered its share (spend_answer() counts this answer either way).
+  if (server_->spend_answer() || unsent() > kOutputHighWater) parser_.pause();
   return true;
 }
 
@@ -185,23 +225,22 @@ void HttpConnection::flush() {
     }
   }
   if (close_after_flush_ && writes_pending_ == 0) linger();
+  else if (input_paused_ && writes_pending_ == 0 && server_) server_->schedule_resume(this);  // the kernel took it all
 }
 
-// What try_write left (from `offset` of out_ then tail_) goes out with uv_write, as a copy:
-// tail_ is only valid until the loop runs again. False when the connection closed.
+// What try_write left (from `offset` of out_ then tail_) goes out with uv_write: out_'s buffer
+// moves into the request (never held twice), tail_ is copied (it is only valid until the loop
+// runs again). False when the connection closed.
 bool HttpConnection::queue_write(size_t offset) {
   auto* w = new WriteReq;
   w->req.data = this;
-  if (offset == 0 && tail_.empty()) {
-    w->data.swap(out_);
-  } else if (offset < out_.size()) {
-    w->data.reserve(out_.size() - offset + tail_.size());
-    w->data.assign(out_, offset);
+  w->data.swap(out_);
+  if (offset < w->data.size()) {
+    w->data.erase(0, offset);
     w->data += tail_;
   } else {
-    w->data.assign(tail_.substr(offset - out_.size()));
+    w->data.assign(tail_.substr(offset - w->data.size()));
   }
-  out_.clear();
   tail_ = {};
   uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
   int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, on_write);
@@ -224,17 +263,21 @@ void HttpConnection::on_write(uv_write_t* req, int status) {
     return;
   }
   if (c->state_ == State::Closing) return;
-  if (c->writes_pending_ == 0) {
-    if (c->close_after_flush_) {
-      c->linger();
-      return;
-    }
-    if (c->draining_ && c->state_ == State::Idle) {
-      c->close();
-      return;
-    }
-    uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp_), on_alloc, on_read);
+  if (c->server_) c->server_->touch(c);  // the client reads: it is alive
+  c->after_write();
+}
+
+void HttpConnection::after_write() {
+  if (input_paused_) {
+    if (tcp_.write_queue_size <= kOutputLowWater && server_) server_->schedule_resume(this);
+    return;
   }
+  if (writes_pending_ > 0) return;
+  if (close_after_flush_) {
+    linger();
+    return;
+  }
+  if (draining_ && state_ == State::Idle) close();
 }
 
 // After a final response: half-close, keep reading (and discarding) briefly so unread input
@@ -243,6 +286,8 @@ void HttpConnection::linger() {
   if (state_ == State::Closing) return;
   close_after_flush_ = false;
   state_ = State::Lingering;
+  // Reading may have stopped for backpressure; start it again to discard.
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc, on_read);
   auto* req = new uv_shutdown_t;
   req->data = this;
   if (uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&tcp_), on_shutdown) != 0) {

@@ -1,12 +1,19 @@
 #pragma once
 // One client connection of the HttpServer. Owns its uv_tcp_t (freed in its close callback,
 // which deletes the connection) and a Deadline for the header and keep-alive deadlines.
+//
+// Backpressure: once its unsent output passes a high-water mark, the connection stops parsing
+// (pipelined requests stay unparsed, copied out of the shared read buffer) and reading; when
+// the output drains below the low-water mark it parses the rest, then reads again. So a client
+// that pipelines requests and never reads costs at most the marks, and one connection's burst
+// is answered a high-water mark per loop turn, never holding the loop.
 #include <uv.h>
 
 #include <string>
 #include <string_view>
 
 #include "core/deadline.hpp"
+#include "http/connection_list.hpp"
 #include "http/http_message.hpp"
 #include "http/request_parser.hpp"
 
@@ -29,6 +36,8 @@ class HttpConnection {
   void drain();
 
  private:
+  friend class ConnectionList<HttpConnection>;
+  friend class HttpServer;
   enum class State { Idle, Reading, Lingering, Closing };
 
   static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
@@ -38,6 +47,10 @@ class HttpConnection {
   static void on_close(uv_handle_t* h);
 
   void feed(const char* data, size_t len);
+  void pause_input(const char* rest, size_t len);
+  void resume_input();
+  void after_write();
+  size_t unsent() const;
   void on_request_begin();
   bool on_request(const Request& req);
   void respond(const Request& req, const Response& res, bool keep_alive);
@@ -49,6 +62,7 @@ class HttpConnection {
   void on_deadline();
 
   HttpServer* server_;
+  ConnectionList<HttpConnection>::Hook hook_;  // in one of the server's lists
   uv_tcp_t tcp_{};
   Deadline deadline_;
   RequestParser parser_;
@@ -56,7 +70,10 @@ class HttpConnection {
   bool first_request_ = true;
   bool close_after_flush_ = false;
   bool draining_ = false;
+  bool input_paused_ = false;  // unsent output passed the high-water mark: not parsing, not reading
+  bool resume_queued_ = false;  // in the server's to_resume_
   size_t writes_pending_ = 0;
+  std::string pending_input_;  // what a paused read left unparsed
   std::string out_;  // responses produced by one read, written together (pipelining)
   // The last response's body when it is kept elsewhere (Response::shared): written after
   // out_ by flush() at the end of the same read, or copied into out_ before anything else

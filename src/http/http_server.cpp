@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "core/log.hpp"
@@ -12,6 +13,15 @@ namespace lg::http {
 
 HttpServer::HttpServer(uv_loop_t* loop, Options options, Handler handler, metrics::Registry* registry)
     : loop_(loop), options_(options), handler_(std::move(handler)) {
+  accepts_per_turn_ = std::clamp(options_.max_connections / 4, 1, 64);
+  resumer_ = new uv_idle_t;
+  uv_idle_init(loop_, resumer_);
+  resumer_->data = this;
+  turns_ = new uv_prepare_t;
+  uv_prepare_init(loop_, turns_);
+  turns_->data = this;
+  uv_prepare_start(turns_, [](uv_prepare_t* p) { static_cast<HttpServer*>(p->data)->on_turn(); });
+  uv_unref(reinterpret_cast<uv_handle_t*>(turns_));
   if (registry) {
     requests_ = &registry->counter("lettagate_http_requests_total", "Requests answered by the health server.",
                                    {"path", "code"});
@@ -19,6 +29,9 @@ HttpServer::HttpServer(uv_loop_t* loop, Options options, Handler handler, metric
     rejected_ = &registry->counter("lettagate_http_connections_rejected_total",
                                    "Health server connections refused at the connection cap.")
                      .with();
+    evicted_ = &registry->counter("lettagate_http_connections_evicted_total",
+                                  "Health server connections closed at the connection cap to make room for a new one.")
+                    .with();
     timeouts_ = &registry->counter("lettagate_http_request_timeouts_total",
                                    "Health server connections cut by the header deadline.")
                      .with();
@@ -66,6 +79,10 @@ void HttpServer::on_connection(uv_stream_t* server, int status) {
     }
     return;
   }
+  if (self->accepted_this_turn_ >= self->accepts_per_turn_) {
+    self->accept_waiting_ = true;  // libuv stops accepting until on_turn() takes this one
+    return;
+  }
   self->accept_one();
 }
 
@@ -76,15 +93,89 @@ void HttpServer::accept_one() {
     conn->close();
     return;
   }
-  connections_.insert(conn);
+  ++accepted_this_turn_;
+  const bool room = static_cast<int>(connection_count()) < options_.max_connections || make_room();
+  fresh_.push_back(conn);
   if (active_) active_->inc();
   conn->start();
-  if (static_cast<int>(connections_.size()) > options_.max_connections) {
+  if (!room) {
     if (rejected_) rejected_->inc();
     conn->reject_busy();
     return;
   }
   if (stopping_) conn->drain();
+}
+
+void HttpServer::on_turn() {
+  waiting_.splice_back(first_poll_);
+  first_poll_.splice_back(fresh_);
+  accepted_this_turn_ = 0;
+  answers_this_turn_ = 0;
+  if (accept_waiting_ && listener_) {
+    accept_waiting_ = false;
+    accept_one();  // uv_accept takes the connection libuv kept and starts accepting again
+  }
+}
+
+// Every open connection is waiting on its client: handlers answer on the spot, so none is
+// ever in the middle of being served across loop turns. The one that has waited longest (no
+// byte read, no write completed) goes: an idle flood, slowloris bytes or answers nobody reads
+// all age, while a newcomer is safe until its socket has been polled once, and then sits
+// behind every connection that has been quieter than it. Accepts are spread over turns (two
+// turns' worth is at most half a cap of 4 or more), so only a cap of 1 or 2 can leave nothing
+// to close.
+bool HttpServer::make_room() {
+  HttpConnection* oldest = waiting_.front();
+  if (!oldest) return false;
+  oldest->close();
+  if (evicted_) evicted_->inc();
+  return true;
+}
+
+void HttpServer::forget(HttpConnection* c) { ConnectionList<HttpConnection>::take(c); }
+
+// A connection showed life (a read, a write completed): it goes to the back of waiting_.
+void HttpServer::touch(HttpConnection* c) {
+  if (waiting_.back() == c) return;
+  ConnectionList<HttpConnection>::take(c);
+  waiting_.push_back(c);
+}
+
+void HttpServer::schedule_resume(HttpConnection* c) {
+  if (c->resume_queued_ || !resumer_) return;
+  c->resume_queued_ = true;
+  to_resume_.push_back(c);
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(resumer_))) {
+    uv_idle_start(resumer_, [](uv_idle_t* h) { static_cast<HttpServer*>(h->data)->run_resumes(); });
+  }
+}
+
+void HttpServer::cancel_resume(HttpConnection* c) {
+  if (!c->resume_queued_) return;
+  c->resume_queued_ = false;
+  for (auto it = to_resume_.begin(); it != to_resume_.end(); ++it) {
+    if (*it == c) {
+      to_resume_.erase(it);
+      break;
+    }
+  }
+}
+
+bool HttpServer::spend_answer() { return ++answers_this_turn_ > kAnswersPerTurn; }
+
+// Connections queued before this turn parse on, in turn, while the turn's answers last (at
+// least one connection per turn, so every one gets there); those that pause again queue at the
+// back for a later turn.
+void HttpServer::run_resumes() {
+  bool first = true;
+  for (size_t n = to_resume_.size(); n > 0 && !to_resume_.empty(); --n, first = false) {
+    if (!first && answers_this_turn_ >= kAnswersPerTurn) break;
+    HttpConnection* c = to_resume_.front();
+    to_resume_.pop_front();
+    c->resume_queued_ = false;
+    c->resume_input();
+  }
+  if (to_resume_.empty()) uv_idle_stop(resumer_);
 }
 
 void HttpServer::count_request(std::string_view path, int status) {
@@ -111,18 +202,32 @@ void HttpServer::stop_listening() {
     uv_close(reinterpret_cast<uv_handle_t*>(listener_), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
     listener_ = nullptr;
   }
-  std::vector<HttpConnection*> conns(connections_.begin(), connections_.end());
-  for (auto* c : conns) c->drain();
+  for (auto* c : all_connections()) c->drain();
+}
+
+std::vector<HttpConnection*> HttpServer::all_connections() const {
+  std::vector<HttpConnection*> all = waiting_.snapshot();
+  for (const auto* list : {&first_poll_, &fresh_}) {
+    const auto more = list->snapshot();
+    all.insert(all.end(), more.begin(), more.end());
+  }
+  return all;
 }
 
 void HttpServer::close_all() {
   stop_listening();
-  std::vector<HttpConnection*> conns(connections_.begin(), connections_.end());
-  for (auto* c : conns) {
+  if (resumer_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(resumer_), [](uv_handle_t* h) { delete reinterpret_cast<uv_idle_t*>(h); });
+    resumer_ = nullptr;
+  }
+  if (turns_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(turns_), [](uv_handle_t* h) { delete reinterpret_cast<uv_prepare_t*>(h); });
+    turns_ = nullptr;
+  }
+  for (auto* c : all_connections()) {
     c->close();
     c->detach();
   }
-  connections_.clear();
 }
 
 }  // namespace lg::http

@@ -2,17 +2,21 @@
 // HttpServer: the health and metrics endpoint. HTTP/1.1 on llhttp with keep-alive, HEAD,
 // pipelined requests answered in order, a header size limit (431), an absolute header
 // deadline against slow clients (408), an idle keep-alive timeout, a body limit (413) and
-// a connection cap (503). Handlers are synchronous: they build the Response on the spot.
+// a connection cap: at the cap a newcomer takes the place of the connection that has waited
+// longest on its client (idle, a partial request, or answers it does not read); only when every
+// open connection is too new to have had a chance to send its request is it refused (503).
+// Handlers are synchronous: they build the Response on the spot.
 #include <uv.h>
 
+#include <deque>
 #include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 #include "config/url.hpp"
 #include "core/duration.hpp"
+#include "http/connection_list.hpp"
 #include "http/http_message.hpp"
 #include "metrics/registry.hpp"
 
@@ -43,13 +47,31 @@ class HttpServer {
   void stop_listening();
   // Closes the listener and every connection now.
   void close_all();
-  size_t connection_count() const { return connections_.size(); }
+  size_t connection_count() const { return fresh_.size() + first_poll_.size() + waiting_.size(); }
 
  private:
   friend class HttpConnection;
   static void on_connection(uv_stream_t* server, int status);
   void accept_one();
-  void forget(HttpConnection* c) { connections_.erase(c); }
+  // Once per loop turn, before polling: connections age from fresh_ to first_poll_ to
+  // waiting_, the turn's answers start again from none, and an accept left for this turn is taken.
+  void on_turn();
+  // Counts an answer against the turn's; true when the turn has had its share: the connection
+  // then answers the rest of what it read in a later turn (as when its output is full).
+  bool spend_answer();
+  // At the cap: closes the connection that has waited longest on its client, if one has had
+  // its chance to send a request. False when nothing was closed.
+  bool make_room();
+  void forget(HttpConnection* c);
+  void touch(HttpConnection* c);
+  std::vector<HttpConnection*> all_connections() const;
+  // A connection whose input is paused saw its output drain: it parses on in the next loop
+  // turn, after the loop has polled (never in the callback that saw the drain: libuv runs write
+  // callbacks queued by callbacks in the same pass, so resuming there would answer a whole burst
+  // without polling once). cancel_resume() when it closes.
+  void schedule_resume(HttpConnection* c);
+  void cancel_resume(HttpConnection* c);
+  void run_resumes();
   // lettagate_http_requests_total{path,code} += 1. The children are looked up once per
   // (route, code) and kept: no label vectors built per request.
   void count_request(std::string_view path, int status);
@@ -58,11 +80,33 @@ class HttpServer {
   Options options_;
   Handler handler_;
   uv_tcp_t* listener_ = nullptr;  // freed in its close callback
+  // Runs on_turn() (unref'd: it never keeps the loop alive). Freed in its close callback.
+  uv_prepare_t* turns_ = nullptr;
+  // Answers built per loop turn: pipelined requests beyond it wait for a later turn, so however
+  // many connections pipeline, a turn (and a /livez from elsewhere) waits for at most this many.
+  static constexpr int kAnswersPerTurn = 16;
+  int answers_this_turn_ = 0;
+  // Accepts per loop turn, so a burst of newcomers (more than the cap, say) spreads over turns
+  // and each newcomer finds older connections to take the place of. The rest wait in the
+  // kernel's queue: not calling uv_accept stops libuv's accepting until on_turn() does.
+  int accepts_per_turn_ = 1;
+  int accepted_this_turn_ = 0;
+  bool accept_waiting_ = false;
+  // Active only while connections wait in to_resume_: an idle handle keeps the loop polling
+  // without blocking, and runs once per turn. Freed in its close callback.
+  uv_idle_t* resumer_ = nullptr;
+  std::deque<HttpConnection*> to_resume_;
   int port_ = 0;
   bool stopping_ = false;
   uint64_t accept_errors_ = 0;
   uint64_t last_accept_log_ms_ = 0;
-  std::unordered_set<HttpConnection*> connections_;
+  // Every open connection is in exactly one of these. A newcomer is fresh_ in the turn it is
+  // accepted and first_poll_ in the next (libuv polls its socket for the first time then); after
+  // that, or once it has been read from, it is in waiting_, least recently active first: the
+  // only ones make_room() closes.
+  ConnectionList<HttpConnection> fresh_;
+  ConnectionList<HttpConnection> first_poll_;
+  ConnectionList<HttpConnection> waiting_;
   metrics::Family<metrics::Counter>* requests_ = nullptr;
   struct RequestCounter {
     int route;  // index in the known routes, or the last one ("other")
@@ -72,6 +116,7 @@ class HttpServer {
   std::vector<RequestCounter> request_counters_;
   metrics::Gauge* active_ = nullptr;
   metrics::Counter* rejected_ = nullptr;
+  metrics::Counter* evicted_ = nullptr;
   metrics::Counter* timeouts_ = nullptr;
   char read_buffer_[64 * 1024];  // shared: reads are handled one at a time on the loop
 };

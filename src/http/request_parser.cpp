@@ -22,9 +22,17 @@ RequestParser::RequestParser(Limits limits, OnBegin on_begin, OnRequest on_reque
   parser_.data = this;
 }
 
-RequestParser::Result RequestParser::feed(const char* data, size_t len) {
+RequestParser::Result RequestParser::feed(const char* data, size_t len, size_t* parsed) {
   llhttp_errno_t err = llhttp_execute(&parser_, data, len);
+  if (parsed) *parsed = len;
   if (err == HPE_OK) return Result::Ok;
+  if (err == HPE_PAUSED && pause_asked_) {
+    // llhttp stopped right after the request; error_pos is where the next one starts.
+    pause_asked_ = false;
+    if (parsed) *parsed = static_cast<size_t>(llhttp_get_error_pos(&parser_) - data);
+    llhttp_resume(&parser_);
+    return Result::Paused;
+  }
   if (err == HPE_PAUSED) return Result::Stopped;
   if (failure_ != Result::Ok) return failure_;
   return Result::Malformed;
@@ -100,7 +108,11 @@ int RequestParser::on_body(llhttp_t* p, const char* at, size_t len) {
 
 int RequestParser::on_message_complete(llhttp_t* p) {
   auto* s = self(p);
-  return s->on_request_(s->request_) ? 0 : HPE_PAUSED;
+  if (!s->on_request_(s->request_)) {
+    s->pause_asked_ = false;  // a stop is final, whatever else was asked
+    return HPE_PAUSED;
+  }
+  return s->pause_asked_ ? HPE_PAUSED : 0;
 }
 
 }  // namespace lg::http

@@ -17,7 +17,9 @@ class RequestParser {
     size_t max_header_bytes = 8192;  // request line + header names and values
     size_t max_body_bytes = 64 * 1024;
   };
-  enum class Result { Ok, Stopped, HeaderTooLarge, BodyTooLarge, Malformed };
+  // Paused: pause() was asked for in OnRequest; the bytes after that request were not parsed
+  // (feed's *parsed says how many were) and the parser takes them, or others, in a later feed().
+  enum class Result { Ok, Paused, Stopped, HeaderTooLarge, BodyTooLarge, Malformed };
 
   // Called when a request's first byte arrives (the header deadline starts there).
   using OnBegin = std::function<void()>;
@@ -29,8 +31,13 @@ class RequestParser {
   RequestParser(const RequestParser&) = delete;
   RequestParser& operator=(const RequestParser&) = delete;
 
-  // Parses what arrived. After anything but Ok the parser must not be fed again.
-  Result feed(const char* data, size_t len);
+  // Parses what arrived; *parsed (when given) gets how many bytes were, all of them unless
+  // Paused. After anything but Ok or Paused the parser must not be fed again.
+  Result feed(const char* data, size_t len, size_t* parsed = nullptr);
+  // From inside OnRequest (returning true): stop after this request, so the caller can deal
+  // with its output before parsing the rest. Applied when the callback returns, as Node's
+  // parser applies a pause asked for in a callback.
+  void pause() { pause_asked_ = true; }
   // Why the last feed() failed, for the error response.
   std::string error_reason() const;
 
@@ -53,6 +60,7 @@ class RequestParser {
   HeaderCollector headers_;
   size_t header_bytes_ = 0;
   Result failure_ = Result::Ok;
+  bool pause_asked_ = false;
 };
 
 }  // namespace lg::http

@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <vector>
 
 #include "http/request_parser.hpp"
@@ -64,4 +65,38 @@ TEST_CASE("a final request stops parsing, keep-alive follows the version and hea
   k.parser.feed(w2.data(), w2.size());
   REQUIRE_FALSE(k.requests.empty());
   CHECK_FALSE(k.requests[0].keep_alive);
+}
+
+// The health server pauses after a request whose answer filled its output: the parser must
+// say where it stopped, and continue from there (whole or cut anywhere) as if never paused.
+TEST_CASE("a pause asked for in the callback stops after that request; the rest parses later", "[http][unit]") {
+  const std::string wire =
+      "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz"
+      "GET /c HTTP/1.1\r\n\r\nGET /d HTTP/1.1\r\nConnection: close\r\n\r\nGET /e HTTP/1.1\r\n\r\n";
+  for (size_t cut = 1; cut <= wire.size(); cut += 5) {
+    std::vector<std::string> paths;
+    RequestParser* self = nullptr;
+    RequestParser parser({}, [] {}, [&](const Request& r) {
+      paths.push_back(r.path + (r.body.empty() ? "" : ":" + r.body));
+      if (!r.keep_alive) return false;
+      self->pause();
+      return true;
+    });
+    self = &parser;
+    // The bytes arrive in two reads cut at `cut`; each read is fed until it is all parsed.
+    std::vector<RequestParser::Result> results;
+    for (auto [from, to] : {std::pair<size_t, size_t>{0, cut}, {cut, wire.size()}}) {
+      while (from < to && (results.empty() || results.back() == RequestParser::Result::Ok ||
+                           results.back() == RequestParser::Result::Paused)) {
+        size_t parsed = 0;
+        results.push_back(parser.feed(wire.data() + from, to - from, &parsed));
+        REQUIRE(parsed <= to - from);
+        from += parsed;
+      }
+    }
+    INFO("cut at " << cut);
+    CHECK(paths == std::vector<std::string>{"/a", "/b:xyz", "/c", "/d"});
+    CHECK(std::count(results.begin(), results.end(), RequestParser::Result::Paused) == 3);
+    CHECK(results.back() == RequestParser::Result::Stopped);  // /d was the last one; /e is never parsed
+  }
 }
