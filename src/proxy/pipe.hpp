@@ -12,7 +12,10 @@
 // per event: a reader that never reads holds at most kHighWater per pipe, whatever the sizes.
 //
 // Half-close: EOF on src shuts dst's write side down with uv_shutdown, which libuv runs after
-// the queued writes; the pipe is then done() and the other direction goes on. Errors (read,
+// the queued writes; the pipe is then done() and the other direction goes on. An EOF is only
+// believed when src has no pending socket error: libuv 1.44 reports POLLHUP after a short read
+// as UV_EOF without reading again (uv__stream_io, src/unix/stream.c), and a peer's RST raises
+// POLLHUP, so a reset that follows data would otherwise pass on as a FIN. Errors (read,
 // write, shutdown) are reported once to the owner, which closes both sockets; after stop() the
 // pipe does nothing (callbacks that still arrive, UV_ECANCELED ones first, only give blocks back).
 //
@@ -28,6 +31,9 @@
 namespace lg::proxy {
 
 class Pipe;
+
+// The socket's pending error (SO_ERROR, which also clears it) as a libuv status; 0 when none.
+int pending_socket_error(uv_handle_t* handle);
 
 class PipeOwner {
  public:

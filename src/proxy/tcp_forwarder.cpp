@@ -1,6 +1,5 @@
 #include "proxy/tcp_forwarder.hpp"
 
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,15 +15,6 @@ constexpr unsigned kKeepAliveDelayS = 60;  // notice vanished peers of long SSE 
 // How often a socket that is not read (a source a pipe paused for backpressure, or a client
 // whose first chunk is kept while its upstream is not there yet) is checked for a reset.
 constexpr uint64_t kPausedCheckMs = 250;
-
-// The socket's pending error (SO_ERROR, which also clears it); 0 when none.
-int pending_error(uv_handle_t* handle) {
-  uv_os_fd_t fd;
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (uv_fileno(handle, &fd) != 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return 0;
-  return err;
-}
 }
 
 TcpForwarder::TcpForwarder(uv_loop_t* loop, std::shared_ptr<BufferPool> pool)
@@ -210,9 +200,9 @@ void TcpForwarder::watch_paused() {
 bool TcpForwarder::paused_source_failed() {
   for (Pipe* pipe : {&up_, &down_}) {
     if (!pipe->paused()) continue;
-    const int err = pending_error(reinterpret_cast<uv_handle_t*>(pipe == &up_ ? &client_ : &upstream_));
+    const int err = pending_socket_error(reinterpret_cast<uv_handle_t*>(pipe == &up_ ? &client_ : &upstream_));
     if (err == 0) continue;
-    on_pipe_error(*pipe, -err, Side::Source);  // closes the session, resetting the other side
+    on_pipe_error(*pipe, err, Side::Source);  // closes the session, resetting the other side
     return true;
   }
   return false;
@@ -237,7 +227,7 @@ void TcpForwarder::rearm_before_streaming() {
 // A tick before the state's deadline: true when it was only a look at the held client (which
 // may have closed the session: it reset).
 bool TcpForwarder::early_tick() {
-  if (early_ && pending_error(reinterpret_cast<uv_handle_t*>(&client_)) != 0) {
+  if (early_ && pending_socket_error(reinterpret_cast<uv_handle_t*>(&client_)) != 0) {
     if (route_) route_->log().debug("{}: a client reset while waiting for the upstream", route_->name());
     close();
     return true;
@@ -255,8 +245,8 @@ void TcpForwarder::early_read(ssize_t nread, const uv_buf_t*) {
     early_len_ = static_cast<size_t>(nread);
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&client_));
     if (state_ == State::Holding || state_ == State::Resolving || state_ == State::Connecting) rearm_before_streaming();
-  } else if (nread == UV_EOF) {
-    client_ended_ = true;  // libuv stopped reading
+  } else if (nread == UV_EOF && pending_socket_error(reinterpret_cast<uv_handle_t*>(&client_)) == 0) {
+    client_ended_ = true;  // libuv stopped reading (an EOF with a pending reset is a reset: pipe.hpp)
   } else if (nread < 0) {
     close();
   }
