@@ -113,7 +113,13 @@ void App::drain() {
   draining_ = true;
   health_.set_draining();
   drain_started_ = mono_seconds();
-  if (forwarder_) forwarder_->stop_accepting();
+  if (forwarder_) {
+    const size_t before = forwarder_->active_sessions();
+    forwarder_->drain();
+    const size_t left = forwarder_->active_sessions();
+    log::get("app").info("drain: closed {} idle forwarded connection(s); waiting for {} (at most {})", before - left,
+                         left, format_duration(config_.drain_timeout));
+  }
   drain_timer_ = Timer::create(loop_, [this] { on_drain_tick(); });
   drain_timer_->start(Millis{0}, Millis{50});
 }

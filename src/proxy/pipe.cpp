@@ -107,6 +107,7 @@ void Pipe::on_write(uv_write_t* req, int status) {
     return;
   }
   if (self->paused_ && self->queued_blocks_ <= kResumeBlocks) self->resume();
+  if (self->queued_blocks_ == 0 && !self->stopped_) self->owner_.on_pipe_flushed(*self);
 }
 
 void Pipe::source_ended() {

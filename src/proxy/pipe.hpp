@@ -42,6 +42,9 @@ class PipeOwner {
   virtual void on_pipe_error(Pipe& pipe, int status, Side side) = 0;
   // src ended and dst's write side is shut down.
   virtual void on_pipe_done(Pipe& pipe) = 0;
+  // Every write queued towards dst has completed (not called on the fast path, where
+  // nothing is queued).
+  virtual void on_pipe_flushed(Pipe& pipe) = 0;
 
  protected:
   ~PipeOwner() = default;

@@ -146,6 +146,7 @@ void TcpForwarder::on_connected() {
   if (early_) {
     Block* b = early_;
     early_ = nullptr;
+    exchanges_.requests(b->data, early_len_);
     m.bytes_upstream->inc(static_cast<double>(early_len_));
     up_.inject(b, early_len_);
   }
@@ -157,6 +158,7 @@ void TcpForwarder::on_connected() {
   if (state_ == State::Closing) return;
   const auto idle = route_->settings().idle_timeout;
   if (idle.count() > 0) uv_timer_start(&timer_, on_timer, static_cast<uint64_t>(idle.count()), 0);
+  if (draining_) close_if_idle();
 }
 
 void TcpForwarder::fail_connect(int status, bool dns) {
@@ -173,8 +175,10 @@ void TcpForwarder::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 void TcpForwarder::on_client_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<TcpForwarder*>(stream->data);
   if (self->state_ == State::Streaming) {
+    if (nread > 0) self->exchanges_.requests(buf->base, static_cast<size_t>(nread));
     self->up_.on_read(nread, buf);
     if (self->up_.paused()) self->watch_paused();
+    if (self->draining_) self->close_if_idle();
   } else if (self->state_ != State::Closing) {
     self->early_read(nread, buf);
   }
@@ -183,8 +187,10 @@ void TcpForwarder::on_client_read(uv_stream_t* stream, ssize_t nread, const uv_b
 void TcpForwarder::on_upstream_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<TcpForwarder*>(stream->data);
   if (self->state_ != State::Streaming) return;
+  if (nread > 0) self->exchanges_.responses(buf->base, static_cast<size_t>(nread));
   self->down_.on_read(nread, buf);
   if (self->down_.paused()) self->watch_paused();
+  if (self->draining_) self->close_if_idle();
 }
 
 // A pipe paused for backpressure no longer reads its source, so libuv no longer polls that
@@ -310,6 +316,29 @@ void TcpForwarder::on_pipe_error(Pipe& pipe, int status, Side side) {
 
 void TcpForwarder::on_pipe_done(Pipe&) {
   if (up_.done() && down_.done()) close();
+}
+
+void TcpForwarder::on_pipe_flushed(Pipe&) {
+  if (draining_) close_if_idle();
+}
+
+void TcpForwarder::drain() {
+  if (state_ == State::Closing) return;
+  draining_ = true;
+  close_if_idle();
+}
+
+// Idle by HTTP's rules and nothing of ours still on its way: an ordinary close (FIN both ways),
+// as a server closes an idle keep-alive connection. A request the client sends at that very
+// moment meets the close, as with any keep-alive timeout; clients retry such requests.
+void TcpForwarder::close_if_idle() {
+  if (state_ != State::Streaming || !exchanges_.idle()) return;
+  if (up_.queued_blocks() != 0 || down_.queued_blocks() != 0) return;
+  if (route_) {
+    route_->log().debug("{}: drain: closing an idle connection ({} request(s) answered)", route_->name(),
+                        exchanges_.responses_done());
+  }
+  close();
 }
 
 void TcpForwarder::close(Reset reset) {
