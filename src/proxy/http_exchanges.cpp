@@ -94,7 +94,11 @@ size_t HttpExchanges::head(Side& s, const char* const p, const size_t n) {
     bool cut = false;
     if (s.line_len > 0 || !nl) {
       if (s.line_len < kLineKeep) std::memcpy(s.line + s.line_len, at, std::min(seg, kLineKeep - s.line_len));
-      s.line_len += seg;
+      s.line_len = static_cast<uint32_t>(std::min<size_t>(s.line_len + seg, kMaxLine + 1));
+      if (s.line_len > kMaxLine) {  // no server takes such a head line: not HTTP we follow
+        opaque_ = true;
+        return n;
+      }
       if (!nl) return n;
       l = s.line;
       cut = s.line_len > kLineKeep;

@@ -153,6 +153,15 @@ TEST_CASE("http exchanges: tunnels and foreign protocols are opaque for good", "
     res(x, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n");
     CHECK(x.opaque());
   }
+  SECTION("a head line longer than 64 KiB, in pieces") {
+    HttpExchanges x;
+    req(x, "GET /");
+    const std::string piece(16 * 1024, 'u');
+    for (int i = 0; i < 3; ++i) req(x, piece);  // 48 KiB and 5 bytes
+    CHECK_FALSE(x.opaque());
+    req(x, piece);
+    CHECK(x.opaque());
+  }
   SECTION("more than 64 requests waiting for their answers") {
     HttpExchanges x;
     for (int i = 0; i < 64; ++i) req(x, kGet);
