@@ -5,6 +5,7 @@
 #include <csignal>
 
 #include "app/components.hpp"
+#include "app/fd_budget.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "metrics/process_metrics.hpp"
@@ -44,6 +45,7 @@ App::~App() { stop(); }
 bool App::start(std::string* error) {
   const auto& c = config_;
   add_configured_components(loop_, c, health_, *probe_metrics_, runners_);
+  apply_fd_budget();  // may lower the caps in config_ (c) before the listeners use them
 
   health_.add_status_section([this](nlohmann::json& j) { j["config"] = describe_config(config_); });
 
@@ -64,6 +66,26 @@ bool App::start(std::string* error) {
   watch_signals();
   log::get("app").info("lettagate serving on {} ({})", c.server.listen.str(), describe_config(c));
   return true;
+}
+
+// Descriptors for the probes and the health server first, the forwarder's cap from the rest
+// (app/fd_budget.hpp), after raising the soft limit to the hard one.
+void App::apply_fd_budget() {
+  FdBudgetInput in;
+  uint64_t before = 0, hard = 0;
+  in.limit = raise_nofile_limit(&before, &hard);
+  const int open = count_open_fds();
+  in.in_use = open >= 0 ? open : 16;  // no /proc: a generous guess
+  in.routes = static_cast<int>(config_.forward.routes.size());
+  in.probes = static_cast<int>(runners_.size());
+  in.health_cap = config_.server.max_connections;
+  in.forward_cap = config_.forward.max_connections;
+  const FdBudget b = plan_fd_budget(in);
+  config_.server.max_connections = b.health_cap;
+  config_.forward.max_connections = b.forward_cap;
+  const std::string line = describe(b, in, before, hard);
+  if (b.too_small || b.health_lowered || b.forward_lowered) log::get("app").warn("{}", line);
+  else log::get("app").info("{}", line);
 }
 
 void App::watch_signals() {
@@ -91,7 +113,13 @@ void App::drain() {
   draining_ = true;
   health_.set_draining();
   drain_started_ = mono_seconds();
-  if (forwarder_) forwarder_->stop_accepting();
+  if (forwarder_) {
+    const size_t before = forwarder_->active_sessions();
+    forwarder_->drain();
+    const size_t left = forwarder_->active_sessions();
+    log::get("app").info("drain: closed {} idle forwarded connection(s); waiting for {} (at most {})", before - left,
+                         left, format_duration(config_.drain_timeout));
+  }
   drain_timer_ = Timer::create(loop_, [this] { on_drain_tick(); });
   drain_timer_->start(Millis{0}, Millis{50});
 }

@@ -40,6 +40,7 @@ class App {
 
  private:
   void watch_signals();
+  void apply_fd_budget();
   void register_busy_poll_metrics();
   void on_drain_tick();
 

@@ -76,6 +76,10 @@ void Forwarder::stop_accepting() {
   for (auto& r : routes_) r->stop_accepting();
 }
 
+void Forwarder::drain() {
+  for (auto& r : routes_) r->drain();
+}
+
 size_t Forwarder::active_sessions() const {
   size_t n = 0;
   for (const auto& r : routes_) n += r->active();

@@ -30,8 +30,11 @@ class Forwarder {
 
   // Binds every route's listener; on failure returns false with an error naming the route.
   bool start(std::string* error);
-  // Drain: closes the listeners; open sessions go on.
+  // Closes the listeners; open sessions go on.
   void stop_accepting();
+  // Drain: closes the listeners and every idle HTTP keep-alive session now; the others close
+  // as soon as they are idle (or by themselves, when not HTTP).
+  void drain();
   // Sessions still open, over all routes.
   size_t active_sessions() const;
   // End of the drain: closes every session and listener now.

@@ -1,6 +1,16 @@
 #include "proxy/pipe.hpp"
 
+#include <sys/socket.h>
+
 namespace lg::proxy {
+
+int pending_socket_error(uv_handle_t* handle) {
+  uv_os_fd_t fd;
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (uv_fileno(handle, &fd) != 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return 0;
+  return -err;
+}
 
 void Pipe::attach(uv_stream_t* src, uv_stream_t* dst, uv_alloc_cb alloc, uv_read_cb read) {
   src_ = src;
@@ -64,7 +74,10 @@ void Pipe::on_read(ssize_t nread, const uv_buf_t* buf) {
   if (nread == 0) return;  // EAGAIN: nothing read
   reading_ = false;
   if (nread == UV_EOF) {
-    source_ended();
+    // A reset behind libuv's POLLHUP shortcut (see the header): pass it on as a reset.
+    const int err = pending_socket_error(reinterpret_cast<uv_handle_t*>(src_));
+    if (err != 0) fail(err, PipeOwner::Side::Source);
+    else source_ended();
   } else {
     fail(static_cast<int>(nread), PipeOwner::Side::Source);
   }
@@ -94,6 +107,7 @@ void Pipe::on_write(uv_write_t* req, int status) {
     return;
   }
   if (self->paused_ && self->queued_blocks_ <= kResumeBlocks) self->resume();
+  if (self->queued_blocks_ == 0 && !self->stopped_) self->owner_.on_pipe_flushed(*self);
 }
 
 void Pipe::source_ended() {

@@ -12,7 +12,10 @@
 // per event: a reader that never reads holds at most kHighWater per pipe, whatever the sizes.
 //
 // Half-close: EOF on src shuts dst's write side down with uv_shutdown, which libuv runs after
-// the queued writes; the pipe is then done() and the other direction goes on. Errors (read,
+// the queued writes; the pipe is then done() and the other direction goes on. An EOF is only
+// believed when src has no pending socket error: libuv 1.44 reports POLLHUP after a short read
+// as UV_EOF without reading again (uv__stream_io, src/unix/stream.c), and a peer's RST raises
+// POLLHUP, so a reset that follows data would otherwise pass on as a FIN. Errors (read,
 // write, shutdown) are reported once to the owner, which closes both sockets; after stop() the
 // pipe does nothing (callbacks that still arrive, UV_ECANCELED ones first, only give blocks back).
 //
@@ -29,6 +32,9 @@ namespace lg::proxy {
 
 class Pipe;
 
+// The socket's pending error (SO_ERROR, which also clears it) as a libuv status; 0 when none.
+int pending_socket_error(uv_handle_t* handle);
+
 class PipeOwner {
  public:
   enum class Side { Source, Destination };
@@ -36,6 +42,9 @@ class PipeOwner {
   virtual void on_pipe_error(Pipe& pipe, int status, Side side) = 0;
   // src ended and dst's write side is shut down.
   virtual void on_pipe_done(Pipe& pipe) = 0;
+  // Every write queued towards dst has completed (not called on the fast path, where
+  // nothing is queued).
+  virtual void on_pipe_flushed(Pipe& pipe) = 0;
 
  protected:
   ~PipeOwner() = default;

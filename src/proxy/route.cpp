@@ -46,6 +46,12 @@ void Route::stop_accepting() {
   listener_ = nullptr;
 }
 
+void Route::drain() {
+  stop_accepting();
+  std::vector<TcpForwarder*> open(sessions_.begin(), sessions_.end());
+  for (auto* s : open) s->drain();  // an idle one closes (and leaves sessions_) at once
+}
+
 void Route::close_all() {
   stop_accepting();
   std::vector<TcpForwarder*> open(sessions_.begin(), sessions_.end());

@@ -43,6 +43,8 @@ class Route {
 
   bool start(std::string* error);
   void stop_accepting();
+  // Drain: stops accepting and asks every session to close once idle (TcpForwarder::drain).
+  void drain();
   void close_all();
   size_t active() const { return sessions_.size(); }
   size_t held() const { return held_.size(); }

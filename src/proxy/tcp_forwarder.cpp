@@ -1,6 +1,5 @@
 #include "proxy/tcp_forwarder.hpp"
 
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,15 +15,6 @@ constexpr unsigned kKeepAliveDelayS = 60;  // notice vanished peers of long SSE 
 // How often a socket that is not read (a source a pipe paused for backpressure, or a client
 // whose first chunk is kept while its upstream is not there yet) is checked for a reset.
 constexpr uint64_t kPausedCheckMs = 250;
-
-// The socket's pending error (SO_ERROR, which also clears it); 0 when none.
-int pending_error(uv_handle_t* handle) {
-  uv_os_fd_t fd;
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (uv_fileno(handle, &fd) != 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return 0;
-  return err;
-}
 }
 
 TcpForwarder::TcpForwarder(uv_loop_t* loop, std::shared_ptr<BufferPool> pool)
@@ -156,6 +146,7 @@ void TcpForwarder::on_connected() {
   if (early_) {
     Block* b = early_;
     early_ = nullptr;
+    exchanges_.requests(b->data, early_len_);
     m.bytes_upstream->inc(static_cast<double>(early_len_));
     up_.inject(b, early_len_);
   }
@@ -167,6 +158,7 @@ void TcpForwarder::on_connected() {
   if (state_ == State::Closing) return;
   const auto idle = route_->settings().idle_timeout;
   if (idle.count() > 0) uv_timer_start(&timer_, on_timer, static_cast<uint64_t>(idle.count()), 0);
+  if (draining_) close_if_idle();
 }
 
 void TcpForwarder::fail_connect(int status, bool dns) {
@@ -183,8 +175,10 @@ void TcpForwarder::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 void TcpForwarder::on_client_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<TcpForwarder*>(stream->data);
   if (self->state_ == State::Streaming) {
+    if (nread > 0) self->exchanges_.requests(buf->base, static_cast<size_t>(nread));
     self->up_.on_read(nread, buf);
     if (self->up_.paused()) self->watch_paused();
+    if (self->draining_) self->close_if_idle();
   } else if (self->state_ != State::Closing) {
     self->early_read(nread, buf);
   }
@@ -193,8 +187,10 @@ void TcpForwarder::on_client_read(uv_stream_t* stream, ssize_t nread, const uv_b
 void TcpForwarder::on_upstream_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<TcpForwarder*>(stream->data);
   if (self->state_ != State::Streaming) return;
+  if (nread > 0) self->exchanges_.responses(buf->base, static_cast<size_t>(nread));
   self->down_.on_read(nread, buf);
   if (self->down_.paused()) self->watch_paused();
+  if (self->draining_) self->close_if_idle();
 }
 
 // A pipe paused for backpressure no longer reads its source, so libuv no longer polls that
@@ -210,9 +206,9 @@ void TcpForwarder::watch_paused() {
 bool TcpForwarder::paused_source_failed() {
   for (Pipe* pipe : {&up_, &down_}) {
     if (!pipe->paused()) continue;
-    const int err = pending_error(reinterpret_cast<uv_handle_t*>(pipe == &up_ ? &client_ : &upstream_));
+    const int err = pending_socket_error(reinterpret_cast<uv_handle_t*>(pipe == &up_ ? &client_ : &upstream_));
     if (err == 0) continue;
-    on_pipe_error(*pipe, -err, Side::Source);  // closes the session, resetting the other side
+    on_pipe_error(*pipe, err, Side::Source);  // closes the session, resetting the other side
     return true;
   }
   return false;
@@ -237,7 +233,7 @@ void TcpForwarder::rearm_before_streaming() {
 // A tick before the state's deadline: true when it was only a look at the held client (which
 // may have closed the session: it reset).
 bool TcpForwarder::early_tick() {
-  if (early_ && pending_error(reinterpret_cast<uv_handle_t*>(&client_)) != 0) {
+  if (early_ && pending_socket_error(reinterpret_cast<uv_handle_t*>(&client_)) != 0) {
     if (route_) route_->log().debug("{}: a client reset while waiting for the upstream", route_->name());
     close();
     return true;
@@ -255,8 +251,8 @@ void TcpForwarder::early_read(ssize_t nread, const uv_buf_t*) {
     early_len_ = static_cast<size_t>(nread);
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&client_));
     if (state_ == State::Holding || state_ == State::Resolving || state_ == State::Connecting) rearm_before_streaming();
-  } else if (nread == UV_EOF) {
-    client_ended_ = true;  // libuv stopped reading
+  } else if (nread == UV_EOF && pending_socket_error(reinterpret_cast<uv_handle_t*>(&client_)) == 0) {
+    client_ended_ = true;  // libuv stopped reading (an EOF with a pending reset is a reset: pipe.hpp)
   } else if (nread < 0) {
     close();
   }
@@ -320,6 +316,29 @@ void TcpForwarder::on_pipe_error(Pipe& pipe, int status, Side side) {
 
 void TcpForwarder::on_pipe_done(Pipe&) {
   if (up_.done() && down_.done()) close();
+}
+
+void TcpForwarder::on_pipe_flushed(Pipe&) {
+  if (draining_) close_if_idle();
+}
+
+void TcpForwarder::drain() {
+  if (state_ == State::Closing) return;
+  draining_ = true;
+  close_if_idle();
+}
+
+// Idle by HTTP's rules and nothing of ours still on its way: an ordinary close (FIN both ways),
+// as a server closes an idle keep-alive connection. A request the client sends at that very
+// moment meets the close, as with any keep-alive timeout; clients retry such requests.
+void TcpForwarder::close_if_idle() {
+  if (state_ != State::Streaming || !exchanges_.idle()) return;
+  if (up_.queued_blocks() != 0 || down_.queued_blocks() != 0) return;
+  if (route_) {
+    route_->log().debug("{}: drain: closing an idle connection ({} request(s) answered)", route_->name(),
+                        exchanges_.responses_done());
+  }
+  close();
 }
 
 void TcpForwarder::close(Reset reset) {

@@ -18,6 +18,12 @@
 // streaming, once the client's first chunk is kept (the client not read), it also looks for
 // a reset on the client every 250 ms.
 //
+// Drain: drain() closes the session at once when it is idle by HTTP's rules (HttpExchanges:
+// every request answered, nothing partly sent either way, no write queued), or as soon as it
+// becomes idle; a session whose bytes are not plain HTTP/1.x exchanges runs until it closes
+// (or the drain times out), as any TCP connection. Held and connecting sessions are judged
+// once they stream.
+//
 // A session talks to its Route until it closes; close() drops that link, so a closing session
 // never touches the Route (or the metrics) again, even if the Route is gone by then.
 #include <uv.h>
@@ -28,6 +34,7 @@
 
 #include "core/duration.hpp"
 #include "proxy/buffer_pool.hpp"
+#include "proxy/http_exchanges.hpp"
 #include "proxy/pipe.hpp"
 #include "proxy/resolver.hpp"
 
@@ -47,6 +54,7 @@ class TcpForwarder final : public PipeOwner, public ResolveWaiter {
   void release();             // Holding -> connect()
   void connect();             // resolve, connect, then stream
   void close(Reset reset = Reset::None);
+  void drain();  // close now if idle, else as soon as it is (see above)
 
   State state() const { return state_; }
   double accepted_at() const { return accepted_at_; }  // mono_seconds()
@@ -58,6 +66,7 @@ class TcpForwarder final : public PipeOwner, public ResolveWaiter {
   // PipeOwner
   void on_pipe_error(Pipe& pipe, int status, Side side) override;
   void on_pipe_done(Pipe& pipe) override;
+  void on_pipe_flushed(Pipe& pipe) override;
   // ResolveWaiter
   void on_resolved(int status, const Addresses& addresses) override;
 
@@ -78,6 +87,7 @@ class TcpForwarder final : public PipeOwner, public ResolveWaiter {
   void rearm_before_streaming();
   bool early_tick();
   void close_handle(uv_tcp_t* tcp, bool reset, uv_close_cb cb);
+  void close_if_idle();
   void handle_closed();
 
   static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
@@ -97,10 +107,12 @@ class TcpForwarder final : public PipeOwner, public ResolveWaiter {
   uv_connect_t connect_req_{};
   Pipe up_;    // client -> upstream
   Pipe down_;  // upstream -> client
+  HttpExchanges exchanges_;  // what the bytes say about HTTP: for the drain
   State state_ = State::Accepted;
   int open_handles_ = 0;
   bool upstream_open_ = false;
   bool retrying_ = false;  // the upstream handle is closing before the next address is tried
+  bool draining_ = false;  // close as soon as idle
 
   Block* early_ = nullptr;  // client bytes read before the upstream was connected
   size_t early_len_ = 0;
