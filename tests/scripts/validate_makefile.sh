@@ -63,7 +63,7 @@ expect docs "scripts/gen-config-doc"
 make -n --no-print-directory dev LETTAGATE=/nonexistent >"$TMP/dev.out" 2>&1 || true
 w="$(grep -n 'lettagate wait' "$TMP/dev.out" | head -n1 | cut -d: -f1)"
 u="$(grep -n 'up -d' "$TMP/dev.out" | head -n1 | cut -d: -f1)"
-p="$(grep -n 'scripts/letta-preflight' "$TMP/dev.out" | head -n1 | cut -d: -f1)"
+p="$(grep -n 'scripts/letta-preflight' "$TMP/dev.out" | head -n1 | cut -d: -f1 || true)"
 if [ -n "$w" ] && [ -n "$u" ] && [ "$w" -lt "$u" ]; then ok "dev: wait comes before up -d"; else fail "dev: lettagate wait must run before up -d"; fi
 if [ -n "$p" ] && [ -n "$w" ] && [ "$p" -lt "$w" ]; then ok "dev: the pre-flight comes before the wait"; else fail "dev: scripts/letta-preflight must run before lettagate wait"; fi
 # No target may bring up Letta services from the app stack's file.
