@@ -2,7 +2,9 @@
 # `make letta-start` / `make dev` workflow), plus lettagate's own build, test and demo.
 #
 #   make letta-start     start the ONE shared Letta stack (Letta, Postgres, Redis, nginx, gate)
-#   make dev             wait until that Letta is ready WITH its agents, then start the app stack
+#   make dev             pre-flight (refuse a second Letta; start the shared one if it is not
+#                        running), wait until it is ready WITH its agents, then the app stack
+#   make letta-migrate FROM=VOLUME   copy the agents of an old Letta's Postgres volume into it
 #   make help            every target
 #
 # Both compose files live in compose/, so each gets its own project name (-p): without it they
@@ -41,10 +43,16 @@ LOCAL_WAIT_ENV = LETTAGATE_LETTA_URL=http://127.0.0.1:$(LETTA_PORT) \
   LETTAGATE_NGINX_URL=http://127.0.0.1:$(LETTA_NGINX_PORT) \
   LETTAGATE_MIN_AGENTS=$(LETTAGATE_MIN_AGENTS)
 SERVICE ?=
+DOCKER ?= docker
+# `make dev` refuses to start beside a Letta that is not the shared stack's; 1 goes on anyway.
+LETTA_ALLOW_DUPLICATE ?=
+# make letta-migrate FROM=VOLUME [FORCE=1]
+FROM ?=
+FORCE ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help letta-start letta-stop letta-status letta-logs letta-restart wait dev dev-stop dev-logs \
-  build test demo image containers-test image-test docs
+.PHONY: help letta-start letta-stop letta-status letta-logs letta-restart letta-migrate preflight wait \
+  dev microservices dev-stop dev-logs build test demo image containers-test image-test docs
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-16s %s\n", $$1, $$2 }'
@@ -66,6 +74,11 @@ letta-logs: ## follow the Letta stack's logs (SERVICE=letta-server for one servi
 letta-restart: ## restart the Letta stack's containers (volumes and network stay)
 	$(LETTA_COMPOSE) restart
 
+letta-migrate: ## copy the agents of an old Letta's Postgres volume into letta-postgres: FROM=VOLUME [FORCE=1] (scripts/letta-migrate)
+	@FROM="$(FROM)" FORCE="$(FORCE)" DOCKER="$(DOCKER)" LETTAGATE="$(LETTAGATE)" \
+	  LETTAGATE_IMAGE="lettagate:$${LETTAGATE_TAG:-local}" LETTA_PG_PORT="$(LETTA_PG_PORT)" \
+	  LETTA_PG_PASSWORD="$(LETTA_PG_PASSWORD)" scripts/letta-migrate
+
 # ---- the app stack -------------------------------------------------------------------------
 wait: ## block until the shared Letta stack is ready with >= LETTAGATE_MIN_AGENTS agents (exit 1 after WAIT_TIMEOUT)
 	@if [ -n "$(LETTAGATE)" ] && [ -x "$(LETTAGATE)" ]; then \
@@ -74,12 +87,24 @@ wait: ## block until the shared Letta stack is ready with >= LETTAGATE_MIN_AGENT
 	else \
 	  echo "lettagate wait (container, up to $(WAIT_TIMEOUT))"; \
 	  LETTAGATE_MIN_AGENTS=$(LETTAGATE_MIN_AGENTS) $(DEV_COMPOSE) run --rm --no-deps lettagate wait --timeout $(WAIT_TIMEOUT); \
-	fi || { echo "Letta is not ready: nothing started. 'make letta-start', or see docs/operations.md" >&2; exit 1; }
+	fi || { echo "Letta is not ready (above): the app stack was not started. See docs/operations.md" >&2; exit 1; }
 
-dev: wait ## start the app stack, after `make wait` (it has no Letta of its own)
+preflight: ## refuse a second Letta; start the shared stack if a container of it is missing or stopped (scripts/letta-preflight)
+	@LETTA_COMPOSE="$(LETTA_COMPOSE)" DOCKER="$(DOCKER)" LETTA_PORT="$(LETTA_PORT)" LETTA_PG_PORT="$(LETTA_PG_PORT)" \
+	  LETTA_ALLOW_DUPLICATE="$(LETTA_ALLOW_DUPLICATE)" scripts/letta-preflight
+
+# preflight, then wait, one after the other (not prerequisites: `make -j` would run them at once)
+dev: ## `make preflight`, `make wait`, then the app stack (it has no Letta of its own)
+	@$(MAKE) --no-print-directory preflight
+	@$(MAKE) --no-print-directory wait
 	LETTAGATE_MIN_AGENTS=$(LETTAGATE_MIN_AGENTS) $(DEV_COMPOSE) up -d
 
-dev-stop: ## stop the app stack (the shared Letta keeps running)
+microservices: ## the same pre-flight and wait, then the app stack with --profile microservices
+	@$(MAKE) --no-print-directory preflight
+	@$(MAKE) --no-print-directory wait
+	LETTAGATE_MIN_AGENTS=$(LETTAGATE_MIN_AGENTS) $(DEV_COMPOSE) --profile microservices up -d
+
+dev-stop: ## stop the app stack, microservices too (the shared Letta keeps running)
 	$(DEV_COMPOSE) stop
 
 dev-logs: ## follow the app stack's logs

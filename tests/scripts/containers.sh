@@ -52,7 +52,8 @@ CT_LETTA_OVERRIDES="$SRC/tests/containers/compose/letta.timing.yml"
 CT_DEV_OVERRIDES="$SRC/tests/containers/compose/dev.timing.yml"
 if [ "${LG_CONTAINERS_REAL_TIMINGS:-0}" = 1 ]; then CT_LETTA_OVERRIDES="" CT_DEV_OVERRIDES=""; fi
 CT_SCENARIOS=(sc_shared_stack sc_app_waits_for_letta sc_letta_restart sc_nginx_follows_letta
-  sc_data_guard sc_gate_container)
+  sc_data_guard sc_gate_container sc_duplicates_refused sc_migrate_old_volume sc_dev_starts_letta
+  sc_microservices sc_migrate_refused_while_letta_runs)
 # LG_CONTAINERS_ONLY="sc_shared_stack sc_nginx_follows_letta": a subset, in that order (the
 # shared stack first: the others start from it).
 if [ -n "${LG_CONTAINERS_ONLY:-}" ]; then read -r -a CT_SCENARIOS <<<"$LG_CONTAINERS_ONLY"; fi

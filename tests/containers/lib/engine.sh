@@ -146,6 +146,9 @@ ct_cleanup() {
   # the test's own containers first: one left on letta-network keeps compose from removing it
   mapfile -t ids < <("$DOCKER" ps -aq --filter "label=$CT_LABEL")
   [ "${#ids[@]}" -eq 0 ] || "$DOCKER" rm -f "${ids[@]}" >/dev/null 2>&1 || true
+  # its own volumes (the old layout's Postgres volume of scenarios/workflow.sh)
+  mapfile -t ids < <("$DOCKER" volume ls -q --filter "label=$CT_LABEL")
+  [ "${#ids[@]}" -eq 0 ] || "$DOCKER" volume rm "${ids[@]}" >/dev/null 2>&1 || true
   if [ "$CT_CLAIMED" = 1 ]; then
     # (compose takes seconds even when there is nothing to do: only where there is something)
     if [ -n "$("$DOCKER" ps -aq --filter label=com.docker.compose.project=thoth-dev)" ] ||
@@ -165,13 +168,14 @@ ct_cleanup() {
   "$DOCKER" image prune -f --filter "label=org.lettagate.base" >/dev/null 2>&1 || true
 }
 
-# ct_stack_names: the names the two compose projects use that exist on the engine.
+# ct_stack_names: the names the two compose projects use that exist on the engine, and those of
+# the old layout scenarios/workflow.sh makes.
 ct_stack_names() {
   { "$DOCKER" ps -a --format '{{.Names}}' --filter 'label=com.docker.compose.project=letta'
     "$DOCKER" ps -a --format '{{.Names}}' --filter 'label=com.docker.compose.project=thoth-dev'
-    "$DOCKER" ps -a --format '{{.Names}}' | grep -xE 'letta-(server|postgres|redis|nginx|gate)'
+    "$DOCKER" ps -a --format '{{.Names}}' | grep -xE 'letta-(server|postgres|redis|nginx|gate)|thoth-dev-letta(-postgres)?|lgtest-pg-port'
     "$DOCKER" network ls --format '{{.Name}}' | grep -xE 'letta-network|thoth-dev-network'
-    "$DOCKER" volume ls --format '{{.Name}}' | grep -xE 'letta-(postgres|data|home)'; } | sort -u | tr '\n' ' ' || true
+    "$DOCKER" volume ls --format '{{.Name}}' | grep -xE 'letta-(postgres|data|home)|lgtest-thoth-dev-letta-postgres'; } | sort -u | tr '\n' ' ' || true
 }
 
 # ct_claim_names: the compose files fix the names letta-server, letta-network, letta-postgres

@@ -13,16 +13,22 @@ CT_SC_T0=0
 
 # Compose as the Makefile picks it: `docker compose` where the v2 plugin exists, else 1.29.
 if "$DOCKER" compose version >/dev/null 2>&1; then COMPOSE="$DOCKER compose"; else COMPOSE=docker-compose; fi
-# ct_compose [-t SECONDS] letta|dev ARGS...: compose on that stack's file under its project name,
-# as the Makefile runs it, cut after SECONDS (default 120).
+# ct_compose [-t SECONDS] [-f FILE]... letta|dev ARGS...: compose on that stack's file under its
+# project name, as the Makefile runs it (plus the -f FILEs after the timing override), cut after
+# SECONDS (default 120).
 ct_compose() {
-  local t=120 p f
-  if [ "$1" = -t ]; then t="$2"; shift 2; fi
+  local t=120 p f o extra=()
+  while [ "$1" = -t ] || [ "$1" = -f ]; do
+    if [ "$1" = -t ]; then t="$2"; else extra+=(-f "$2"); fi
+    shift 2
+  done
   local files=()
   case "$1" in
-    letta) p=letta f=compose/docker-compose.letta.yml; [ -z "$CT_LETTA_OVERRIDES" ] || files=(-f "$CT_LETTA_OVERRIDES") ;;
-    dev) p=thoth-dev f=compose/docker-compose.dev.yml; [ -z "$CT_DEV_OVERRIDES" ] || files=(-f "$CT_DEV_OVERRIDES") ;;
+    letta) p=letta f=compose/docker-compose.letta.yml o="$CT_LETTA_OVERRIDES" ;;
+    dev) p=thoth-dev f=compose/docker-compose.dev.yml o="$CT_DEV_OVERRIDES" ;;
   esac
+  [ -z "$o" ] || files=(-f "$o")
+  files+=("${extra[@]}")
   shift
   # shellcheck disable=SC2086  # COMPOSE is one or two words
   (cd "$SRC" && timeout -k 10 "$t" $COMPOSE -p "$p" -f "$f" "${files[@]}" "$@")

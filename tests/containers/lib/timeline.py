@@ -12,6 +12,8 @@ seconds).
   first NAME ACTION      epoch of the first event of container NAME whose action starts with
                          ACTION ("create", "start", "die", "health_status: healthy") in the
                          window; exit 1 if there is none
+  actions                the window's container events (as print shows them) as `NAME ACTION`
+                         lines, ACTION without its detail ("health_status", "die", ...)
   app                    the app's requests in the window as shell assignments: total ok held
                          failed (held: answered 200 after >= --held-ms, default 1000),
                          first_t first_status first_error, last_status, max_ms, fails
@@ -121,6 +123,12 @@ def cmd_first(a):
     return 1
 
 
+def cmd_actions(a):
+    for t, act, at in events(a.events, a.since, a.until):
+        if act.split(":")[0] in SHOWN:
+            print(at.get("name", "?"), act.split(":")[0])
+
+
 def cmd_app(a):
     reqs = requests(a.app, a.since, a.until)
     kinds = [outcome(r, a.held_ms) for r in reqs]
@@ -150,9 +158,10 @@ def main():
     f = sub.add_parser("first")
     f.add_argument("name")
     f.add_argument("action")
+    sub.add_parser("actions")
     sub.add_parser("app")
     a = ap.parse_args()
-    return {"print": cmd_print, "first": cmd_first, "app": cmd_app}[a.cmd](a) or 0
+    return {"print": cmd_print, "first": cmd_first, "actions": cmd_actions, "app": cmd_app}[a.cmd](a) or 0
 
 
 if __name__ == "__main__":

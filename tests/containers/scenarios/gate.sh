@@ -4,10 +4,11 @@
 # scenarios/startup.sh for how scenarios are built and added).
 
 # 6. The gate container: read-only as uid 10001, no HTTP client in the image; `docker stop`
-#    drains and exits 0 within a second; `make dev` with Letta down says why and starts nothing
-#    (with the local binary and with the check in a container).
+#    drains and exits 0 within a second; `make wait` with Letta down says why and starts nothing
+#    (with the local binary and with the check in a container). (`make dev` starts a stopped
+#    shared stack: scenarios/workflow.sh.)
 sc_gate_container() {
-  ct_scenario_begin "6. the gate container; make dev with Letta down"
+  ct_scenario_begin "6. the gate container; make wait with Letta down"
   local pid uid
   ct_check "letta-gate: read-only root file system" test "$("$DOCKER" inspect -f '{{.HostConfig.ReadonlyRootfs}}' letta-gate)" = true
   pid="$("$DOCKER" inspect -f '{{.State.Pid}}' letta-gate)"
@@ -38,18 +39,18 @@ sc_gate_container() {
   "$DOCKER" stop letta-server >/dev/null
   local how out rc
   for how in local container; do
-    ct_mark "make dev ($how lettagate wait)"
+    ct_mark "make wait ($how lettagate wait)"
     rc=0
     if [ "$how" = local ]; then
-      out="$(ct_make -t 60 dev LETTAGATE="$LG" WAIT_TIMEOUT=5s LETTAGATE_MIN_AGENTS="$CT_AGENTS" 2>&1)" || rc=$?
+      out="$(ct_make -t 60 wait LETTAGATE="$LG" WAIT_TIMEOUT=5s LETTAGATE_MIN_AGENTS="$CT_AGENTS" 2>&1)" || rc=$?
     else
-      out="$(ct_make -t 90 dev LETTAGATE= WAIT_TIMEOUT=5s LETTAGATE_MIN_AGENTS="$CT_AGENTS" 2>&1)" || rc=$?
+      out="$(ct_make -t 90 wait LETTAGATE= WAIT_TIMEOUT=5s LETTAGATE_MIN_AGENTS="$CT_AGENTS" 2>&1)" || rc=$?
     fi
-    echo "$out" >"$WORK/make-dev-$how.log"
-    ct_check "make dev ($how wait) fails (exit $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
+    echo "$out" >"$WORK/make-wait-$how.log"
+    ct_check "make wait ($how) fails (exit $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
     ct_check "...says why: $(grep -m1 -iE 'letta .*(refused|resolve|down)' <<<"$out" | tr -s ' ' | cut -c1-160)" \
       grep -qiE 'letta .*(refused|resolve|down)' <<<"$out"
-    ct_check "...and that nothing started" grep -q 'Letta is not ready: nothing started' <<<"$out"
+    ct_check "...and that the app stack was not started" grep -q 'Letta is not ready (above): the app stack was not started' <<<"$out"
     ct_check "...and nothing did (no container of project thoth-dev; \`compose run\` leaves its network)" \
       test -z "$("$DOCKER" ps -aq --filter label=com.docker.compose.project=thoth-dev)"
   done
