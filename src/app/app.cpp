@@ -16,27 +16,6 @@ App::App(uv_loop_t* loop, Config config) : loop_(loop), config_(std::move(config
   metrics::register_process_metrics(registry_);
   metrics::register_build_info(registry_);
   probe_metrics_ = std::make_unique<probes::ProbeMetrics>(registry_, health_);
-  register_busy_poll_metrics();
-}
-
-// Zero while --busy-poll-us is off; read from the BusyPoll at each scrape while it runs.
-void App::register_busy_poll_metrics() {
-  auto& windows = registry_.counter("lettagate_busy_poll_windows_total",
-                                    "Wake-ups after which the loop kept polling instead of blocking (--busy-poll-us).")
-                      .with();
-  auto& in_windows = registry_.counter("lettagate_busy_poll_seconds_total",
-                                       "Time the loop spent in busy-poll windows, working or polling: the CPU busy "
-                                       "polling adds is at most this.")
-                         .with();
-  auto& window = registry_.gauge("lettagate_busy_poll_window_seconds",
-                                 "The busy-poll window the next wake-up opens (adapts from 0 to --busy-poll-us).")
-                     .with();
-  registry_.add_collector([this, &windows, &in_windows, &window] {
-    if (!busy_poll_) return;
-    windows.mirror(static_cast<double>(busy_poll_->windows()));
-    in_windows.mirror(std::chrono::duration<double>(busy_poll_->time_in_windows()).count());
-    window.set(std::chrono::duration<double>(busy_poll_->window()).count());
-  });
 }
 
 App::~App() { stop(); }
@@ -60,7 +39,6 @@ bool App::start(std::string* error) {
   health_.add_status_section([this](nlohmann::json& j) { forwarder_->describe(j); });
 
   for (auto& r : runners_) r->start();
-  if (c.busy_poll_us > 0) busy_poll_ = BusyPoll::start(loop_, std::chrono::microseconds(c.busy_poll_us));
   watch_signals();
   log::get("app").info("lettagate serving on {} ({})", c.server.listen.str(), describe_config(c));
   return true;
@@ -114,8 +92,6 @@ void App::stop() {
   stopped_ = true;
   if (drain_timer_) drain_timer_->close();
   drain_timer_ = nullptr;
-  if (busy_poll_) busy_poll_->close();
-  busy_poll_ = nullptr;
   for (auto& r : runners_) r->stop();
   if (server_) server_->close_all();
   if (forwarder_) forwarder_->close_all();

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "core/busy_poll.hpp"
 #include "core/timer.hpp"
 #include "http/http_server.hpp"
 #include "metrics/registry.hpp"
@@ -40,7 +39,6 @@ class App {
 
  private:
   void watch_signals();
-  void register_busy_poll_metrics();
   void on_drain_tick();
 
   uv_loop_t* loop_;
@@ -53,7 +51,6 @@ class App {
   std::unique_ptr<proxy::Forwarder> forwarder_;
   std::vector<uv_signal_t*> signals_;  // each freed in its close callback
   Timer* drain_timer_ = nullptr;
-  BusyPoll* busy_poll_ = nullptr;  // only with --busy-poll-us; frees itself once closed
   double drain_started_ = 0;
   bool draining_ = false;
   bool stopped_ = false;

@@ -338,11 +338,6 @@ std::vector<Setting> build_table() {
       });
   add("drain-timeout", "10s", G0, "on SIGTERM, how long in-flight work may finish", Kind::Value,
       duration_to([](Ctx& c) -> Millis& { return c.cfg.drain_timeout; }));
-  add("busy-poll-us", "0", G0,
-      "after a wake-up keep polling up to this many microseconds before blocking again, a window "
-      "that grows under steady traffic and closes when it is sparse (0: off; costs CPU, saves "
-      "wake-ups under load; see docs/forwarder.md)",
-      Kind::Value, int_to([](Ctx& c) -> int& { return c.cfg.busy_poll_us; }, 0, 10000));
 
   add("letta-url", "http://letta-server:8283", G1, "Letta API base URL (off: not probed)", Kind::Value,
       [](Ctx& c, const std::string& v) { return check_http_url(v, c.cfg.letta.url, c.cfg.letta.enabled); });
@@ -708,7 +703,6 @@ std::string describe_config(const Config& c) {
   std::string routes;
   for (const auto& r : c.forward.routes) routes += (routes.empty() ? "" : ",") + r.name;
   out += fmt::format(" forward={}", routes.empty() ? "off" : routes);
-  if (c.busy_poll_us > 0) out += fmt::format(" busy_poll={}us", c.busy_poll_us);
   return out;
 }
 

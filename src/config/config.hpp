@@ -112,7 +112,6 @@ struct Config {
   std::vector<TcpCheck> tcp_checks;
   ForwardSettings forward;
   Millis drain_timeout{10000};
-  int busy_poll_us = 0;  // 0: the loop blocks as soon as it has nothing to do
   std::string log_level = "info";
   std::string log_format = "text";
 };
