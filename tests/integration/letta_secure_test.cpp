@@ -64,7 +64,7 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 
 }  // namespace
 
-TEST_CASE("secured Letta: health is open, a guarded path needs --letta-token", "[integration][letta]") {
+TEST_CASE("secured Letta: health is open, a guarded path needs --letta-token", "[stack][letta]") {
   SecureStandin letta;
   CHECK(lgtest::http_get(letta.port(), "/_standin/sse").status == 401);  // the stand-in really guards it
   std::vector<std::string> base{"--letta-url", letta.url(), "--letta-interval", "2s", "--letta-timeout", "1s"};
@@ -91,7 +91,7 @@ TEST_CASE("secured Letta: health is open, a guarded path needs --letta-token", "
   CHECK_FALSE(contains(c.target, kPassword));
 }
 
-TEST_CASE("secured Letta: the SSE check sends --letta-token, without it, not_sse names the 401", "[integration][nginx]") {
+TEST_CASE("secured Letta: the SSE check sends --letta-token, without it, not_sse names the 401", "[stack][nginx]") {
   SecureStandin letta;
   // The stand-in's stream stands for Letta's stream routes; the check goes to it directly.
   std::vector<std::string> base{"--nginx-url", letta.url(), "--nginx-interval", "3s", "--nginx-timeout", "2s",

@@ -39,7 +39,7 @@ bool echoes(int fd, const std::string& word) {
 }  // namespace
 
 TEST_CASE("proxy drain: an open connection keeps working, new ones are refused, exit 0 when it closes",
-          "[integration][proxy]") {
+          "[stack][proxy]") {
   TestServer echo(echo_handler);
   const int http = lgtest::free_port(), proxy = lgtest::free_port();
   lgtest::Process proc(serve_args(http, proxy, echo.port(), "--drain-timeout 20s"));
@@ -78,7 +78,7 @@ TEST_CASE("proxy drain: an open connection keeps working, new ones are refused, 
 }
 
 TEST_CASE("proxy drain: a connection still open at --drain-timeout is closed and the exit is 0",
-          "[integration][proxy]") {
+          "[stack][proxy]") {
   TestServer echo(echo_handler);
   const int http = lgtest::free_port(), proxy = lgtest::free_port();
   lgtest::Process proc(serve_args(http, proxy, echo.port(), "--drain-timeout 800ms"));
@@ -99,7 +99,7 @@ TEST_CASE("proxy drain: a connection still open at --drain-timeout is closed and
 }
 
 TEST_CASE("proxy EMFILE: more clients than descriptors: no busy loop, service recovers when they leave",
-          "[integration][proxy]") {
+          "[stack][proxy]") {
   TestServer echo(echo_handler, "127.0.0.1", 512);
   const int http = lgtest::free_port(), proxy = lgtest::free_port();
   // About 15 descriptors are in use at start: room for a dozen sessions (two each), not 60.
@@ -146,7 +146,7 @@ TEST_CASE("proxy EMFILE: more clients than descriptors: no busy loop, service re
 }
 
 TEST_CASE("proxy slow reader: lettagate's RSS stays flat while 200 MiB wait behind a client that does not read",
-          "[integration][proxy]") {
+          "[stack][proxy]") {
   const size_t total = 200u << 20;
   std::atomic<size_t> pushed{0};
   TestServer pusher([&](int fd) {

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: stack
 # Harness test: `bench/run --smoke` runs every benchmark path (HTTP through lettagate, HAProxy
 # and nginx stream, also under a CPU limit; bulk; SSE; memory with held connections; health endpoints; one failure
 # detection against the scripts/services stack) in well under 4 minutes, writes a report with

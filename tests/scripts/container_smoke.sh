@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: slow
 # Container smoke test without a Docker engine: scripts/container-smoke replays the run stage of
 # docker/Dockerfile in a debootstrapped Debian 12 root (its apt packages and user, parsed from
 # the Dockerfile), copies this build's binary in, bind-mounts the root read-only and, as uid

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: unit
 # The reasons the docs quote against the real thing (tests/scripts/lib/doc_reasons.py): every
 # row of the reason tables in docs/operations.md and docs/probes.md, the "Port already in use"
 # lines, the startup grace prefix and the empty-database answer, made to happen with lettagate

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: slow serial (it kills and restarts the shared services)
 # Fault matrix (tests/hardening/fault_matrix.py): kill -9 and restart PostgreSQL, Redis, nginx and
 # the Letta stand-in LG_FAULT_CYCLES times each (default 20; the long mode is 100) under
 # `lettagate serve` probing every 200 ms; /readyz and /status must tell the truth within the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: stack serial (it switches the shared stand-in's mode)
 # The status page at GET / rendered by real headless Chromium: `lettagate serve` against the
 # LG_* stack with letta up (the stand-in) and one component down (a --tcp-check to a closed
 # port). The rendered DOM must show each state and reason, the gate and the forwarder; a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: unit
 # Validator: static checks of docker/Dockerfile (hadolint is not in Debian), against this build's
 # binary: a multi-stage build (debian:12 builds with -DLETTAGATE_TESTS=OFF, debian:12-slim runs),
 # a run stage with a fixed non-root USER, HEALTHCHECK `lettagate check` (exec form), no curl or

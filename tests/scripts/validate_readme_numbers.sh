@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: unit
 # Validator: every number the README's "Cost" section quotes (ratios, MiB, KiB, counts) appears in
 # docs/performance.md, the report of the last full bench/run. A new run that changes the numbers
 # without the README following fails here. Needs no binary.
