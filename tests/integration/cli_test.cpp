@@ -34,10 +34,18 @@ TEST_CASE("check: 0 when ready, 1 when not ready or unreachable, 2 on bad usage"
 
   int down_port = lgtest::free_port();
   lgtest::Process not_ready("serve --listen 127.0.0.1:" + std::to_string(down_port) +
-                            " --postgres-dsn off --redis-url off --nginx-url off --forward off"
-                            " --letta-url http://127.0.0.1:1 --probe-interval 200ms --probe-timeout 100ms");
+                            " --postgres-dsn off --redis-url off --nginx-url off --forward off --letta-url "
+                            "http://127.0.0.1:" + std::to_string(lgtest::free_port()) +
+                            " --probe-interval 500ms --probe-timeout 500ms");
   REQUIRE(lgtest::wait_live(down_port));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Wait for the refusal to be seen (bounded), not for a fixed time: on a busy machine the first
+  // probe may come late. The timeout leaves a refused connect time to be reported as refused.
+  bool refused = false;
+  for (int i = 0; i < 200 && !refused; ++i) {
+    refused = lgtest::http_get(down_port, "/readyz").body.find("connection refused") != std::string::npos;
+    if (!refused) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(refused);
   auto nr = lgtest::run(bin() + " check --url http://127.0.0.1:" + std::to_string(down_port) + "/readyz");
   INFO(nr.out);
   CHECK(nr.exit_code == 1);

@@ -35,9 +35,18 @@ class SecureStandin {
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);  // its request log
     REQUIRE(posix_spawnp(&pid_, "python3", &fa, nullptr, argv.data(), environ) == 0);
     posix_spawn_file_actions_destroy(&fa);
-    for (int i = 0; i < 100 && lgtest::http_get(port_, "/v1/health/", 500).status != 200; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    REQUIRE(lgtest::http_get(port_, "/v1/health/", 1000).status == 200);
+    // Python's start takes seconds on a busy machine: up to 20 s. If it never answers, stop it
+    // here (a failed constructor runs no destructor, and the child would hold ctest's pipe).
+    bool up = false;
+    for (int i = 0; i < 400 && !up; ++i) {
+      up = lgtest::http_get(port_, "/v1/health/", 500).status == 200;
+      if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (!up) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+    REQUIRE(up);
   }
   ~SecureStandin() {
     kill(pid_, SIGTERM);

@@ -489,11 +489,14 @@ TEST_CASE("postgres: lettagate serve's /readyz follows PostgreSQL stopping and s
           "[stack][serial][postgres]") {
   // Detection is measured from the moment PostgreSQL itself changed, as a client sees it
   // (StateWatch), not from the return of scripts/services, which waits for the stop or start.
-  const int interval = 200, timeout = 150, fall = 2, rise = 2, margin = 300;
+  // The probe timeout is long enough that a busy machine does not turn a refusal into a
+  // timeout (a refused connect answers in well under a millisecond when the loop gets to run).
+  const int interval = 500, timeout = 500, fall = 2, rise = 2, margin = 500;
   const int port = lgtest::free_port();
   lgtest::Process gate("serve --listen 127.0.0.1:" + std::to_string(port) + " --postgres-dsn " + dsn("letta") +
-                       " --letta-url off --redis-url off --nginx-url off --forward off --probe-interval 200ms"
-                       " --probe-timeout 150ms --probe-fall 2 --probe-rise 2");
+                       " --letta-url off --redis-url off --nginx-url off --forward off --probe-interval " +
+                       std::to_string(interval) + "ms --probe-timeout " + std::to_string(timeout) +
+                       "ms --probe-fall " + std::to_string(fall) + " --probe-rise " + std::to_string(rise));
   REQUIRE(lgtest::wait_live(port));
   auto wait_status = [&](int status, int within_ms) {
     auto deadline = Clock::now() + milliseconds(within_ms);

@@ -236,7 +236,7 @@ TEST_CASE("wait: --json is one document with status, elapsed_ms and every compon
   CHECK(o["components"]["redis"]["reason_code"] == "refused");
 
   // Not ready: the failing component says why.
-  auto bad = lgtest::run(bin() + " wait --timeout 1s --json" + stack_args() + " --nginx-url http://127.0.0.1:" +
+  auto bad = lgtest::run(bin() + " wait --timeout 3s --json" + stack_args() + " --nginx-url http://127.0.0.1:" +
                          closed_port() + " 2>/dev/null");
   INFO(bad.out);
   CHECK(bad.exit_code == 1);
