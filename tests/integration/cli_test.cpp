@@ -102,12 +102,21 @@ TEST_CASE("bad configuration exits 2 naming the setting, without secrets", "[sta
 }
 
 TEST_CASE("a listen address in use fails the start with a clear message", "[stack][cli]") {
-  int port = lgtest::free_port();
-  lgtest::Process first("serve --listen 127.0.0.1:" + std::to_string(port) + kAllOff);
-  REQUIRE(lgtest::wait_live(port));
-  lgtest::Process second("serve --listen 127.0.0.1:" + std::to_string(port) + kAllOff);
+  // The two lines docs/operations.md quotes under "Port already in use": the health port, then
+  // a forward route's port.
+  const std::string port = std::to_string(lgtest::free_port());
+  lgtest::Process first("serve --listen 127.0.0.1:" + port + kAllOff);
+  REQUIRE(lgtest::wait_live(std::stoi(port)));
+  lgtest::Process second("serve --listen 127.0.0.1:" + port + kAllOff);
   CHECK(second.wait(5000) == 1);
-  CHECK_THAT(second.log(), Catch::Contains("address already in use"));
+  CHECK_THAT(second.log(), Catch::Contains("cannot start: cannot listen on 127.0.0.1:" + port + ": address already in use"));
+  const std::string route = "127.0.0.1:" + port + "=letta-server:8283";
+  lgtest::Process third("serve --listen 127.0.0.1:" + std::to_string(lgtest::free_port()) +
+                        " --letta-url off --postgres-dsn off --redis-url off --nginx-url off --forward-health off"
+                        " --forward " + route);
+  CHECK(third.wait(5000) == 1);
+  CHECK_THAT(third.log(), Catch::Contains("cannot start: " + route + ": cannot listen on 127.0.0.1:" + port +
+                                          ": address already in use"));
 }
 
 TEST_CASE("JSON logs: one object a line, component named, secrets redacted", "[stack][cli]") {

@@ -343,6 +343,12 @@ TEST_CASE("postgres: fewer live agents than required is too_few_agents", "[stack
   CHECK(c.info.at("agents") == "0");
   check_no_secret(c);
 
+  // --min-agents 0 (the default): an empty database is no failure (docs/operations.md).
+  auto any = pg_harness(dsn(fresh), {"--min-agents", "0"});
+  INFO(any->first_result().reason);
+  CHECK(any->first_result().reason_code == "ok");
+  CHECK(contains(any->first_result().reason, ", 0 live agents"));
+
   // The deleted agent in `letta` does not count: 3 live, 4 required.
   auto four = pg_harness(dsn("letta"), {"--min-agents", "4"});
   const auto& f = four->first_result();
