@@ -73,9 +73,11 @@ TEST_CASE("nginx: an SSE stream through the SSE-correct proxy delivers its first
     CHECK(std::stoi(c.info.at("first_event_ms")) < 500);
   }
   SECTION("several attempts in a row stay up") {
-    auto h = nginx_harness(nginx_url(), {"--sse-url", kStream, "--nginx-interval", "200ms", "--nginx-timeout",
-                                         "150ms", "--sse-deadline", "100ms"});
-    const auto& c = h->run_results(4, std::chrono::milliseconds(5000));
+    // Deadlines a busy machine meets (the stand-in is one Python process that the tests running
+    // beside this one share): the first event comes in milliseconds when it is served at all.
+    auto h = nginx_harness(nginx_url(), {"--sse-url", kStream, "--nginx-interval", "500ms", "--nginx-timeout",
+                                         "500ms", "--sse-deadline", "400ms"});
+    const auto& c = h->run_results(4, std::chrono::milliseconds(10000));
     INFO(c.reason);
     CHECK(c.counts.ok == 4);
     CHECK(c.status == Status::Up);
