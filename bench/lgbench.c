@@ -6,19 +6,12 @@
 //                                     close; N == 0: read until EOF, then close
 //   lgbench bulk-get PORT N           receive N bytes; prints "bytes seconds MB/s"
 //   lgbench bulk-put PORT N           send N bytes, half-close, wait for the server's close
-//   lgbench sse-server PORT           per connection: read an HTTP request, answer an SSE
-//                                     stream "GET /?events=N&interval_us=M", one event per
-//                                     interval whose data is CLOCK_MONOTONIC in ns at write
-//   lgbench sse-client PORT N US      reads the stream; prints one latency (ns) per line,
-//                                     arrival minus the timestamp in the event
 //   lgbench hold-server PORT          accepts and holds every connection, greets each with "!"
 //   lgbench hold-client PORT N        opens N connections, waits for each greeting (so each is
 //                                     established end to end), prints "ready N", holds them
 //                                     until killed
 //   lgbench http-reqs PORT PATH N     N keep-alive GETs in a row on one connection; prints
 //                                     "requests seconds req/s"
-//   lgbench cpu-ns PID...             the CPU time of those processes, summed, in ns (their
-//                                     CPU clocks: /proc's ticks are 10 ms, too coarse here)
 //
 // MB/s is 10^6 bytes per second. All sockets are TCP_NODELAY, as real servers' are.
 #define _GNU_SOURCE
@@ -176,89 +169,6 @@ static int bulk_client(int port, uint64_t n, int put) {
   return 0;
 }
 
-static long query_param(const char* req, const char* key, long dflt) {
-  const char* p = strstr(req, key);
-  if (!p) return dflt;
-  return strtol(p + strlen(key), NULL, 10);
-}
-
-_Noreturn static void sse_server(int port) {
-  int lfd = listen_on(port);
-  char req[4096];
-  for (;;) {
-    int fd = accept(lfd, NULL, NULL);
-    if (fd < 0) {
-      if (errno == EINTR) continue;
-      die("accept");
-    }
-    nodelay(fd);
-    size_t have = 0;
-    req[0] = 0;
-    while (have < sizeof req - 1 && !strstr(req, "\r\n\r\n")) {
-      ssize_t r = read(fd, req + have, sizeof req - 1 - have);
-      if (r <= 0) break;
-      have += (size_t)r;
-      req[have] = 0;
-    }
-    long events = query_param(req, "events=", 100);
-    long interval_us = query_param(req, "interval_us=", 1000);
-    static const char head[] =
-        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-        "Connection: close\r\n\r\n";
-    int ok = write_all(fd, head, sizeof head - 1) == 0;
-    for (long i = 0; ok && i < events; i++) {
-      struct timespec pause = {interval_us / 1000000, (interval_us % 1000000) * 1000};
-      nanosleep(&pause, NULL);
-      char ev[128];
-      int len = snprintf(ev, sizeof ev, "id: %ld\ndata: %llu\n\n", i, (unsigned long long)now_ns());
-      ok = write_all(fd, ev, (size_t)len) == 0;
-    }
-    close(fd);
-  }
-}
-
-static int sse_client(int port, long events, long interval_us) {
-  int fd = connect_to(port);
-  char req[256];
-  int len = snprintf(req, sizeof req, "GET /?events=%ld&interval_us=%ld HTTP/1.1\r\nHost: bench\r\n"
-                     "Accept: text/event-stream\r\n\r\n", events, interval_us);
-  if (write_all(fd, req, (size_t)len) != 0) die("write");
-  struct timeval tv = {10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  static char buf[1 << 16];
-  size_t have = 0;
-  long seen = 0;
-  while (seen < events) {
-    ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
-    uint64_t arrived = now_ns();  // one timestamp per read: events arrive one per read here
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    have += (size_t)r;
-    buf[have] = 0;
-    char* p = buf;
-    char* ev;
-    while ((ev = strstr(p, "\n\n")) != NULL) {
-      *ev = 0;
-      char* d = strstr(p, "data: ");
-      if (d) {
-        unsigned long long sent = strtoull(d + 6, NULL, 10);
-        printf("%lld\n", (long long)(arrived - sent));
-        seen++;
-      }
-      p = ev + 2;
-    }
-    have = (size_t)(buf + have - p);
-    memmove(buf, p, have);
-    buf[have] = 0;
-  }
-  close(fd);
-  if (seen != events) {
-    fprintf(stderr, "lgbench: saw %ld of %ld events\n", seen, events);
-    return 1;
-  }
-  return 0;
-}
-
 _Noreturn static void hold_server(int port) {
   int lfd = listen_on(port);
   for (;;) {
@@ -292,8 +202,7 @@ _Noreturn static void hold_client(int port, long n) {
   for (;;) pause();  // bench/run measures, then kills us: the kernel closes every socket
 }
 
-// N keep-alive GETs one after the other on one connection (a fixed workload: instruction counts
-// per request under callgrind do not depend on the machine's load, unlike wrk's rates).
+// N keep-alive GETs one after the other on one connection: the round trip when nothing queues.
 static int http_reqs(int port, const char* path, long n) {
   int fd = connect_to(port);
   char req[512];
@@ -334,37 +243,17 @@ static int http_reqs(int port, const char* path, long n) {
   return 0;
 }
 
-// The CPU time (user + system) of processes, summed, in ns. Exits 1 if one cannot be read.
-static int cpu_ns(int argc, char** pids) {
-  unsigned long long total = 0;
-  for (int i = 0; i < argc; i++) {
-    clockid_t clk;
-    struct timespec ts;
-    if (clock_getcpuclockid((pid_t)atol(pids[i]), &clk) != 0 || clock_gettime(clk, &ts) != 0) {
-      fprintf(stderr, "lgbench: no CPU clock for process %s\n", pids[i]);
-      return 1;
-    }
-    total += (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
-  }
-  printf("%llu\n", total);
-  return 0;
-}
-
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   if (argc < 3) {
-    fprintf(stderr, "usage: lgbench bulk-server|bulk-get|bulk-put|sse-server|sse-client|"
-                    "hold-server|hold-client|http-reqs PORT [ARGS] | cpu-ns PID...\n");
+    fprintf(stderr, "usage: lgbench bulk-server|bulk-get|bulk-put|hold-server|hold-client|http-reqs PORT [ARGS]\n");
     return 2;
   }
   const char* cmd = argv[1];
-  if (!strcmp(cmd, "cpu-ns")) return cpu_ns(argc - 2, argv + 2);
   int port = atoi(argv[2]);
   if (!strcmp(cmd, "bulk-server")) bulk_server(port);
   if (!strcmp(cmd, "bulk-get") && argc == 4) return bulk_client(port, strtoull(argv[3], NULL, 10), 0);
   if (!strcmp(cmd, "bulk-put") && argc == 4) return bulk_client(port, strtoull(argv[3], NULL, 10), 1);
-  if (!strcmp(cmd, "sse-server")) sse_server(port);
-  if (!strcmp(cmd, "sse-client") && argc == 5) return sse_client(port, atol(argv[3]), atol(argv[4]));
   if (!strcmp(cmd, "hold-server")) hold_server(port);
   if (!strcmp(cmd, "http-reqs") && argc == 5) return http_reqs(port, argv[3], atol(argv[4]));
   if (!strcmp(cmd, "hold-client") && argc == 4) hold_client(port, atol(argv[3]));

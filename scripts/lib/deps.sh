@@ -43,8 +43,10 @@ lg_install_deps() {
 }
 
 lg_build() {
-  local dir="${1:-build}"
+  local dir="${1:-build}" launcher=()
   if [ "$#" -gt 0 ]; then shift; fi
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLETTAGATE_WERROR=ON "$@" &&
+  # ccache where it is installed: a second build of the same sources takes seconds.
+  if command -v ccache >/dev/null; then launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLETTAGATE_WERROR=ON "${launcher[@]}" "$@" &&
     cmake --build "$dir" -j"$(nproc)"
 }

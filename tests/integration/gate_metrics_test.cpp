@@ -53,7 +53,7 @@ std::string stack_args() {
 
 }  // namespace
 
-TEST_CASE("metrics: values of a ready gate match the real stack", "[integration][metrics]") {
+TEST_CASE("metrics: values of a ready gate match the real stack", "[stack][metrics]") {
   Gate g(stack_args());
   INFO(g.process->log());
   REQUIRE(g.wait_readyz(200, 10000));
@@ -121,7 +121,7 @@ TEST_CASE("metrics: values of a ready gate match the real stack", "[integration]
 }
 
 TEST_CASE("metrics: a failing component: raw result at once, damped state after --probe-fall, reason and transitions",
-          "[integration][metrics]") {
+          "[stack][serial][metrics]") {
   // Letta fails (HTTP 500); Redis, probed by the same process, stays up throughout.
   const int fall = 3;
   Gate g(lgtest::letta_only() + "--redis-url redis://127.0.0.1:" + lgtest::env("LG_REDIS_PORT") +

@@ -62,7 +62,7 @@ int count_lines(const std::string& log, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("gate: ready with all four components of the real stack, facts in /status", "[integration][gate]") {
+TEST_CASE("gate: ready with all four components of the real stack, facts in /status", "[stack][gate]") {
   Gate g("--letta-url " + lgtest::env("LG_LETTA_URL") + " --postgres-dsn " + lgtest::env("LG_PG_DSN") +
          " --redis-url redis://127.0.0.1:" + lgtest::env("LG_REDIS_PORT") + " --nginx-url " +
          lgtest::env("LG_NGINX_URL") + " --sse-url '" + kStream + "' --sse-deadline 1s --nginx-timeout 1500ms" +
@@ -90,7 +90,7 @@ TEST_CASE("gate: ready with all four components of the real stack, facts in /sta
 }
 
 TEST_CASE("gate: /status shows the pgvector version of the checked database, none where it is missing",
-          "[integration][gate]") {
+          "[stack][gate]") {
   const std::string base = "--letta-url off --redis-url off --nginx-url off --postgres-interval 1s"
                            " --postgres-timeout 1s --postgres-dsn postgresql://letta:" +
                            lgtest::env("LG_PG_PASSWORD") + "@127.0.0.1:" + lgtest::env("LG_PG_PORT") + "/";
@@ -120,7 +120,7 @@ TEST_CASE("gate: /status shows the pgvector version of the checked database, non
 }
 
 TEST_CASE("gate: --probe-fall 3 flips only at the third failure, --probe-rise 2 back at the second success",
-          "[integration][gate]") {
+          "[stack][serial][gate]") {
   Gate g(letta_only() + "--probe-interval 400ms --probe-timeout 300ms --probe-fall 3 --probe-rise 2 --probe-jitter 0");
   INFO(g.process->log());
   REQUIRE(g.wait_readyz(200, 5000));
@@ -160,7 +160,7 @@ TEST_CASE("gate: --probe-fall 3 flips only at the third failure, --probe-rise 2 
   CHECK(g.readyz() == 200);
 }
 
-TEST_CASE("gate: --startup-grace keeps a failing component unknown, then down", "[integration][gate]") {
+TEST_CASE("gate: --startup-grace keeps a failing component unknown, then down", "[stack][serial][gate]") {
   lgtest::StandinMode mode("500");
   Gate g(letta_only() + "--probe-interval 200ms --probe-timeout 150ms --probe-fall 1 --startup-grace 1500ms");
   INFO(g.process->log());
@@ -168,7 +168,7 @@ TEST_CASE("gate: --startup-grace keeps a failing component unknown, then down", 
   REQUIRE(during.is_object());
   INFO(during.dump(2));
   CHECK(comp(during, "letta")["status"] == "unknown");
-  CHECK_THAT(comp(during, "letta")["reason"].get<std::string>(), Catch::StartsWith("starting"));
+  CHECK_THAT(comp(during, "letta")["reason"].get<std::string>(), Catch::StartsWith("starting (grace period): "));  // as docs/operations.md quotes it
   CHECK(during["status"] == "not_ready");
   CHECK(seconds_since(g.spawned) < 1.5);
 
@@ -180,7 +180,7 @@ TEST_CASE("gate: --startup-grace keeps a failing component unknown, then down", 
   CHECK_THAT(comp(after, "letta")["reason"].get<std::string>(), !Catch::StartsWith("starting"));
 }
 
-TEST_CASE("gate: --letta-required=false with Letta down is ready but degraded", "[integration][gate]") {
+TEST_CASE("gate: --letta-required=false with Letta down is ready but degraded", "[stack][serial][gate]") {
   lgtest::StandinMode mode("500");
   Gate g(letta_only() + "--redis-url redis://127.0.0.1:" + lgtest::env("LG_REDIS_PORT") +
          " --probe-interval 200ms --probe-timeout 150ms --letta-required=false");
@@ -196,7 +196,7 @@ TEST_CASE("gate: --letta-required=false with Letta down is ready but degraded", 
   CHECK(r["components"]["letta"]["required"] == false);
 }
 
-TEST_CASE("gate: hanging probes never block /livez", "[integration][gate]") {
+TEST_CASE("gate: hanging probes never block /livez", "[stack][serial][gate]") {
   lgtest::StandinMode mode("hang");
   SilentListener pg, redis;
   Gate g("--letta-url " + lgtest::env("LG_LETTA_URL") + " --postgres-dsn postgresql://letta:x@127.0.0.1:" +
@@ -225,7 +225,7 @@ TEST_CASE("gate: hanging probes never block /livez", "[integration][gate]") {
 }
 
 TEST_CASE("gate: Letta stop and start detected within interval x fall/rise + timeout, logged once",
-          "[integration][gate]") {
+          "[stack][serial][gate]") {
   const int interval = 300, timeout = 250, fall = 2, rise = 2;
   Gate g(letta_only() + "--probe-interval " + std::to_string(interval) + "ms --probe-timeout " +
          std::to_string(timeout) + "ms --probe-fall " + std::to_string(fall) + " --probe-rise " +

@@ -8,7 +8,7 @@
 using lgtest::RawConn;
 using namespace lgtest::http_server;
 
-TEST_CASE("keep-alive: several requests on one connection", "[integration][http]") {
+TEST_CASE("keep-alive: several requests on one connection", "[stack][http]") {
   Server s;
   RawConn c(s.port);
   REQUIRE(c.send(kGet));
@@ -20,7 +20,7 @@ TEST_CASE("keep-alive: several requests on one connection", "[integration][http]
   CHECK_THAT(all, !Catch::Contains("Connection: close"));
 }
 
-TEST_CASE("pipelined requests are answered in order", "[integration][http]") {
+TEST_CASE("pipelined requests are answered in order", "[stack][http]") {
   Server s;
   RawConn c(s.port);
   REQUIRE(c.send("GET /livez HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -39,7 +39,7 @@ TEST_CASE("pipelined requests are answered in order", "[integration][http]") {
   CHECK_THAT(all, Catch::Contains("Allow: GET, HEAD"));
 }
 
-TEST_CASE("HEAD answers the headers of GET without a body", "[integration][http]") {
+TEST_CASE("HEAD answers the headers of GET without a body", "[stack][http]") {
   Server s;
   RawConn c(s.port);
   REQUIRE(c.send("HEAD /livez HTTP/1.1\r\nHost: x\r\n\r\nGET /livez HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -51,7 +51,7 @@ TEST_CASE("HEAD answers the headers of GET without a body", "[integration][http]
   CHECK(all.compare(head_end + 4, 9, "HTTP/1.1 ") == 0);
 }
 
-TEST_CASE("404 and 405", "[integration][http]") {
+TEST_CASE("404 and 405", "[stack][http]") {
   Server s;
   CHECK(lgtest::http_get(s.port, "/v1/health").status == 404);
   RawConn c(s.port);
@@ -59,7 +59,7 @@ TEST_CASE("404 and 405", "[integration][http]") {
   CHECK_THAT(c.read_until("\r\n\r\n", 1, 2000), Catch::StartsWith("HTTP/1.1 405"));
 }
 
-TEST_CASE("oversized headers get 431 and the connection closes", "[integration][http]") {
+TEST_CASE("oversized headers get 431 and the connection closes", "[stack][http]") {
   Server s("--max-header-bytes 1024");
   RawConn c(s.port);
   REQUIRE(c.send("GET /livez HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n"));
@@ -70,7 +70,7 @@ TEST_CASE("oversized headers get 431 and the connection closes", "[integration][
   CHECK(lgtest::http_get(s.port, "/livez").status == 200);
 }
 
-TEST_CASE("a body over the limit gets 413", "[integration][http]") {
+TEST_CASE("a body over the limit gets 413", "[stack][http]") {
   Server s;
   RawConn c(s.port);
   REQUIRE(c.send("POST /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n" + std::string(100000, 'b')));
@@ -78,7 +78,7 @@ TEST_CASE("a body over the limit gets 413", "[integration][http]") {
   CHECK_THAT(c.data(), Catch::StartsWith("HTTP/1.1 413"));
 }
 
-TEST_CASE("slow headers hit the header deadline (408), silent clients are cut", "[integration][http]") {
+TEST_CASE("slow headers hit the header deadline (408), silent clients are cut", "[stack][http]") {
   Server s("--header-timeout 300ms");
   RawConn slow(s.port);
   RawConn silent(s.port);
@@ -98,7 +98,7 @@ TEST_CASE("slow headers hit the header deadline (408), silent clients are cut", 
   CHECK(elapsed.count() < 3000);
 }
 
-TEST_CASE("HTTP/1.0 and Connection: close end the connection after the response", "[integration][http]") {
+TEST_CASE("HTTP/1.0 and Connection: close end the connection after the response", "[stack][http]") {
   Server s;
   RawConn c(s.port);
   REQUIRE(c.send("GET /livez HTTP/1.0\r\n\r\n"));
@@ -110,7 +110,7 @@ TEST_CASE("HTTP/1.0 and Connection: close end the connection after the response"
   CHECK(d.data().find("HTTP/1.1", 5) == std::string::npos);  // the second request is not answered
 }
 
-TEST_CASE("garbage gets 400 and a close", "[integration][http]") {
+TEST_CASE("garbage gets 400 and a close", "[stack][http]") {
   Server s;
   RawConn c(s.port);
   REQUIRE(c.send("\x16\x03\x01 this is not http\r\n\r\n"));
@@ -118,7 +118,7 @@ TEST_CASE("garbage gets 400 and a close", "[integration][http]") {
   CHECK_THAT(c.data(), Catch::StartsWith("HTTP/1.1 400"));
 }
 
-TEST_CASE("/metrics and /status answer with their content types", "[integration][http]") {
+TEST_CASE("/metrics and /status answer with their content types", "[stack][http]") {
   Server s;
   auto m = lgtest::http_get(s.port, "/metrics");
   CHECK(m.status == 200);
@@ -133,7 +133,7 @@ TEST_CASE("/metrics and /status answer with their content types", "[integration]
 // /metrics and /readyz bodies are written from buffers the server keeps (the registry's, the
 // cached readyz text) rather than copied: pipelined scrapes must still each get the body their
 // own Content-Length announces, the metrics one rendered for that very request.
-TEST_CASE("pipelined scrapes: every response's body matches its Content-Length", "[integration][http]") {
+TEST_CASE("pipelined scrapes: every response's body matches its Content-Length", "[stack][http]") {
   Server s;
   RawConn c(s.port);
   const std::string scrape = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";

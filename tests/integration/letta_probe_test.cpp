@@ -28,7 +28,7 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 
 }  // namespace
 
-TEST_CASE("letta: healthy stand-in is up with its version", "[integration][letta]") {
+TEST_CASE("letta: healthy stand-in is up with its version", "[stack][letta]") {
   auto h = letta_harness({});
   const auto& c = h->first_result();
   INFO(c.reason);
@@ -39,7 +39,7 @@ TEST_CASE("letta: healthy stand-in is up with its version", "[integration][letta
   CHECK(c.target == "GET " + letta_url() + "/v1/health/");
 }
 
-TEST_CASE("letta: the bare /v1/health is a 307 redirect, reported as such", "[integration][letta]") {
+TEST_CASE("letta: the bare /v1/health is a 307 redirect, reported as such", "[stack][letta]") {
   auto h = letta_harness({"--letta-path", "/v1/health"});
   const auto& c = h->first_result();
   INFO(c.reason);
@@ -50,7 +50,7 @@ TEST_CASE("letta: the bare /v1/health is a 307 redirect, reported as such", "[in
   CHECK(c.status == Status::Down);
 }
 
-TEST_CASE("letta: HTTP 500 is http_5xx", "[integration][letta]") {
+TEST_CASE("letta: HTTP 500 is http_5xx", "[stack][serial][letta]") {
   StandinMode mode("500");
   auto h = letta_harness({});
   const auto& c = h->first_result();
@@ -59,7 +59,7 @@ TEST_CASE("letta: HTTP 500 is http_5xx", "[integration][letta]") {
   CHECK(contains(c.reason, "HTTP 500"));
 }
 
-TEST_CASE("letta: a hanging server is cut by the runner's timeout", "[integration][letta]") {
+TEST_CASE("letta: a hanging server is cut by the runner's timeout", "[stack][serial][letta]") {
   StandinMode mode("hang");
   auto h = letta_harness({}, "300ms");
   const auto& c = h->first_result();
@@ -70,7 +70,7 @@ TEST_CASE("letta: a hanging server is cut by the runner's timeout", "[integratio
   CHECK(c.last_latency_s < 1.0);
 }
 
-TEST_CASE("letta: a 200 that is not Letta's JSON is bad_body", "[integration][letta]") {
+TEST_CASE("letta: a 200 that is not Letta's JSON is bad_body", "[stack][serial][letta]") {
   StandinMode mode("bad_body");
   auto h = letta_harness({});
   const auto& c = h->first_result();
@@ -79,7 +79,7 @@ TEST_CASE("letta: a 200 that is not Letta's JSON is bad_body", "[integration][le
   CHECK(contains(c.reason, "not a JSON object"));
 }
 
-TEST_CASE("letta: slower than --letta-degraded-after is degraded, and the gate stays ready", "[integration][letta]") {
+TEST_CASE("letta: slower than --letta-degraded-after is degraded, and the gate stays ready", "[stack][serial][letta]") {
   StandinMode mode("slow", "?ms=300");
   auto h = letta_harness({"--letta-degraded-after", "100ms"}, "2s");
   const auto& c = h->first_result();
@@ -92,7 +92,7 @@ TEST_CASE("letta: slower than --letta-degraded-after is degraded, and the gate s
   CHECK(h->health().degraded());
 }
 
-TEST_CASE("letta: --letta-ready reports warming and draining as not_ready", "[integration][letta]") {
+TEST_CASE("letta: --letta-ready reports warming and draining as not_ready", "[stack][serial][letta]") {
   for (const char* word : {"warming", "draining"}) {
     SECTION(word) {
       StandinMode mode(word);
@@ -115,7 +115,7 @@ TEST_CASE("letta: --letta-ready reports warming and draining as not_ready", "[in
   }
 }
 
-TEST_CASE("letta: a stopped server is refused", "[integration][letta]") {
+TEST_CASE("letta: a stopped server is refused", "[stack][serial][letta]") {
   {
     lgtest::ServiceStopped stopped("letta");
     auto h = letta_harness({});
@@ -133,7 +133,7 @@ TEST_CASE("letta: a stopped server is refused", "[integration][letta]") {
 // ---- the generic HTTP options, against the stand-in's real answers ---------------------
 
 TEST_CASE("letta: --letta-method is the method sent: Letta's GET-only health route answers 405 to others",
-          "[integration][letta]") {
+          "[stack][letta]") {
   // FastAPI registers /v1/health/ for GET only (no implicit HEAD): any other method is a 405
   // {"detail":"Method Not Allowed"}; the default GET gets the 200.
   for (const char* method : {"POST", "HEAD", "PUT", "OPTIONS"}) {
@@ -165,7 +165,7 @@ TEST_CASE("letta: --letta-method is the method sent: Letta's GET-only health rou
   }
 }
 
-TEST_CASE("letta: --letta-expect-status takes a list of accepted codes", "[integration][letta]") {
+TEST_CASE("letta: --letta-expect-status takes a list of accepted codes", "[stack][letta]") {
   SECTION("200 in the list") {
     auto h = letta_harness({"--letta-expect-status", "204,200"});
     const auto& c = h->first_result();
@@ -191,7 +191,7 @@ TEST_CASE("letta: --letta-expect-status takes a list of accepted codes", "[integ
   }
 }
 
-TEST_CASE("letta: --letta-expect-body is a substring of the body", "[integration][letta]") {
+TEST_CASE("letta: --letta-expect-body is a substring of the body", "[stack][letta]") {
   SECTION("present") {
     auto h = letta_harness({"--letta-expect-body", "\"status\":\"ok\""});
     const auto& c = h->first_result();
@@ -210,7 +210,7 @@ TEST_CASE("letta: --letta-expect-body is a substring of the body", "[integration
   }
 }
 
-TEST_CASE("letta: --letta-expect-json checks one top-level field", "[integration][letta]") {
+TEST_CASE("letta: --letta-expect-json checks one top-level field", "[stack][letta]") {
   const std::string version = lgtest::letta_version();
   SECTION("a custom field that matches") {
     auto h = letta_harness({"--letta-expect-json", "version=" + version});
@@ -236,7 +236,7 @@ TEST_CASE("letta: --letta-expect-json checks one top-level field", "[integration
   }
 }
 
-TEST_CASE("letta: --letta-host-header is the Host the server sees", "[integration][letta]") {
+TEST_CASE("letta: --letta-host-header is the Host the server sees", "[stack][letta]") {
   // Starlette builds the bare path's redirect from the request's Host header: the stand-in's
   // Location shows which Host arrived.
   auto h = letta_harness({"--letta-path", "/v1/health", "--letta-host-header", "letta-server:8283"});

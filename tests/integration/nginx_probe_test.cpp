@@ -30,7 +30,7 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 
 }  // namespace
 
-TEST_CASE("nginx: Letta's health through the SSE proxy is up", "[integration][nginx]") {
+TEST_CASE("nginx: Letta's health through the SSE proxy is up", "[stack][nginx]") {
   auto h = nginx_harness(nginx_url(), {});
   const auto& c = h->first_result();
   INFO(c.reason);
@@ -42,7 +42,7 @@ TEST_CASE("nginx: Letta's health through the SSE proxy is up", "[integration][ng
   CHECK(c.target == "GET " + nginx_url() + "/v1/health/");
 }
 
-TEST_CASE("nginx: nginx's own /nginx-health route is checked for 200 only", "[integration][nginx]") {
+TEST_CASE("nginx: nginx's own /nginx-health route is checked for 200 only", "[stack][nginx]") {
   auto h = nginx_harness(nginx_url(), {"--nginx-health-path", "/nginx-health"});
   const auto& c = h->first_result();
   INFO(c.reason);
@@ -50,7 +50,7 @@ TEST_CASE("nginx: nginx's own /nginx-health route is checked for 200 only", "[in
 }
 
 TEST_CASE("nginx: an SSE stream through the SSE-correct proxy delivers its first event at once",
-          "[integration][nginx][sse]") {
+          "[stack][nginx][sse]") {
   SECTION("GET stand-in stream, path relative to the nginx URL") {
     auto h = nginx_harness(nginx_url(), {"--sse-url", kStream});
     const auto& c = h->first_result();
@@ -73,16 +73,18 @@ TEST_CASE("nginx: an SSE stream through the SSE-correct proxy delivers its first
     CHECK(std::stoi(c.info.at("first_event_ms")) < 500);
   }
   SECTION("several attempts in a row stay up") {
-    auto h = nginx_harness(nginx_url(), {"--sse-url", kStream, "--nginx-interval", "200ms", "--nginx-timeout",
-                                         "150ms", "--sse-deadline", "100ms"});
-    const auto& c = h->run_results(4, std::chrono::milliseconds(5000));
+    // Deadlines a busy machine meets (the stand-in is one Python process that the tests running
+    // beside this one share): the first event comes in milliseconds when it is served at all.
+    auto h = nginx_harness(nginx_url(), {"--sse-url", kStream, "--nginx-interval", "500ms", "--nginx-timeout",
+                                         "500ms", "--sse-deadline", "400ms"});
+    const auto& c = h->run_results(4, std::chrono::milliseconds(10000));
     INFO(c.reason);
     CHECK(c.counts.ok == 4);
     CHECK(c.status == Status::Up);
   }
 }
 
-TEST_CASE("nginx: a buffering proxy holds the stream and is reported as buffered", "[integration][nginx][sse]") {
+TEST_CASE("nginx: a buffering proxy holds the stream and is reported as buffered", "[stack][nginx][sse]") {
   auto h = nginx_harness(nginx_url("LG_NGINX_BUFFERED_PORT"), {"--sse-url", kStream});
   const auto& c = h->first_result();
   INFO(c.reason);
@@ -96,7 +98,7 @@ TEST_CASE("nginx: a buffering proxy holds the stream and is reported as buffered
   CHECK(c.last_latency_s < 1.9);
 }
 
-TEST_CASE("nginx: a URL that is not an event stream is not_sse", "[integration][nginx][sse]") {
+TEST_CASE("nginx: a URL that is not an event stream is not_sse", "[stack][nginx][sse]") {
   auto h = nginx_harness(nginx_url(), {"--sse-url", "/v1/health/"});
   const auto& c = h->first_result();
   INFO(c.reason);
@@ -104,7 +106,7 @@ TEST_CASE("nginx: a URL that is not an event stream is not_sse", "[integration][
   CHECK(contains(c.reason, "application/json"));
 }
 
-TEST_CASE("nginx: the HTTP check's failure wins over the SSE verdict", "[integration][nginx][sse]") {
+TEST_CASE("nginx: the HTTP check's failure wins over the SSE verdict", "[stack][nginx][sse]") {
   auto h = nginx_harness(nginx_url(), {"--nginx-health-path", "/v1/no-such-route/", "--sse-url", kStream});
   const auto& c = h->first_result();
   INFO(c.reason);
@@ -112,7 +114,7 @@ TEST_CASE("nginx: the HTTP check's failure wins over the SSE verdict", "[integra
   CHECK(contains(c.reason, "nginx GET " + nginx_url() + "/v1/no-such-route/ answered HTTP 404"));
 }
 
-TEST_CASE("nginx: a stopped nginx is refused", "[integration][nginx]") {
+TEST_CASE("nginx: a stopped nginx is refused", "[stack][serial][nginx]") {
   {
     lgtest::ServiceStopped stopped("nginx");
     auto h = nginx_harness(nginx_url(), {"--sse-url", kStream});
@@ -127,7 +129,7 @@ TEST_CASE("nginx: a stopped nginx is refused", "[integration][nginx]") {
   CHECK(h->first_result().reason_code == "ok");
 }
 
-TEST_CASE("nginx: serve refuses an SSE deadline the nginx timeout cannot hold (exit 2)", "[integration][nginx]") {
+TEST_CASE("nginx: serve refuses an SSE deadline the nginx timeout cannot hold (exit 2)", "[stack][nginx]") {
   auto r = lgtest::run(lgtest::binary() + " serve --sse-url /v1/agents/agent-1/messages --nginx-timeout 2s --forward off", 20);
   INFO(r.out);
   CHECK(r.exit_code == 2);

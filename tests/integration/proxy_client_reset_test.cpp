@@ -27,7 +27,7 @@ struct End {
 }  // namespace
 
 TEST_CASE("proxy: a reset from the client resets the upstream at once and leaves no session",
-          "[integration][proxy]") {
+          "[stack][proxy]") {
   std::promise<End> ended;
   auto ended_future = ended.get_future();
   TestServer server([&](int fd) {
@@ -56,7 +56,7 @@ TEST_CASE("proxy: a reset from the client resets the upstream at once and leaves
 }
 
 TEST_CASE("proxy: a client that resets while the upstream streams to it stops the upstream's stream",
-          "[integration][proxy]") {
+          "[stack][proxy]") {
   // An SSE client going away: Letta's stream must end, not keep running into a dead socket.
   std::promise<End> ended;
   auto ended_future = ended.get_future();
@@ -86,7 +86,7 @@ TEST_CASE("proxy: a client that resets while the upstream streams to it stops th
 }
 
 TEST_CASE("proxy: a client that resets while its upload is held back by an upstream that does not read",
-          "[integration][proxy]") {
+          "[stack][proxy]") {
   // The upstream reads nothing, so the forwarder's queue towards it fills and it stops reading
   // the client (backpressure). The client's reset must still end the session.
   std::promise<End> ended;

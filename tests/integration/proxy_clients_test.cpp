@@ -8,7 +8,7 @@
 
 using namespace lgtest::proxy;
 
-TEST_CASE("proxy: psql through the forwarder", "[integration][proxy]") {
+TEST_CASE("proxy: psql through the forwarder", "[stack][proxy]") {
   ForwarderThread fw(forward_to("127.0.0.1", lgtest::env_int("LG_PG_PORT")));
   const std::string port = std::to_string(fw.port());
   auto r = lgtest::run("PGPASSWORD='" + lgtest::env("LG_PG_PASSWORD") + "' PGCONNECT_TIMEOUT=5 psql -h 127.0.0.1 -p " +
@@ -22,7 +22,7 @@ TEST_CASE("proxy: psql through the forwarder", "[integration][proxy]") {
   CHECK(fw.metric("lettagate_proxy_bytes_total", "direction=\"downstream\"") > 1000000);
 }
 
-TEST_CASE("proxy: redis-cli through the forwarder", "[integration][proxy]") {
+TEST_CASE("proxy: redis-cli through the forwarder", "[stack][proxy]") {
   ForwarderThread fw(forward_to("127.0.0.1", lgtest::env_int("LG_REDIS_PORT")));
   const std::string cli = "redis-cli -h 127.0.0.1 -p " + std::to_string(fw.port()) + " ";
   auto r = lgtest::run(cli + "PING && " + cli + "SET lg:proxy:test through-proxy && " + cli + "GET lg:proxy:test && " +
@@ -34,7 +34,7 @@ TEST_CASE("proxy: redis-cli through the forwarder", "[integration][proxy]") {
   CHECK(r.out == "PONG\nOK\nthrough-proxy\nOK\n3000000\n2\n");
 }
 
-TEST_CASE("proxy: curl to nginx through the forwarder, plain and SSE", "[integration][proxy]") {
+TEST_CASE("proxy: curl to nginx through the forwarder, plain and SSE", "[stack][proxy]") {
   ForwarderThread fw(forward_to("127.0.0.1", lgtest::env_int("LG_NGINX_PORT")));
   const std::string base = "http://127.0.0.1:" + std::to_string(fw.port());
   auto health = lgtest::run("curl -s -m 10 " + base + "/v1/health/", 20);

@@ -68,7 +68,7 @@ void expect_prompt_close(int port, int within_ms, const char* what) {
 
 }  // namespace
 
-TEST_CASE("proxy: upstream refused: the client is closed at once, reason refused", "[integration][proxy]") {
+TEST_CASE("proxy: upstream refused: the client is closed at once, reason refused", "[stack][proxy]") {
   const int dead_port = lgtest::free_port();  // nothing listens there
   ForwarderThread fw(forward_to("127.0.0.1", dead_port));
   expect_prompt_close(fw.port(), 500, "refused");
@@ -77,7 +77,7 @@ TEST_CASE("proxy: upstream refused: the client is closed at once, reason refused
   CHECK(fw.active() == 0);
 }
 
-TEST_CASE("proxy: upstream name does not resolve: the client is closed, reason dns", "[integration][proxy]") {
+TEST_CASE("proxy: upstream name does not resolve: the client is closed, reason dns", "[stack][proxy]") {
   // .invalid never resolves (RFC 6761); the resolver answers at once here.
   ForwarderThread fw(forward_to("lettagate-no-such-host.invalid", 8283));
   expect_prompt_close(fw.port(), 3000, "dns");
@@ -88,7 +88,7 @@ TEST_CASE("proxy: upstream name does not resolve: the client is closed, reason d
 }
 
 TEST_CASE("proxy: black-holed upstream: the client is closed at connect_timeout, reason timeout",
-          "[integration][proxy]") {
+          "[stack][proxy]") {
   BlackHole hole;
   auto settings = forward_to("127.0.0.1", hole.port);
   settings.connect_timeout = std::chrono::milliseconds(400);
@@ -104,7 +104,7 @@ TEST_CASE("proxy: black-holed upstream: the client is closed at connect_timeout,
   CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"timeout\"") == 1);
 }
 
-TEST_CASE("proxy: the connection cap closes excess clients at once and counts them", "[integration][proxy]") {
+TEST_CASE("proxy: the connection cap closes excess clients at once and counts them", "[stack][proxy]") {
   TestServer echo(echo_handler);
   auto settings = forward_to("127.0.0.1", echo.port());
   settings.max_connections = 3;
@@ -132,7 +132,7 @@ TEST_CASE("proxy: the connection cap closes excess clients at once and counts th
   for (int fd : open) close(fd);
 }
 
-TEST_CASE("proxy: the optional idle timeout closes a silent connection, and only when set", "[integration][proxy]") {
+TEST_CASE("proxy: the optional idle timeout closes a silent connection, and only when set", "[stack][proxy]") {
   TestServer echo(echo_handler);
   SECTION("set: 300 ms") {
     auto settings = forward_to("127.0.0.1", echo.port());
@@ -163,7 +163,7 @@ TEST_CASE("proxy: the optional idle timeout closes a silent connection, and only
   }
 }
 
-TEST_CASE("proxy: an upstream given by name is resolved and connected", "[integration][proxy]") {
+TEST_CASE("proxy: an upstream given by name is resolved and connected", "[stack][proxy]") {
   // Through getaddrinfo (localhost, from /etc/hosts). Trying each address in turn when the
   // first refuses is exercised by tests/scripts/proxy_dns.sh, which controls /etc/hosts.
   TestServer echo(echo_handler);
@@ -175,7 +175,7 @@ TEST_CASE("proxy: an upstream given by name is resolved and connected", "[integr
 }
 
 TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again, lookups coalesce",
-          "[integration][proxy]") {
+          "[stack][proxy]") {
   uv_loop_t loop;
   uv_loop_init(&loop);
   struct Waiter : lg::proxy::ResolveWaiter {

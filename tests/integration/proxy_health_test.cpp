@@ -23,7 +23,7 @@ lg::ForwardSettings following(int upstream_port, lg::ForwardHealthMode mode, int
 }  // namespace
 
 TEST_CASE("proxy hold: a client connecting while the component is down gets through once it is up",
-          "[integration][proxy]") {
+          "[stack][proxy]") {
   TestServer echo(echo_handler);
   ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Hold), "letta");
   fw.set_component(false);
@@ -45,7 +45,7 @@ TEST_CASE("proxy hold: a client connecting while the component is down gets thro
 }
 
 TEST_CASE("proxy hold: a held client that resets after its first bytes is closed within a second, not at the deadline",
-          "[integration][proxy]") {
+          "[stack][proxy]") {
   // Its first chunk is kept and the client no longer read (bounded memory), so the reset is
   // found by the periodic look at the client's socket error, not by a read.
   TestServer echo(echo_handler);
@@ -68,7 +68,7 @@ TEST_CASE("proxy hold: a held client that resets after its first bytes is closed
   CHECK(recv_n(d.fd, 4, 3000) == "next");
 }
 
-TEST_CASE("proxy hold: a held client that half-closed still gets its answer", "[integration][proxy]") {
+TEST_CASE("proxy hold: a held client that half-closed still gets its answer", "[stack][proxy]") {
   TestServer server(answer_after_eof_handler);
   ForwarderThread fw(following(server.port(), lg::ForwardHealthMode::Hold), "letta");
   fw.set_component(false);
@@ -83,7 +83,7 @@ TEST_CASE("proxy hold: a held client that half-closed still gets its answer", "[
 }
 
 TEST_CASE("proxy hold: the client is closed at hold_timeout when the component stays down",
-          "[integration][proxy]") {
+          "[stack][proxy]") {
   TestServer echo(echo_handler);
   ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Hold, 400), "letta");
   fw.set_component(false);
@@ -99,7 +99,7 @@ TEST_CASE("proxy hold: the client is closed at hold_timeout when the component s
   CHECK(fw.active() == 0);
 }
 
-TEST_CASE("proxy hold: unknown (never probed yet) counts as not up", "[integration][proxy]") {
+TEST_CASE("proxy hold: unknown (never probed yet) counts as not up", "[stack][proxy]") {
   TestServer echo(echo_handler);
   ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Hold, 300), "letta");
   Fd c(connect_to("127.0.0.1", fw.port()));
@@ -107,7 +107,7 @@ TEST_CASE("proxy hold: unknown (never probed yet) counts as not up", "[integrati
   CHECK(fw.metric("lettagate_proxy_connections_rejected_total", "reason=\"hold_timeout\"") == 1);
 }
 
-TEST_CASE("proxy reject: clients are closed at once while the component is down", "[integration][proxy]") {
+TEST_CASE("proxy reject: clients are closed at once while the component is down", "[stack][proxy]") {
   TestServer echo(echo_handler);
   ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Reject), "letta");
   fw.set_component(false);
@@ -125,7 +125,7 @@ TEST_CASE("proxy reject: clients are closed at once while the component is down"
   CHECK(recv_n(c.fd, 2, 3000) == "up");
 }
 
-TEST_CASE("proxy ignore: clients are forwarded while the component is down", "[integration][proxy]") {
+TEST_CASE("proxy ignore: clients are forwarded while the component is down", "[stack][proxy]") {
   TestServer echo(echo_handler);
   ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Ignore), "letta");
   fw.set_component(false);
@@ -134,7 +134,7 @@ TEST_CASE("proxy ignore: clients are forwarded while the component is down", "[i
   CHECK(recv_n(c.fd, 6, 3000) == "anyway");
 }
 
-TEST_CASE("proxy: a component that is not probed is not followed (forward as ignore)", "[integration][proxy]") {
+TEST_CASE("proxy: a component that is not probed is not followed (forward as ignore)", "[stack][proxy]") {
   TestServer echo(echo_handler);
   // Follows "letta", but the health state has no such component.
   ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Reject), "postgres");
@@ -143,7 +143,7 @@ TEST_CASE("proxy: a component that is not probed is not followed (forward as ign
   CHECK(recv_n(c.fd, 4, 3000) == "free");
 }
 
-TEST_CASE("proxy: a health change never cuts a stream already open", "[integration][proxy]") {
+TEST_CASE("proxy: a health change never cuts a stream already open", "[stack][proxy]") {
   TestServer echo(echo_handler);
   ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Reject), "letta");
   fw.set_component(true);
@@ -156,7 +156,7 @@ TEST_CASE("proxy: a health change never cuts a stream already open", "[integrati
 }
 
 TEST_CASE("proxy: a route follows its own component (@COMPONENT) or none (@off), else --forward-health",
-          "[integration][proxy]") {
+          "[stack][proxy]") {
   TestServer echo(echo_handler);
   auto s = forward_to("127.0.0.1", echo.port());
   s.health_mode = lg::ForwardHealthMode::Reject;

@@ -51,7 +51,7 @@ bool echoes(int fd, const std::string& word) {
 }  // namespace
 
 TEST_CASE("proxy drain: an open connection keeps working, new ones are refused, exit 0 when it closes",
-          "[integration][proxy]") {
+          "[stack][proxy]") {
   TestServer echo(echo_handler);
   const int http = lgtest::free_port(), proxy = lgtest::free_port();
   lgtest::Process proc(serve_args(http, proxy, echo.port(), "--drain-timeout 20s"));
@@ -90,7 +90,7 @@ TEST_CASE("proxy drain: an open connection keeps working, new ones are refused, 
 }
 
 TEST_CASE("proxy drain: a connection still open at --drain-timeout is closed and the exit is 0",
-          "[integration][proxy]") {
+          "[stack][proxy]") {
   TestServer echo(echo_handler);
   const int http = lgtest::free_port(), proxy = lgtest::free_port();
   lgtest::Process proc(serve_args(http, proxy, echo.port(), "--drain-timeout 800ms"));
@@ -111,7 +111,7 @@ TEST_CASE("proxy drain: a connection still open at --drain-timeout is closed and
 }
 
 TEST_CASE("proxy EMFILE: descriptors taken away at run time: no busy loop, service recovers when they are back",
-          "[integration][proxy]") {
+          "[stack][proxy]") {
   // The budget made at start (app/fd_budget.hpp) keeps the forwarder's cap within the limit, so
   // accept() only fails when descriptors run out anyway: here the limit is lowered under the
   // running process (prlimit) to the descriptors it has open.
@@ -167,7 +167,7 @@ TEST_CASE("proxy EMFILE: descriptors taken away at run time: no busy loop, servi
 }
 
 TEST_CASE("proxy slow reader: lettagate's RSS stays flat while 200 MiB wait behind a client that does not read",
-          "[integration][proxy]") {
+          "[stack][proxy]") {
   const size_t total = 200u << 20;
   std::atomic<size_t> pushed{0};
   TestServer pusher([&](int fd) {

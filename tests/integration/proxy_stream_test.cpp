@@ -55,7 +55,7 @@ Transfer echo_transfer(int fd, size_t total, uint64_t seed) {
 
 }  // namespace
 
-TEST_CASE("proxy: 256 MiB each way on one connection arrive intact", "[integration][proxy]") {
+TEST_CASE("proxy: 256 MiB each way on one connection arrive intact", "[stack][proxy]") {
   TestServer echo(echo_handler);
   ForwarderThread fw(forward_to("127.0.0.1", echo.port()));
   Fd c(connect_to("127.0.0.1", fw.port()));
@@ -77,7 +77,7 @@ TEST_CASE("proxy: 256 MiB each way on one connection arrive intact", "[integrati
   CHECK(fw.metric("lettagate_proxy_connection_duration_seconds_count") == 1);
 }
 
-TEST_CASE("proxy: 16 connections x 16 MiB each way at once arrive intact", "[integration][proxy]") {
+TEST_CASE("proxy: 16 connections x 16 MiB each way at once arrive intact", "[stack][proxy]") {
   TestServer echo(echo_handler);
   ForwarderThread fw(forward_to("127.0.0.1", echo.port()));
   const int kConns = 16;
@@ -106,7 +106,7 @@ TEST_CASE("proxy: 16 connections x 16 MiB each way at once arrive intact", "[int
   CHECK(fw.metric("lettagate_proxy_bytes_total", "direction=\"upstream\"") == Approx(kConns * each));
 }
 
-TEST_CASE("proxy: IPv6 listener to an IPv6 upstream, and IPv4 to IPv6", "[integration][proxy]") {
+TEST_CASE("proxy: IPv6 listener to an IPv6 upstream, and IPv4 to IPv6", "[stack][proxy]") {
   TestServer echo(echo_handler, "::1");
   auto settings = forward_to("::1", echo.port(), "[::1]:0");
   auto second = forward_to("::1", echo.port(), "127.0.0.1:0");
@@ -123,7 +123,7 @@ TEST_CASE("proxy: IPv6 listener to an IPv6 upstream, and IPv4 to IPv6", "[integr
 }
 
 TEST_CASE("proxy: half-close: the client shuts its write side and still gets the full answer",
-          "[integration][proxy]") {
+          "[stack][proxy]") {
   TestServer server(answer_after_eof_handler);
   ForwarderThread fw(forward_to("127.0.0.1", server.port()));
   Fd c(connect_to("127.0.0.1", fw.port()));
@@ -140,7 +140,7 @@ TEST_CASE("proxy: half-close: the client shuts its write side and still gets the
 }
 
 TEST_CASE("proxy: half-close: the upstream shuts its write side and the client's bytes still flow up",
-          "[integration][proxy]") {
+          "[stack][proxy]") {
   // The server says hello, shuts its write side, then reads everything the client sends and
   // reports the count on a side channel.
   std::promise<size_t> got;
@@ -163,7 +163,7 @@ TEST_CASE("proxy: half-close: the upstream shuts its write side and the client's
   CHECK(got_future.get() == data.size());
 }
 
-TEST_CASE("proxy: a reset from the upstream resets the client", "[integration][proxy]") {
+TEST_CASE("proxy: a reset from the upstream resets the client", "[stack][proxy]") {
   TestServer server([](int fd) {
     char b[16];
     ::recv(fd, b, sizeof b, 0);
@@ -180,7 +180,7 @@ TEST_CASE("proxy: a reset from the upstream resets the client", "[integration][p
   CHECK(waited < 1000);
 }
 
-TEST_CASE("proxy: SSE events pass without delay on a stream that outlives every timeout", "[integration][proxy]") {
+TEST_CASE("proxy: SSE events pass without delay on a stream that outlives every timeout", "[stack][proxy]") {
   // A stand-in SSE server: an event every 200 ms, each carrying the time it was sent.
   const int kEvents = 8;
   TestServer sse([&](int fd) {
@@ -235,7 +235,7 @@ TEST_CASE("proxy: SSE events pass without delay on a stream that outlives every 
   CHECK(fw.active() == 1);                  // still open: nothing timed it out
 }
 
-TEST_CASE("proxy: a slow reader keeps the proxy's buffers bounded, then gets every byte", "[integration][proxy]") {
+TEST_CASE("proxy: a slow reader keeps the proxy's buffers bounded, then gets every byte", "[stack][proxy]") {
   const size_t total = 200u << 20;
   std::atomic<size_t> pushed{0};
   TestServer pusher([&](int fd) {
@@ -282,7 +282,7 @@ TEST_CASE("proxy: a slow reader keeps the proxy's buffers bounded, then gets eve
   CHECK(got.value() == want.value());
 }
 
-TEST_CASE("proxy: a stalled SSE client cannot make small events pin memory", "[integration][proxy]") {
+TEST_CASE("proxy: a stalled SSE client cannot make small events pin memory", "[stack][proxy]") {
   // Many small writes (like SSE events) towards a client that never reads: each read is small,
   // so a byte-based mark would queue one 64 KiB block per event. The bound holds in blocks.
   std::atomic<bool> stop{false};

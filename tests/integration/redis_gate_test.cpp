@@ -59,7 +59,7 @@ std::string serve_args(int port, const std::string& extra) {
 
 }  // namespace
 
-TEST_CASE("redis gate: optional Redis down leaves the gate ready and degraded", "[integration][redis]") {
+TEST_CASE("redis gate: optional Redis down leaves the gate ready and degraded", "[stack][serial][redis]") {
   const int port = lgtest::free_port();
   lgtest::Process gate(serve_args(port, "--redis-required=false"));
   REQUIRE(lgtest::wait_live(port));
@@ -90,7 +90,7 @@ TEST_CASE("redis gate: optional Redis down leaves the gate ready and degraded", 
 
 TEST_CASE("redis gate: required Redis down is 503 within interval x fall + timeout, back within interval x rise + "
           "timeout",
-          "[integration][redis]") {
+          "[stack][serial][redis]") {
   const int port = lgtest::free_port();
   lgtest::Process gate(serve_args(port, ""));
   REQUIRE(lgtest::wait_live(port));

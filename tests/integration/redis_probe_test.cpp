@@ -58,7 +58,7 @@ Outcome probe_once(const lg::RedisSettings& s, std::chrono::milliseconds timeout
 
 }  // namespace
 
-TEST_CASE("redis: a healthy server answers PONG, with role and version from INFO", "[integration][redis]") {
+TEST_CASE("redis: a healthy server answers PONG, with role and version from INFO", "[stack][redis]") {
   auto s = settings(plain_url());
   auto o = probe_once(s);
   INFO(o.reason);
@@ -71,13 +71,13 @@ TEST_CASE("redis: a healthy server answers PONG, with role and version from INFO
   CHECK(lg::probes::make_redis_probe(loop.get(), s)->target() == plain_url());
 }
 
-TEST_CASE("redis: a host name is resolved off the loop (uv_getaddrinfo), then connected", "[integration][redis]") {
+TEST_CASE("redis: a host name is resolved off the loop (uv_getaddrinfo), then connected", "[stack][redis]") {
   auto o = probe_once(settings("redis://localhost:" + lgtest::env("LG_REDIS_PORT")));
   INFO(o.reason);
   CHECK(o.reason_code == "ok");
 }
 
-TEST_CASE("redis: SELECT db from the URL, an out-of-range db is an error naming SELECT", "[integration][redis]") {
+TEST_CASE("redis: SELECT db from the URL, an out-of-range db is an error naming SELECT", "[stack][redis]") {
   auto ok = probe_once(settings(plain_url() + "/3"));
   INFO(ok.reason);
   CHECK(ok.reason_code == "ok");
@@ -87,7 +87,7 @@ TEST_CASE("redis: SELECT db from the URL, an out-of-range db is an error naming 
   CHECK(bad.reason == "SELECT failed: ERR DB index is out of range");
 }
 
-TEST_CASE("redis: AUTH with the right password on the requirepass server", "[integration][redis]") {
+TEST_CASE("redis: AUTH with the right password on the requirepass server", "[stack][redis]") {
   const std::string password = lgtest::env("LG_REDIS_PASSWORD");
   SECTION("password in the URL") {
     auto s = settings("redis://:" + password + "@" + auth_host_port() + "/2");
@@ -107,7 +107,7 @@ TEST_CASE("redis: AUTH with the right password on the requirepass server", "[int
   }
 }
 
-TEST_CASE("redis: a wrong password is auth_failed, and the password is never shown", "[integration][redis]") {
+TEST_CASE("redis: a wrong password is auth_failed, and the password is never shown", "[stack][redis]") {
   const std::string wrong = "not-the-Secret-9";
   auto o = probe_once(settings("redis://:" + wrong + "@" + auth_host_port()));
   INFO(o.reason);
@@ -116,14 +116,14 @@ TEST_CASE("redis: a wrong password is auth_failed, and the password is never sho
   CHECK_FALSE(contains(o.reason, wrong));
 }
 
-TEST_CASE("redis: no password against the requirepass server is auth_required", "[integration][redis]") {
+TEST_CASE("redis: no password against the requirepass server is auth_required", "[stack][redis]") {
   auto o = probe_once(settings("redis://" + auth_host_port()));
   INFO(o.reason);
   CHECK(o.reason_code == "auth_required");
   CHECK(contains(o.reason, "NOAUTH"));
 }
 
-TEST_CASE("redis: a password sent to a server without one is auth_failed, said plainly", "[integration][redis]") {
+TEST_CASE("redis: a password sent to a server without one is auth_failed, said plainly", "[stack][redis]") {
   auto o = probe_once(settings(plain_url(), {"--redis-password", "some-Secret-1"}));
   INFO(o.reason);
   CHECK(o.reason_code == "auth_failed");
@@ -131,7 +131,7 @@ TEST_CASE("redis: a password sent to a server without one is auth_failed, said p
   CHECK_FALSE(contains(o.reason, "some-Secret-1"));
 }
 
-TEST_CASE("redis: a closed port is refused at once, and the context is freed", "[integration][redis]") {
+TEST_CASE("redis: a closed port is refused at once, and the context is freed", "[stack][redis]") {
   // hiredis 0.14.1's own libuv adapter never reports this (the connect callback never fires);
   // ours does, and the private loop closing clean proves the poll handle was closed.
   const std::string port = std::to_string(lgtest::free_port());
@@ -143,7 +143,7 @@ TEST_CASE("redis: a closed port is refused at once, and the context is freed", "
   CHECK(Clock::now() - started < 2s);
 }
 
-TEST_CASE("redis: the stopped services redis is refused, up again after restart", "[integration][redis]") {
+TEST_CASE("redis: the stopped services redis is refused, up again after restart", "[stack][serial][redis]") {
   auto s = settings(plain_url());
   {
     lgtest::ServiceStopped stopped("redis");
@@ -158,14 +158,14 @@ TEST_CASE("redis: the stopped services redis is refused, up again after restart"
   CHECK(o.reason_code == "ok");
 }
 
-TEST_CASE("redis: an unknown host is dns", "[integration][redis]") {
+TEST_CASE("redis: an unknown host is dns", "[stack][redis]") {
   auto o = probe_once(settings("redis://no-such-redis.invalid:6379"));
   INFO(o.reason);
   CHECK(o.reason_code == "dns");
   CHECK(contains(o.reason, "no-such-redis.invalid"));
 }
 
-TEST_CASE("redis: cancel at any early point: no done, every handle closed", "[integration][redis]") {
+TEST_CASE("redis: cancel at any early point: no done, every handle closed", "[stack][redis]") {
   // 0 turns: before the attempt began; then resolving (a name) or connecting; later turns
   // reach the replies. Whatever state cancel() meets, no done and a clean loop.
   for (const std::string host : {"127.0.0.1", "localhost"}) {
@@ -187,7 +187,7 @@ TEST_CASE("redis: cancel at any early point: no done, every handle closed", "[in
   }
 }
 
-TEST_CASE("redis: cancel mid-connect (black-holed server): no done, no leak", "[integration][redis]") {
+TEST_CASE("redis: cancel mid-connect (black-holed server): no done, no leak", "[stack][redis]") {
   BlackHole hole;
   PrivateLoop loop;
   int calls = 0;
@@ -203,7 +203,7 @@ TEST_CASE("redis: cancel mid-connect (black-holed server): no done, no leak", "[
 }
 
 TEST_CASE("redis: cancel while waiting for replies (connected, silent server): no done, no leak",
-          "[integration][redis]") {
+          "[stack][redis]") {
   SilentServer silent;
   PrivateLoop loop;
   int calls = 0;
@@ -218,7 +218,7 @@ TEST_CASE("redis: cancel while waiting for replies (connected, silent server): n
   CHECK(loop.close());
 }
 
-TEST_CASE("redis: the runner's deadline cuts a black-holed connect as timeout", "[integration][redis]") {
+TEST_CASE("redis: the runner's deadline cuts a black-holed connect as timeout", "[stack][redis]") {
   BlackHole hole;
   lg::Config cfg = lgtest::config_from({"--redis-url", "redis://127.0.0.1:" + std::to_string(hole.port()),
                                         "--redis-interval", "2s", "--redis-timeout", "300ms"});
@@ -229,7 +229,7 @@ TEST_CASE("redis: the runner's deadline cuts a black-holed connect as timeout", 
   CHECK(c.reason_code == "timeout");
 }
 
-TEST_CASE("redis: IPv6 literal ([::1])", "[integration][redis]") {
+TEST_CASE("redis: IPv6 literal ([::1])", "[stack][redis]") {
   const std::string dir = make_temp_dir();
   const int port = lgtest::free_port();
   OwnRedis server(dir, "::1", port, {});
@@ -241,7 +241,7 @@ TEST_CASE("redis: IPv6 literal ([::1])", "[integration][redis]") {
   lgtest::run("rm -rf " + dir);
 }
 
-TEST_CASE("redis: a server loading its dataset is loading, with progress, then ok", "[integration][redis]") {
+TEST_CASE("redis: a server loading its dataset is loading, with progress, then ok", "[stack][redis]") {
   const std::string dir = make_temp_dir();
   const int port = lgtest::free_port();
   const auto url = "redis://127.0.0.1:" + std::to_string(port);

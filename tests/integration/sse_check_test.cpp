@@ -119,7 +119,7 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 
 }  // namespace
 
-TEST_CASE("sse socket: the first event passes, even one byte at a time with CRLF", "[integration][sse]") {
+TEST_CASE("sse socket: the first event passes, even one byte at a time with CRLF", "[stack][sse]") {
   std::vector<Step> steps{{0, std::string(kHead) + "Content-Length: 100\r\n\r\n"}};
   for (char ch : std::string(": hello\r\n\r\nid: 1\r\ndata: {\"message_type\":\"ping\"}\r\n\r\n"))
     steps.push_back({5, std::string(1, ch)});
@@ -137,7 +137,7 @@ TEST_CASE("sse socket: the first event passes, even one byte at a time with CRLF
   CHECK(contains(server.request(), "{\"streaming\":true}"));
 }
 
-TEST_CASE("sse socket: the end marker before any event is stream_closed", "[integration][sse]") {
+TEST_CASE("sse socket: the end marker before any event is stream_closed", "[stack][sse]") {
   ScriptedServer server({{0, std::string(kHead) + "Content-Length: 1000\r\n\r\n"}, {50, "data: [DONE]\n\n"}}, 3000);
   Outcome o = run_check(server.port(), 2000);
   INFO(o.reason);
@@ -145,7 +145,7 @@ TEST_CASE("sse socket: the end marker before any event is stream_closed", "[inte
   CHECK(contains(o.reason, "data: [DONE]"));
 }
 
-TEST_CASE("sse socket: a body that ends before any event is stream_closed", "[integration][sse]") {
+TEST_CASE("sse socket: a body that ends before any event is stream_closed", "[stack][sse]") {
   SECTION("chunked, last chunk") {
     ScriptedServer server({{0, std::string(kHead) + "Transfer-Encoding: chunked\r\n\r\n"}, {50, "8\r\n: note\n\n\r\n0\r\n\r\n"}},
                           3000);
@@ -164,7 +164,7 @@ TEST_CASE("sse socket: a body that ends before any event is stream_closed", "[in
   }
 }
 
-TEST_CASE("sse socket: comments only until the deadline is no_event", "[integration][sse]") {
+TEST_CASE("sse socket: comments only until the deadline is no_event", "[stack][sse]") {
   ScriptedServer server({{0, std::string(kHead) + "Content-Length: 1000\r\n\r\n"}, {50, ": ping\n\n"}, {50, ": ping\n\n"}},
                         3000);
   Outcome o = run_check(server.port(), 500);
@@ -173,7 +173,7 @@ TEST_CASE("sse socket: comments only until the deadline is no_event", "[integrat
   CHECK(contains(o.reason, "2 comment lines"));
 }
 
-TEST_CASE("sse socket: headers and silence is buffered, silence without headers too", "[integration][sse]") {
+TEST_CASE("sse socket: headers and silence is buffered, silence without headers too", "[stack][sse]") {
   {
     ScriptedServer server({{0, std::string(kHead) + "Content-Length: 1000\r\n\r\n"}}, 3000);
     Outcome o = run_check(server.port(), 300);
@@ -190,7 +190,7 @@ TEST_CASE("sse socket: headers and silence is buffered, silence without headers 
   }
 }
 
-TEST_CASE("sse socket: not an event stream, and an oversized event", "[integration][sse]") {
+TEST_CASE("sse socket: not an event stream, and an oversized event", "[stack][sse]") {
   {
     ScriptedServer server({{0, "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"}},
                           3000);

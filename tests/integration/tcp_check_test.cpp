@@ -78,7 +78,7 @@ Labels of(const std::string& component) { return {{"component", component}}; }
 }  // namespace
 
 TEST_CASE("tcp-check: up on a listening port, refused on a closed one, up when a listener appears",
-          "[integration][tcp]") {
+          "[stack][tcp]") {
   Listener listening;
   const int closed_port = lgtest::free_port();  // nothing listens there (yet)
   const std::string open_target = "127.0.0.1:" + std::to_string(listening.port());

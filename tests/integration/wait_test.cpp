@@ -88,7 +88,7 @@ class Stopped {
 
 }  // namespace
 
-TEST_CASE("wait: ready against the real stack, plain output when not a terminal", "[integration][wait]") {
+TEST_CASE("wait: ready against the real stack, plain output when not a terminal", "[stack][wait]") {
   auto t = timed_run(bin() + " wait --timeout 20s" + stack_args());
   INFO(t.r.out);
   CHECK(t.r.exit_code == 0);
@@ -105,7 +105,7 @@ TEST_CASE("wait: ready against the real stack, plain output when not a terminal"
   expect_no_secrets(t.r.out);
 }
 
-TEST_CASE("wait: not ready when any one component is unreachable", "[integration][wait]") {
+TEST_CASE("wait: not ready when any one component is unreachable", "[stack][wait]") {
   struct Case {
     std::string name, flag;
   };
@@ -129,7 +129,7 @@ TEST_CASE("wait: not ready when any one component is unreachable", "[integration
   }
 }
 
-TEST_CASE("wait: not ready when a service is stopped, ready once it is back", "[integration][wait]") {
+TEST_CASE("wait: not ready when a service is stopped, ready once it is back", "[stack][serial][wait]") {
   {
     Stopped redis("redis");
     auto t = timed_run(bin() + " wait --timeout 2s" + stack_args() + " --redis-url redis://127.0.0.1:" +
@@ -152,7 +152,7 @@ TEST_CASE("wait: not ready when a service is stopped, ready once it is back", "[
   CHECK(back.exit_code == 0);
 }
 
-TEST_CASE("wait: a wrong password is not ready, with the reason and without the password", "[integration][wait]") {
+TEST_CASE("wait: a wrong password is not ready, with the reason and without the password", "[stack][wait]") {
   const std::string pg_bad = "postgresql://letta:wrong-" + lgtest::env("LG_PG_PASSWORD") + "@127.0.0.1:" +
                              lgtest::env("LG_PG_PORT") + "/letta";
   auto t = timed_run(bin() + " wait --timeout 2s --log-level debug" + stack_args() + " --postgres-dsn '" + pg_bad +
@@ -166,7 +166,7 @@ TEST_CASE("wait: a wrong password is not ready, with the reason and without the 
   expect_no_secrets(t.r.out);  // also the debug logs (stderr is in t.r.out)
 }
 
-TEST_CASE("wait: the timeout is respected", "[integration][wait]") {
+TEST_CASE("wait: the timeout is respected", "[stack][wait]") {
   auto t = timed_run(bin() + " wait --timeout 1500ms --json" + stack_args() + " --letta-url http://127.0.0.1:" +
                      closed_port() + " 2>/dev/null");
   INFO(t.r.out);
@@ -179,7 +179,7 @@ TEST_CASE("wait: the timeout is respected", "[integration][wait]") {
   CHECK(j["timeout_ms"] == 1500);
 }
 
-TEST_CASE("wait: bad configuration exits 2 and names the setting", "[integration][wait]") {
+TEST_CASE("wait: bad configuration exits 2 and names the setting", "[stack][wait]") {
   struct Case {
     std::string cmd, named;
   };
@@ -204,7 +204,7 @@ TEST_CASE("wait: bad configuration exits 2 and names the setting", "[integration
   expect_no_secrets(r.out);
 }
 
-TEST_CASE("wait: --json is one document with status, elapsed_ms and every component", "[integration][wait]") {
+TEST_CASE("wait: --json is one document with status, elapsed_ms and every component", "[stack][wait]") {
   auto ok = lgtest::run(bin() + " wait --timeout 20s --json" + stack_args() + " 2>/dev/null");
   INFO(ok.out);
   REQUIRE(ok.exit_code == 0);
@@ -236,7 +236,7 @@ TEST_CASE("wait: --json is one document with status, elapsed_ms and every compon
   CHECK(o["components"]["redis"]["reason_code"] == "refused");
 
   // Not ready: the failing component says why.
-  auto bad = lgtest::run(bin() + " wait --timeout 1s --json" + stack_args() + " --nginx-url http://127.0.0.1:" +
+  auto bad = lgtest::run(bin() + " wait --timeout 3s --json" + stack_args() + " --nginx-url http://127.0.0.1:" +
                          closed_port() + " 2>/dev/null");
   INFO(bad.out);
   CHECK(bad.exit_code == 1);
@@ -248,7 +248,7 @@ TEST_CASE("wait: --json is one document with status, elapsed_ms and every compon
   expect_no_secrets(ok.out + opt.out + bad.out);
 }
 
-TEST_CASE("wait: one success after a failure is enough unless --probe-rise is set", "[integration][wait]") {
+TEST_CASE("wait: one success after a failure is enough unless --probe-rise is set", "[stack][serial][wait]") {
   // Letta answers 500 first, then ok: with rise 1 the first success ends the wait; with an
   // explicit --probe-rise 3 it takes three in a row.
   for (int rise : {0, 3}) {
@@ -268,7 +268,7 @@ TEST_CASE("wait: one success after a failure is enough unless --probe-rise is se
   }
 }
 
-TEST_CASE("wait: Ctrl-C stops it cleanly with exit 1", "[integration][wait]") {
+TEST_CASE("wait: Ctrl-C stops it cleanly with exit 1", "[stack][wait]") {
   lgtest::Process wait("wait --timeout 60s" + stack_args() + " --letta-url http://127.0.0.1:" + closed_port());
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
   auto start = Clock::now();
@@ -281,7 +281,7 @@ TEST_CASE("wait: Ctrl-C stops it cleanly with exit 1", "[integration][wait]") {
   CHECK(contains(row(wait.log(), "letta"), " down "));
 }
 
-TEST_CASE("wait: a live table redrawn in place on a terminal", "[integration][wait]") {
+TEST_CASE("wait: a live table redrawn in place on a terminal", "[stack][wait]") {
   // script(1) runs the command in a real pty; -e returns its exit code.
   auto ready = lgtest::run("script -qefc \"" + bin() + " wait --timeout 20s" + stack_args() + "\" /dev/null", 60);
   INFO(ready.out);

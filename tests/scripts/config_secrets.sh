@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: unit
 # Configuration errors never show a password (tests/hardening/config_secrets.py): every URL,
 # DSN and secret setting, as flag, variable and *_FILE file, with each kind of malformation and
 # passwords holding '@', '/', ':', '%', spaces, quotes and non-ASCII letters; `serve`, `wait`

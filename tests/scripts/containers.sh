@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: slow
 # The container test (ctest script.containers, tier slow): the image and both compose stacks on
 # a real Docker engine, as an operator runs them with the Makefile.
 #

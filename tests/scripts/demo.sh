@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: stack
 # The README's first command: `scripts/demo --check` brings up its own stack (build/demo-services,
 # never the tests' one), runs lettagate against it, requires /livez /readyz /status /metrics to
 # answer 200 (the stack is healthy, so /readyz must turn ready), prints the URLs to open, and stops

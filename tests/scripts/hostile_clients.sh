@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: slow
 # Hostile clients (tests/hardening/hostile_clients.py) on the health port and the proxy port:
 # slowloris, oversized headers and bodies, 3000 idle connections (twice), garbage bytes and
 # half-open connections, while another process measures /livez latency (p99 <= 100 ms) and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: stack
 # Resource exhaustion (tests/hardening/fd_exhaustion.py): lettagate under RLIMIT_NOFILE 64 with far
 # more clients than descriptors on the health and proxy ports: no busy loop (CPU time from
 # /proc/PID/stat stays low), and it recovers (/livez, /readyz, the proxy, fds) once they leave.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: stack
 # Pipelined requests never read (tests/hardening/pipeline_flood.py): 20 clients each write 64 KiB
 # of pipelined GET /metrics (then /status and /) and never read; lettagate's RSS grows by no more
 # than its output high-water marks allow, and /livez from another process keeps answering

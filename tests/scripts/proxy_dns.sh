@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: stack
 # The forwarder's resolver through real getaddrinfo: lettagate runs in a private mount
 # namespace (unshare -m) whose /etc/hosts is a bind-mounted file this script rewrites.
 #   1. TTL: the upstream name moves from 127.0.0.2 to 127.0.0.3; after --forward-dns-ttl the

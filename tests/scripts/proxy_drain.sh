@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: stack
 # Drain through the forwarder (tests/hardening/proxy_drain.py): on SIGTERM, keep-alive connections
 # whose SSE streams have ended close at once, a running stream finishes, a non-HTTP connection is
 # left alone, and the process exits right after the last one closes, not at --drain-timeout.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: stack
 # Secrets (tests/hardening/secrets.py): the configured Postgres and Redis passwords, right and
 # wrong, in every accepted form, never appear in lettagate's logs (trace, text and JSON),
 # /readyz, /status, /metrics, the status page, `wait`, `check`, `--help` or the error messages of

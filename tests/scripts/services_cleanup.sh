@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: stack
 # Harness test: scripts/services brings up a separate stack (its own LG_SERVICES_DIR), every
 # service answers as the tests expect, a postgres stop/start comes back on the same port, and
 # `down` leaves no process and no open port behind (and is idempotent).

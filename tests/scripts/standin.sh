@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: stack serial (it switches the shared stand-in's mode)
 # Harness test: the Letta stand-in of the shared stack (LG_LETTA_PORT, from scripts/test) answers
 # like Letta 0.16.7 on every endpoint and in every mode, streams SSE, and the two nginx servers
 # differ as they should: events pass promptly through LG_NGINX_PORT (letta-sse.conf) and late

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: unit
 # Validator: every compose/docker-compose*.yml passes `docker-compose config -q` (Debian's 1.29: it
 # validates the schema without an engine, and the external letta-network need not exist), and
 # the files say what the seed's lesson needs them to say:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: unit
 # Validator: docs/configuration.md is what scripts/gen-config-doc makes of this binary's
 # `lettagate help` (every setting, its variable, default and meaning), so the committed
 # reference cannot drift from the code. On failure: run scripts/gen-config-doc and commit.

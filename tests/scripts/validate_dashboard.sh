@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: stack
 # Validator: compose/grafana/lettagate-dashboard.json is a Grafana dashboard (parses with
 # python3 -m json.tool; panels with ids, grid positions and targets on the $datasource
 # variable) that shows what operators need (ready, component status, probe duration, failures

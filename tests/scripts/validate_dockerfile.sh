@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: unit
 # Validator: static checks of docker/Dockerfile (hadolint is not in Debian), against this build's
 # binary, for what running it cannot show: the stages (debian:12 builds with -DLETTAGATE_TESTS=OFF
 # and the build packages; the debian:12-slim run stage comes first, so that `--target runtime`

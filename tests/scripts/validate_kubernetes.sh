@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: unit
 # Validator: every ```yaml block of docs/kubernetes.md parses (python3-yaml, Debian's
 # python3-yaml package; no kubectl here), the main manifest is a Deployment of an app plus a
 # lettagate sidecar with readiness on /readyz and liveness on /livez (port 8080), resources,

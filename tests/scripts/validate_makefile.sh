@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: stack
 # Validator: the Makefile's operator targets. `make -n TARGET` works for every target and prints
 # the expected command (the compose this machine has; the Letta stack always as project `letta`
 # from compose/docker-compose.letta.yml, the app stack as `thoth-dev`); and, with a stand-in for

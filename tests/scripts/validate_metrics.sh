@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: stack
 # Validator: the live /metrics of `lettagate serve` (every component pointed at the test stack,
 # one forward route) passes `promtool check metrics` (format and naming lint), and the metric
 # reference docs/metrics.md matches the code both ways: every family the live endpoint exposes

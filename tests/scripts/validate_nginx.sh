@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: stack
 # Validator: compose/nginx/letta-sse.conf (the letta-nginx conf.d file) is a valid nginx config
 # (`nginx -t`) with every setting SSE needs, and, run for real in front of the stand-in Letta of
 # the test stack, answers /nginx-health, reaches Letta's /v1/health/, adds X-Accel-Buffering: no,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# tier: unit
 # Validator: compose/prometheus.yml passes `promtool check config` (which also checks the rule
 # files it names), compose/prometheus-rules.yml passes `promtool check rules` and its unit tests
 # (`promtool test rules`), and the config scrapes lettagate's /metrics on port 8080 of the

@@ -28,7 +28,11 @@ CommandResult run(const std::string& command, int timeout_s = 60);
 std::string binary();
 std::string source_dir();
 
-// A port that was free a moment ago on 127.0.0.1.
+// A port on 127.0.0.1 kept for this test until its process exits: bound with SO_REUSEADDR and
+// never listening. No other socket gets it meanwhile (bind(0) and connect() skip a bound port,
+// and a bind() without SO_REUSEADDR conflicts), while a server started on it that sets
+// SO_REUSEADDR itself (libuv, nginx, redis, Python's http.server all do) can still bind and
+// listen. Until one does, connecting to it is refused.
 int free_port();
 
 // Runs `loop` until `done()` is true or `timeout` passes; returns done().

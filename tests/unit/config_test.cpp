@@ -291,7 +291,7 @@ TEST_CASE("a listen address given twice is refused, naming --forward", "[unit][c
   CHECK(r.config->forward.routes.size() == 3);
 }
 
-TEST_CASE("--forward off drops the routes before it; the ones after it stay", "[unit][config]") {
+TEST_CASE("--forward off drops the routes before it and keeps the ones after it", "[unit][config]") {
   auto r = parse({"--forward", "off", "--forward", "127.0.0.1:1=a:2"});
   REQUIRE(r.config);
   REQUIRE(r.config->forward.routes.size() == 1);
@@ -329,7 +329,7 @@ TEST_CASE("a timeout longer than the interval names what the user gave, only for
   CHECK(sse.error->setting == "--nginx-interval (LETTAGATE_NGINX_INTERVAL)");
 }
 
-TEST_CASE("--probe-timeout given as the default's value counts as given; 2s and 2000ms are equal", "[unit][config]") {
+TEST_CASE("--probe-timeout given as the default's value counts as given, and 2s equals 2000ms", "[unit][config]") {
   // Not given: the timeout follows a short interval down.
   auto free = parse({"--probe-interval", "1s"});
   REQUIRE(free.config);

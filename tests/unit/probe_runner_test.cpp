@@ -43,8 +43,11 @@ class InstantProbe : public lg::probes::Probe {
   Done done_;
 };
 
+// min and max are what the loop saw; p10 and p90 leave out the few gaps a busy machine bends by
+// waking the process late (a late start stretches its gap and shortens the next one): the
+// clock is real, the schedule is exact, the wake-up is the kernel's.
 struct Gaps {
-  double min_ms, max_ms, mean_ms;
+  double min_ms, max_ms, p10_ms, p90_ms, mean_ms;
 };
 
 // Runs `attempts` attempts and returns the gaps between their starts, plus the first start's
@@ -60,8 +63,9 @@ Gaps run_schedule(const lg::ProbeSchedule& s, size_t attempts, double* first_del
   *first_delay_ms = (starts.front() - t0) * 1000.0;
   std::vector<double> gaps;
   for (size_t i = 1; i < attempts; ++i) gaps.push_back((starts[i] - starts[i - 1]) * 1000.0);
-  const auto [lo, hi] = std::minmax_element(gaps.begin(), gaps.end());
-  return {*lo, *hi, std::accumulate(gaps.begin(), gaps.end(), 0.0) / static_cast<double>(gaps.size())};
+  std::sort(gaps.begin(), gaps.end());
+  return {gaps.front(), gaps.back(), gaps[gaps.size() / 10], gaps[gaps.size() * 9 / 10],
+          std::accumulate(gaps.begin(), gaps.end(), 0.0) / static_cast<double>(gaps.size())};
 }
 
 }  // namespace
@@ -74,14 +78,14 @@ TEST_CASE("probe runner: jitter spreads attempts over [interval x (1 - jitter), 
   s.jitter = 0.4;  // each gap is 50 ms minus a uniform 0 to 20 ms
   double first = 0;
   const Gaps g = run_schedule(s, 41, &first);
-  INFO("gaps: min " << g.min_ms << " ms, max " << g.max_ms << " ms, mean " << g.mean_ms << " ms; first after "
-                    << first << " ms");
-  CHECK(g.min_ms >= 30.0 - 2.0);   // never shorter than interval x (1 - jitter) (timers are whole ms)
-  CHECK(g.max_ms <= 50.0 + 25.0);  // never held past the interval (slack: a loaded machine's wake-up)
+  INFO("gaps: min " << g.min_ms << " ms, p10 " << g.p10_ms << " ms, p90 " << g.p90_ms << " ms, max " << g.max_ms
+                    << " ms, mean " << g.mean_ms << " ms; first after " << first << " ms");
+  CHECK(g.p10_ms >= 30.0 - 2.0);   // not shorter than interval x (1 - jitter) (timers are whole ms)
+  CHECK(g.p90_ms <= 50.0 + 10.0);  // not held past the interval (slack: a loaded machine's wake-up)
   CHECK(g.mean_ms >= 33.0);        // uniform 0-20 ms off 50: the mean is 40 ms
   CHECK(g.mean_ms <= 47.0);
   CHECK(g.max_ms - g.min_ms >= 8.0);  // spread, not lockstep: 40 draws of 0-20 ms all within 8 ms is ~0
-  CHECK(first <= 50.0 + 25.0);        // the first attempt comes right away (0-50 ms)
+  CHECK(first <= 50.0 + 100.0);       // right away (0-50 ms), plus the harness start on a busy machine
 }
 
 TEST_CASE("probe runner: without jitter attempts start an interval apart", "[unit][probes][schedule]") {
@@ -91,8 +95,9 @@ TEST_CASE("probe runner: without jitter attempts start an interval apart", "[uni
   s.jitter = 0;
   double first = 0;
   const Gaps g = run_schedule(s, 21, &first);
-  INFO("gaps: min " << g.min_ms << " ms, max " << g.max_ms << " ms, mean " << g.mean_ms << " ms");
-  CHECK(g.min_ms >= 40.0 - 2.0);
-  CHECK(g.max_ms <= 40.0 + 25.0);
+  INFO("gaps: min " << g.min_ms << " ms, p10 " << g.p10_ms << " ms, p90 " << g.p90_ms << " ms, max " << g.max_ms
+                    << " ms, mean " << g.mean_ms << " ms");
+  CHECK(g.p10_ms >= 40.0 - 2.0);
+  CHECK(g.p90_ms <= 40.0 + 10.0);
   CHECK(g.mean_ms <= 40.0 + 5.0);  // measured start to start: the probe's own time does not add up
 }

@@ -69,7 +69,7 @@ TEST_CASE("a final request stops parsing, keep-alive follows the version and hea
 
 // The health server pauses after a request whose answer filled its output: the parser must
 // say where it stopped, and continue from there (whole or cut anywhere) as if never paused.
-TEST_CASE("a pause asked for in the callback stops after that request; the rest parses later", "[http][unit]") {
+TEST_CASE("a pause asked for in the callback stops after that request and the rest parses later", "[http][unit]") {
   const std::string wire =
       "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz"
       "GET /c HTTP/1.1\r\n\r\nGET /d HTTP/1.1\r\nConnection: close\r\n\r\nGET /e HTTP/1.1\r\n\r\n";
