@@ -4,7 +4,9 @@
 # python3-yaml package; no kubectl here), the main manifest is a Deployment of an app plus a
 # lettagate sidecar with readiness on /readyz and liveness on /livez (port 8080), resources,
 # and a securityContext with runAsNonRoot, uid 10001, readOnlyRootFilesystem and no privilege
-# escalation; every LETTAGATE_* variable is a real setting; the image's args are a subcommand.
+# escalation (on the sidecar, not the pod: that would bind the app too); the metrics Service keeps
+# not-ready pods and the PodMonitor selects the pod; every LETTAGATE_* variable is a real setting;
+# the image's args are a subcommand.
 # Then the Kubernetes API schema: every document (and the native-sidecar fragment) is walked
 # against the API models of Debian's python3-kubernetes (the official client's generated
 # models): an unknown or misspelt field, a wrong type or a missing required field fails. The
@@ -83,8 +85,9 @@ for i, d in deps:
         errs.append(f"Deployment (block {i}): needs an app container and one lettagate sidecar")
         continue
     check_gate(gates[0], f"Deployment {d['metadata']['name']} lettagate")
-    if not spec.get("securityContext", {}).get("runAsNonRoot"):
-        errs.append("pod securityContext.runAsNonRoot must be true")
+    # At pod level runAsNonRoot binds the app container too, whose image may run as root.
+    if "runAsNonRoot" in spec.get("securityContext", {}):
+        errs.append("pod securityContext sets runAsNonRoot: it would bind the app container too; set it on the sidecar")
     if spec.get("terminationGracePeriodSeconds", 30) <= 10:
         errs.append("terminationGracePeriodSeconds must exceed the 10s drain")
     sel = d["spec"]["selector"]["matchLabels"]
@@ -94,6 +97,26 @@ for i, d in deps:
         urls = [e.get("value", "") for e in a.get("env", [])]
         if any("letta-server" in u for u in urls):
             errs.append(f"app container {a['name']} talks to letta-server directly, not through the sidecar")
+# Metrics while not ready: a Service in front of the health port keeps not-ready pods
+# (publishNotReadyAddresses), or a PodMonitor scrapes the pods themselves.
+pod_labels = deps[0][1]["spec"]["template"]["metadata"]["labels"] if deps else {}
+def selects_pod(sel):
+    return bool(sel) and all(pod_labels.get(k) == v for k, v in sel.items())
+services = [d for i, d in docs if d.get("kind") == "Service"
+            and any(p.get("port") == 8080 or p.get("targetPort") == "health" for p in d["spec"].get("ports", []))]
+monitors = [d for i, d in docs if d.get("kind") == "PodMonitor"]
+for d in services:
+    if not d["spec"].get("publishNotReadyAddresses"):
+        errs.append(f"Service {d['metadata']['name']}: needs publishNotReadyAddresses: true (metrics vanish while not ready)")
+    if not selects_pod(d["spec"].get("selector", {})):
+        errs.append(f"Service {d['metadata']['name']}: its selector does not match the pod")
+for d in monitors:
+    if not selects_pod(d["spec"].get("selector", {}).get("matchLabels", {})):
+        errs.append(f"PodMonitor {d['metadata']['name']}: its selector does not match the pod")
+    if not any(e.get("port") == "health" and e.get("path") == "/metrics" for e in d["spec"].get("podMetricsEndpoints", [])):
+        errs.append(f"PodMonitor {d['metadata']['name']}: needs port health, path /metrics")
+if not services or not monitors:
+    errs.append("needs a Service for the health port and a PodMonitor")
 # The native sidecar variant: initContainers with restartPolicy Always and a startupProbe.
 for i, d in docs:
     inits = (d.get("spec", {}).get("template", {}).get("spec", {}) or {}).get("initContainers", [])
@@ -158,6 +181,8 @@ for i, block in enumerate(re.findall(r"^```yaml\n(.*?)^```", text, re.S | re.M),
     for doc in yaml.safe_load_all(block):
         if not doc:
             continue
+        if doc.get("apiVersion") == "monitoring.coreos.com/v1":
+            continue  # the Prometheus Operator's CRD: not in the client's models (checked above)
         if "kind" in doc:
             model = "V1" + doc["kind"] if doc.get("apiVersion", "").split("/")[-1] == "v1" else None
             if not model or not hasattr(client, model):
