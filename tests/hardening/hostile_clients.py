@@ -16,7 +16,7 @@ a new connection every 20 ms. Phases (each bounded):
               once), request then reset; through the proxy: data + SHUT_WR comes back + EOF
 
 Checks: /livez answers 200 throughout with p99 <= 100 ms (max reported; max <= 100 ms asserted
-for the normal build, a looser 500 ms under ASan), RSS stays bounded, and at the end lettagate's
+for the normal build, a looser 500 ms under ASan, both times the load per core above 1), RSS stays bounded, and at the end lettagate's
 fds return to the baseline and it exits 0 on SIGTERM. Numbers: $LG_BUILD_DIR/hardening/hostile_clients.json.
 """
 
@@ -281,7 +281,10 @@ def main():
         # five times as much: the half-open phase lands 600 connections (100 of them /status) in
         # one loop turn, which has stalled /livez for 230-270 ms there (20 ms in the real build).
         # The p99 bound stays 100 ms for both.
-        max_bound = 500.0 if h.sanitized() else 100.0
+        # The slowest single answer: scheduling slack times how oversubscribed the machine is
+        # (p99 keeps its fixed bound: a starved port shows there, and in failures).
+        max_bound = (500.0 if h.sanitized() else 100.0) * h.overload()
+        h.log("max bound %.0f ms (load %.1f per core)" % (max_bound, h.overload()))
         # RSS: idle round 2 must not end above round 1 (per-connection memory is given back).
         r1, r2 = run.phase_rss["idle1"], run.phase_rss["idle2"]
         results = {"livez": {"n": len(lat), "p50_ms": round(h.percentile(lat, 50), 2), "p99_ms": round(p99, 2),

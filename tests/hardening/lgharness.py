@@ -57,6 +57,14 @@ def sanitized(path=None):
         return b"__asan_init" in f.read()
 
 
+def overload():
+    """How oversubscribed the machine is now: the 1-minute load average per core, at least 1.
+    Timing slack (never a product bound) is multiplied by it: on a 2-core machine running a
+    compile beside the suite (load 10) every wait stretches about fivefold, and a test must
+    still tell a slow machine from a slow lettagate. Printed by the tests that use it."""
+    return max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+
+
 def results_dir():
     d = os.path.join(os.environ.get("LG_BUILD_DIR") or tempfile.gettempdir(), "hardening")
     os.makedirs(d, exist_ok=True)

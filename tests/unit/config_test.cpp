@@ -252,7 +252,7 @@ TEST_CASE("errors and descriptions never show passwords", "[unit][config][redact
   CHECK_THAT(d, Catch::Contains("redis://:***@r:1"));
 }
 
-TEST_CASE("--help lists every setting with its variable and default, secrets redacted", "[unit][config]") {
+TEST_CASE("config: --help lists every setting with its variable and default, secrets redacted", "[unit][config]") {
   std::string h = lg::config_help();
   for (const char* s : {"LETTAGATE_LISTEN", "LETTAGATE_LETTA_URL", "LETTAGATE_POSTGRES_DSN", "LETTAGATE_REDIS_URL",
                         "LETTAGATE_NGINX_URL", "LETTAGATE_FORWARD", "LETTAGATE_LOG_LEVEL", "LETTAGATE_LOG_FORMAT",
@@ -291,7 +291,7 @@ TEST_CASE("a listen address given twice is refused, naming --forward", "[unit][c
   CHECK(r.config->forward.routes.size() == 3);
 }
 
-TEST_CASE("--forward off drops the routes before it and keeps the ones after it", "[unit][config]") {
+TEST_CASE("config: --forward off drops the routes before it and keeps the ones after it", "[unit][config]") {
   auto r = parse({"--forward", "off", "--forward", "127.0.0.1:1=a:2"});
   REQUIRE(r.config);
   REQUIRE(r.config->forward.routes.size() == 1);
@@ -329,7 +329,7 @@ TEST_CASE("a timeout longer than the interval names what the user gave, only for
   CHECK(sse.error->setting == "--nginx-interval (LETTAGATE_NGINX_INTERVAL)");
 }
 
-TEST_CASE("--probe-timeout given as the default's value counts as given, and 2s equals 2000ms", "[unit][config]") {
+TEST_CASE("config: --probe-timeout given as the default's value counts as given, and 2s equals 2000ms", "[unit][config]") {
   // Not given: the timeout follows a short interval down.
   auto free = parse({"--probe-interval", "1s"});
   REQUIRE(free.config);
