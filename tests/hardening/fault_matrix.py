@@ -254,9 +254,7 @@ def main():
         h.log("fault_matrix: OK")
         return 0
     except h.Fail as err:
-        print("FAIL: %s" % err, file=sys.stderr)
-        print("lettagate log (tail):\n%s" % lg.log_tail(40), file=sys.stderr)
-        return 1
+        return h.failed(err, lg)
     finally:
         lg.kill()
         if killed_now:  # never leave a shared service down

@@ -128,9 +128,7 @@ def main():
         h.log("fd_exhaustion: OK")
         return 0
     except h.Fail as err:
-        print("FAIL: %s" % err, file=sys.stderr)
-        print("lettagate log (tail):\n%s" % lg.log_tail(40), file=sys.stderr)
-        return 1
+        return h.failed(err, lg)
     finally:
         pool.close()
         lg.kill()

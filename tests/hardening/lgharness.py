@@ -65,6 +65,14 @@ def overload():
     return max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
 
 
+def failed(err, lg, lines=40):
+    """A test's Fail, reported: the reason, then the tail of lettagate's log. Returns 1, the
+    test's exit status."""
+    print("FAIL: %s" % err, file=sys.stderr)
+    print("lettagate log (tail):\n%s" % lg.log_tail(lines), file=sys.stderr)
+    return 1
+
+
 def results_dir():
     d = os.path.join(os.environ.get("LG_BUILD_DIR") or tempfile.gettempdir(), "hardening")
     os.makedirs(d, exist_ok=True)

@@ -127,9 +127,7 @@ def main():
         h.log("proxy_fd_budget: OK")
         return 0
     except h.Fail as err:
-        print("FAIL: %s" % err, file=sys.stderr)
-        print("lettagate log (tail):\n%s" % lg.log_tail(20), file=sys.stderr)
-        return 1
+        return h.failed(err, lg, 20)
     finally:
         pool.close()
         lg.kill()
