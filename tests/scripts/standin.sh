@@ -76,6 +76,16 @@ check_eq "unknown mode is refused" 400 "$(curl -s -m 5 -o /dev/null -w '%{http_c
 check_eq "mode unchanged after a refused one" ok "$(curl -s -m 5 "$B/_standin/mode")"
 check "stats answer JSON" bash -c "curl -s -m 5 '$B/_standin/stats' | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"mode\"]==\"ok\" and d[\"requests\"]>0'"
 
+STEP="agents count"
+check_eq "GET /v1/agents/count: the database's live agents of the default organisation" \
+  "200|application/json|${LG_PG_AGENTS:-3}" "$(req GET "$B/v1/agents/count")"
+check_eq "GET /v1/agents/count/ redirects like every known route" "307||" "$(req GET "$B/v1/agents/count/")"
+check_eq "set empty_db" empty_db "$(set_mode empty_db)"
+check_eq "empty_db: health stays ok" "200|application/json|$OKBODY" "$(req GET "$B/v1/health/")"
+check_eq "empty_db: Letta on a fresh database of its own counts 0" "200|application/json|0" \
+  "$(req GET "$B/v1/agents/count")"
+check_eq "set ok" ok "$(set_mode ok)"
+
 STEP="mode 500"
 check_eq "set" 500 "$(set_mode 500)"
 check_eq "health" "500|text/plain; charset=utf-8|Internal Server Error" "$(req GET "$B/v1/health/")"

@@ -11,6 +11,10 @@ by uvicorn (see /work/shared/letta-facts.md):
                      with a trailing slash too many or too few, whatever the method)
   unknown path       404 {"detail":"Not Found"}
   wrong method       405 {"detail":"Method Not Allowed"} with an allow: header
+  GET  /v1/agents/count  200, a bare JSON integer: the default actor's agents (the default
+                     organisation's rows of `agents`, deleted ones left out) in the database of
+                     --pg-dsn or $LETTA_PG_URI (as Letta), read with psql on each request; 0 in mode
+                     `empty_db`, and always 0 without --pg-dsn (a Letta on a fresh database)
   POST /v1/agents/{agent_id}/messages/stream          SSE (deprecated route in Letta)
   POST /v1/agents/{agent_id}/messages                 SSE when the JSON body has "streaming": true,
                                                       else a LettaResponse JSON document
@@ -35,7 +39,7 @@ Stand-in extensions (not in Letta):
   POST /_standin/mode[?ms=D]       body = one mode name; answers the new mode name (400 if unknown)
   GET  /_standin/stats             JSON counters: requests, connections, streams_active, ...
 
-Command line: --host 127.0.0.1 --port N [--mode MODE] [--slow-ms MS] [--ping-interval S]
+Command line: --host 127.0.0.1 --port N [--mode MODE] [--slow-ms MS] [--ping-interval S] [--pg-dsn DSN]
               [--keep-alive S (idle keep-alive connections closed after S, uvicorn: 5)]
               [--secure-password PW]
 
@@ -54,6 +58,8 @@ Modes (also --mode at start, and --slow-ms for the default delay of `slow`):
   bad_body  health and ready answer 200 with `<html>oops</html>` as text/html
   warming   ready answers 503 {"version":"0.16.7","status":"warming"}; health stays ok
   draining  ready answers 503 {"version":"0.16.7","status":"draining"}; health stays ok
+  empty_db  health and ready stay ok, /v1/agents/count answers 0: Letta started without
+            LETTA_PG_URI, serving a fresh database of its own while letta-postgres keeps the agents
   slow      health and ready answer normally after a delay: the request's own ?ms= if given,
             else the ?ms= of the POST /_standin/mode that set the mode, else --slow-ms
             (default 1500); every mode switch resets it
@@ -67,9 +73,11 @@ import argparse
 import datetime
 import email.utils
 import json
+import os
 import re
 import select
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -78,7 +86,9 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LETTA_VERSION = "0.16.7"
-MODES = ("ok", "500", "hang", "bad_body", "warming", "draining", "slow")
+MODES = ("ok", "500", "hang", "bad_body", "warming", "draining", "slow", "empty_db")
+# Letta's default organisation (the actor without a user_id header belongs to it).
+DEFAULT_ORG_ID = "org-00000000-0000-4000-8000-000000000000"
 HANG_LIMIT_S = 3600.0
 MAX_EVENTS = 10000
 MAX_HOLD_S = 3600.0
@@ -92,6 +102,7 @@ class State:
         self.default_slow_ms = slow_ms
         self.ping_interval = ping_interval
         self.secure_password = None  # --secure-password: LETTA_SERVER_SECURE
+        self.pg_dsn = None  # --pg-dsn: LETTA_PG_URI
         self.requests = 0
         self.connections = 0
         self.streams_active = 0
@@ -138,6 +149,7 @@ class Disconnected(Exception):
 ROUTES = [
     ("GET", r"/v1/health/", "h_health"),
     ("GET", r"/v1/ready/", "h_ready"),
+    ("GET", r"/v1/agents/count", "h_agents_count"),
     ("POST", r"/v1/agents/(?P<id>[^/]+)/messages/stream", "h_stream"),
     ("POST", r"/v1/agents/(?P<id>[^/]+)/messages", "h_messages"),
     ("POST", r"/v1/conversations/(?P<id>[^/]+)/messages", "h_stream"),
@@ -329,6 +341,24 @@ class Handler(BaseHTTPRequestHandler):
             return self.respond_json(503, {"version": LETTA_VERSION, "status": mode})
         self.respond_json(200, {"version": LETTA_VERSION, "status": "ok"})
 
+    # ---- agents ---------------------------------------------------------------------------
+
+    def h_agents_count(self):
+        """Letta's count_agents: agent_manager.size_async(actor), the actor's organisation's
+        agents that are not deleted. A database error is Letta's unhandled exception: 500."""
+        if STATE.mode == "empty_db" or STATE.pg_dsn is None:
+            return self.respond_json(200, 0)
+        sql = "SELECT count(*) FROM agents WHERE organization_id = '%s' AND NOT is_deleted" % DEFAULT_ORG_ID
+        try:
+            out = subprocess.run(["psql", "-X", "-A", "-t", "-q", "-d", STATE.pg_dsn, "-c", sql],
+                                 capture_output=True, text=True, timeout=10)
+            count = int(out.stdout.strip()) if out.returncode == 0 else None
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            count = None
+        if count is None:
+            return self.respond(500, b"Internal Server Error", "text/plain; charset=utf-8")
+        self.respond_json(200, count)
+
     # ---- stand-in control -----------------------------------------------------------------
 
     def h_mode_get(self):
@@ -489,6 +519,9 @@ def main():
                     help="seconds of silence before a ping event (Letta: 20)")
     ap.add_argument("--secure-password", default=None,
                     help="act as Letta with LETTA_SERVER_SECURE=true and this password")
+    ap.add_argument("--pg-dsn", default=os.environ.get("LETTA_PG_URI"),
+                    help="the database this Letta uses: /v1/agents/count reads it (default: "
+                         "$LETTA_PG_URI, as Letta reads it; the environment keeps the password out of ps)")
     ap.add_argument("--keep-alive", type=float, default=5.0,
                     help="idle keep-alive connections are closed after this many seconds "
                          "(uvicorn's timeout_keep_alive: 5); also bounds a stalled write")
@@ -496,6 +529,7 @@ def main():
     Handler.timeout = max(0.1, args.keep_alive)
     STATE.mode = args.mode
     STATE.secure_password = args.secure_password
+    STATE.pg_dsn = args.pg_dsn
     STATE.slow_ms = STATE.default_slow_ms = args.slow_ms
     STATE.ping_interval = max(0.01, args.ping_interval)
     if ":" in args.host:
