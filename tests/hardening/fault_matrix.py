@@ -32,7 +32,7 @@ DOWN_BOUND_S = (FALL * (INTERVAL_MS * (1 + JITTER) + TIMEOUT_MS) + MARGIN_MS) / 
 # From the restarted service answering to "up": `rise` probes.
 UP_BOUND_S = (RISE * (INTERVAL_MS * (1 + JITTER) + TIMEOUT_MS) + MARGIN_MS) / 1000.0
 STREAMS = 3            # SSE streams through the forwarder during each Letta kill
-STREAM_END_BOUND_S = 3.0
+STREAM_END_BOUND_S = 3.0 * h.overload()  # scheduling slack, as MARGIN_MS
 
 # What /status must say about a killed component: its own reason names the refused connection.
 # The dependents (nginx proxies to Letta) must go down too, naming the bad gateway.
