@@ -1,6 +1,7 @@
 #include "http/http_server.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <vector>
@@ -41,59 +42,33 @@ HttpServer::HttpServer(uv_loop_t* loop, Options options, Handler handler, metric
 HttpServer::~HttpServer() { close_all(); }
 
 int HttpServer::listen(const HostPort& address, std::string* error) {
-  const auto addr = parse_ip_literal(address.host, address.port);
-  if (!addr) {
+  if (!parse_ip_literal(address.host, address.port)) {
     if (error) *error = fmt::format("{} is not an IP address (the health server binds an address, not a name)", address.host);
     return UV_EINVAL;
   }
-  listener_ = new uv_tcp_t;
-  uv_tcp_init(loop_, listener_);
-  listener_->data = this;
-  int rc = uv_tcp_bind(listener_, reinterpret_cast<const sockaddr*>(&*addr), 0);
-  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_), 511, on_connection);
-  if (rc != 0) {
-    if (error) *error = fmt::format("cannot listen on {}: {}", address.str(), uv_strerror(rc));
+  Acceptor::Options options;
+  options.name = "health server " + address.str();
+  options.name_errors = false;  // "cannot listen on ADDRESS: why", as operations.md shows
+  options.log_component = "http";
+  options.per_turn = accepts_per_turn_;
+  options.v6only = false;  // [::] takes IPv4 clients too, as a uv_listen socket did
+  listener_ = Acceptor::open(loop_, address, std::move(options), [this](int fd) { accept_one(fd); }, nullptr, error);
+  if (!listener_) {
     stop_listening();
-    return rc;
+    return UV_EADDRINUSE;  // or the like: *error says which
   }
-  sockaddr_storage bound{};
-  int len = sizeof bound;
-  uv_tcp_getsockname(listener_, reinterpret_cast<sockaddr*>(&bound), &len);
-  port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  port_ = listener_->port();
   return 0;
 }
 
-void HttpServer::on_connection(uv_stream_t* server, int status) {
-  auto* self = static_cast<HttpServer*>(server->data);
-  if (status < 0) {
-    // libuv already sheds the connection on EMFILE (its reserve-fd trick), so the loop does
-    // not spin; say so once per burst (at most every 10 s), with the count.
-    ++self->accept_errors_;
-    const uint64_t now = uv_now(self->loop_);
-    if (now - self->last_accept_log_ms_ >= 10000 || self->last_accept_log_ms_ == 0) {
-      log::get("http").warn("accept failed: {} ({} time(s) since the last report)", uv_strerror(status),
-                             self->accept_errors_);
-      self->accept_errors_ = 0;
-      self->last_accept_log_ms_ = now;
-    }
-    return;
-  }
-  if (self->accepted_this_turn_ >= self->accepts_per_turn_) {
-    self->accept_waiting_ = true;  // libuv stops accepting until on_turn() takes this one
-    return;
-  }
-  self->accept_one();
-}
-
-void HttpServer::accept_one() {
+void HttpServer::accept_one(int fd) {
   auto* conn = new HttpConnection(this, loop_);
-  if (uv_accept(reinterpret_cast<uv_stream_t*>(listener_), reinterpret_cast<uv_stream_t*>(conn->tcp())) != 0) {
+  if (uv_tcp_open(conn->tcp(), fd) != 0) {
+    ::close(fd);  // not the handle's yet
     conn->detach();
     conn->close();
     return;
   }
-  ++accepted_this_turn_;
   const bool room = static_cast<int>(connection_count()) < options_.max_connections || make_room();
   fresh_.push_back(conn);
   if (active_) active_->inc();
@@ -109,12 +84,7 @@ void HttpServer::accept_one() {
 void HttpServer::on_turn() {
   waiting_.splice_back(first_poll_);
   first_poll_.splice_back(fresh_);
-  accepted_this_turn_ = 0;
   answers_this_turn_ = 0;
-  if (accept_waiting_ && listener_) {
-    accept_waiting_ = false;
-    accept_one();  // uv_accept takes the connection libuv kept and starts accepting again
-  }
 }
 
 // Every open connection is waiting on its client: handlers answer on the spot, so none is
@@ -197,11 +167,8 @@ void HttpServer::count_request(std::string_view path, int status) {
 
 void HttpServer::stop_listening() {
   stopping_ = true;
-  if (listener_) {
-    listener_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(listener_), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-    listener_ = nullptr;
-  }
+  if (listener_) listener_->close();
+  listener_ = nullptr;
   for (auto* c : all_connections()) c->drain();
 }
 

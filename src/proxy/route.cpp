@@ -5,14 +5,15 @@
 
 #include <vector>
 
+#include "core/acceptor.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
-#include "proxy/listener.hpp"
 #include "proxy/tcp_forwarder.hpp"
 
 namespace lg::proxy {
 
 namespace {
+constexpr int kAcceptsPerTurn = 128;              // then the loop's other work gets its turn
 constexpr uint64_t kFailureLogEveryMs = 10000;  // upstream failures: one warning per 10 s at most
 }
 
@@ -30,8 +31,12 @@ Route::Route(uv_loop_t* loop, const ForwardRoute& route, const ForwardSettings& 
 Route::~Route() { close_all(); }
 
 bool Route::start(std::string* error) {
-  listener_ = Listener::open(
-      loop_, route_.listen, route_.name, [this](int fd) { on_accept(fd); },
+  Acceptor::Options options;
+  options.name = route_.name;
+  options.log_component = "proxy";
+  options.per_turn = kAcceptsPerTurn;
+  listener_ = Acceptor::open(
+      loop_, route_.listen, std::move(options), [this](int fd) { on_accept(fd); },
       [this](int) { metrics_.accept_errors->inc(); }, error);
   if (!listener_) return false;
   port_ = listener_->port();

@@ -28,9 +28,12 @@
 #include "proxy/resolver.hpp"
 
 
+namespace lg {
+class Acceptor;
+}
+
 namespace lg::proxy {
 
-class Listener;
 class TcpForwarder;
 
 class Route {
@@ -79,7 +82,7 @@ class Route {
   const probes::Component* follow_;  // nullptr: forward regardless
   Resolver resolver_;
   log::Logger log_;
-  Listener* listener_ = nullptr;  // frees itself after close()
+  Acceptor* listener_ = nullptr;  // frees itself after close()
   int port_ = 0;
   std::unordered_set<TcpForwarder*> sessions_;
   std::list<TcpForwarder*> held_;
