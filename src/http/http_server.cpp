@@ -15,14 +15,8 @@ namespace lg::http {
 HttpServer::HttpServer(uv_loop_t* loop, Options options, Handler handler, metrics::Registry* registry)
     : loop_(loop), options_(options), handler_(std::move(handler)) {
   accepts_per_turn_ = std::clamp(options_.max_connections / 4, 1, 64);
-  resumer_ = new uv_idle_t;
-  uv_idle_init(loop_, resumer_);
-  resumer_->data = this;
-  turns_ = new uv_prepare_t;
-  uv_prepare_init(loop_, turns_);
-  turns_->data = this;
-  uv_prepare_start(turns_, [](uv_prepare_t* p) { static_cast<HttpServer*>(p->data)->on_turn(); });
-  uv_unref(reinterpret_cast<uv_handle_t*>(turns_));
+  resumer_ = Defer::create(loop_, [this] { run_resumes(); });
+  turns_ = EveryTurn::create(loop_, [this] { on_turn(); });
   if (registry) {
     requests_ = &registry->counter("lettagate_http_requests_total", "Requests answered by the health server.",
                                    {"path", "code"});
@@ -115,9 +109,7 @@ void HttpServer::schedule_resume(HttpConnection* c) {
   if (c->resume_queued_ || !resumer_) return;
   c->resume_queued_ = true;
   to_resume_.push_back(c);
-  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(resumer_))) {
-    uv_idle_start(resumer_, [](uv_idle_t* h) { static_cast<HttpServer*>(h->data)->run_resumes(); });
-  }
+  resumer_->schedule();  // nothing when already scheduled
 }
 
 void HttpServer::cancel_resume(HttpConnection* c) {
@@ -145,7 +137,7 @@ void HttpServer::run_resumes() {
     c->resume_queued_ = false;
     c->resume_input();
   }
-  if (to_resume_.empty()) uv_idle_stop(resumer_);
+  if (resumer_ && !to_resume_.empty()) resumer_->schedule();  // the next turn
 }
 
 void HttpServer::count_request(std::string_view path, int status) {
@@ -183,14 +175,10 @@ std::vector<HttpConnection*> HttpServer::all_connections() const {
 
 void HttpServer::close_all() {
   stop_listening();
-  if (resumer_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(resumer_), [](uv_handle_t* h) { delete reinterpret_cast<uv_idle_t*>(h); });
-    resumer_ = nullptr;
-  }
-  if (turns_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(turns_), [](uv_handle_t* h) { delete reinterpret_cast<uv_prepare_t*>(h); });
-    turns_ = nullptr;
-  }
+  if (resumer_) resumer_->close();
+  resumer_ = nullptr;
+  if (turns_) turns_->close();
+  turns_ = nullptr;
   for (auto* c : all_connections()) {
     c->close();
     c->detach();

@@ -16,7 +16,9 @@
 
 #include "config/url.hpp"
 #include "core/acceptor.hpp"
+#include "core/defer.hpp"
 #include "core/duration.hpp"
+#include "core/every_turn.hpp"
 #include "http/connection_list.hpp"
 #include "http/http_message.hpp"
 #include "metrics/registry.hpp"
@@ -80,8 +82,7 @@ class HttpServer {
   Options options_;
   Handler handler_;
   Acceptor* listener_ = nullptr;  // frees itself after close()
-  // Runs on_turn() (unref'd: it never keeps the loop alive). Freed in its close callback.
-  uv_prepare_t* turns_ = nullptr;
+  EveryTurn* turns_ = nullptr;  // runs on_turn()
   // Answers built per loop turn: pipelined requests beyond it wait for a later turn, so however
   // many connections pipeline, a turn (and a /livez from elsewhere) waits for at most this many.
   static constexpr int kAnswersPerTurn = 16;
@@ -90,9 +91,8 @@ class HttpServer {
   // spreads over turns and each newcomer finds older connections to take the place of. The
   // rest wait in the kernel's queue; on EMFILE the Acceptor pauses with a back-off.
   int accepts_per_turn_ = 1;
-  // Active only while connections wait in to_resume_: an idle handle keeps the loop polling
-  // without blocking, and runs once per turn. Freed in its close callback.
-  uv_idle_t* resumer_ = nullptr;
+  // Scheduled while connections wait in to_resume_: runs run_resumes() once per turn.
+  Defer* resumer_ = nullptr;
   std::deque<HttpConnection*> to_resume_;
   int port_ = 0;
   bool stopping_ = false;
