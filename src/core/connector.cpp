@@ -35,6 +35,7 @@ void Connector::try_next() {
   if (timer_.open()) {
     uv_timer_start(timer_.get(), on_timeout, static_cast<uint64_t>(per_address_.count()), 0);
   }
+  client_.on_address_tried();
   const int rc = uv_tcp_connect(&req_, socket_.get(), reinterpret_cast<const sockaddr*>(&addr), on_connect);
   if (rc != 0) give_up_on_address(rc);  // e.g. EMFILE, or no route for that family: no callback
 }
@@ -52,8 +53,11 @@ void Connector::on_connect(uv_connect_t* req, int status) {
 }
 
 void Connector::on_timeout(uv_timer_t* timer) {
-  auto* self = static_cast<Connector*>(timer->data);
-  if (self->connecting_ && self->socket_.open()) self->give_up_on_address(UV_ETIMEDOUT);
+  static_cast<Connector*>(timer->data)->give_up_on_current(UV_ETIMEDOUT);
+}
+
+void Connector::give_up_on_current(int status) {
+  if (connecting_ && socket_.open()) give_up_on_address(status);
 }
 
 void Connector::give_up_on_address(int status) {

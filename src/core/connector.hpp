@@ -1,6 +1,7 @@
 #pragma once
 // Connector: connects its owner's TCP handle to the first of a list of addresses that accepts,
-// trying each in turn (getaddrinfo's order) under its own deadline. The HTTP and TCP probe
+// trying each in turn (getaddrinfo's order) under its own deadline (or the owner's: a proxied
+// session's one timer also serves its hold deadline). The HTTP and TCP probe
 // attempts and the forwarder's sessions connect with it. The rules:
 //   - It lives inside its owner and uses the owner's HandleGroup: the socket is the owner's
 //     Handle<uv_tcp_t>, the connector's deadline timer is counted in the same group.
@@ -27,6 +28,8 @@ class Connector {
    public:
     virtual void on_connected() = 0;
     virtual void on_connect_failed(int status) = 0;
+    // An address is being tried (for an owner that keeps the deadline itself).
+    virtual void on_address_tried() {}
 
    protected:
     ~Client() = default;
@@ -41,6 +44,9 @@ class Connector {
   void start(Addresses addresses, Millis per_address);
   // Stops: closes the socket if it is not connected yet, and the timer; no callback after this.
   void cancel();
+  // The owner's own deadline for the address being tried has passed: the next one is tried
+  // (status as its error). Nothing happens while none is being tried.
+  void give_up_on_current(int status);
   bool connecting() const { return connecting_; }
   const Addresses& addresses() const { return addresses_; }
 
