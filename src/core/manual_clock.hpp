@@ -55,7 +55,7 @@ class ManualTime {
 
  private:
   friend class ManualTimer;
-  friend class ManualClock;
+  friend struct ManualClock;
   ManualTimer* make(ManualTimer::Callback cb);
   ManualTimer* next_due() const;
   void fire(ManualTimer* t);
