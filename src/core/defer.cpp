@@ -29,7 +29,7 @@ Defer* Defer::once(uv_loop_t* loop, Callback cb) {
   Defer* d = create(loop, nullptr);
   d->cb_ = [d, cb = std::move(cb)] {
     d->close();
-    cb();  // fire() holds this lambda while it runs
+    cb();  // this lambda lives on until the close callback frees the Defer
   };
   d->schedule();
   return d;

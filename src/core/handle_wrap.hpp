@@ -3,9 +3,9 @@
 // HandleWrap; the base of Timer, Defer, Signal and EveryTurn. The rules, once:
 //   - create() allocates it; whoever created it keeps the pointer and calls close() when done.
 //     After close() the pointer must not be used.
-//   - close() is idempotent and safe from inside the callback. It drops the callback at once,
-//     so nothing fires after it, and the object is freed in the handle's close callback, never
-//     earlier: a callback already queued for this loop turn still finds valid memory.
+//   - close() is idempotent and safe from inside the callback. Nothing fires after it, and the
+//     object (with the callback) is freed in the handle's close callback, never earlier: a
+//     callback already queued for this loop turn, or still running, finds valid memory.
 //   - Its owner may therefore go away right after close(), even with the handle still closing.
 // Objects that own several handles, or handles and requests, embed Handle<H> members counted by
 // a HandleGroup instead (core/handle.hpp).
@@ -24,7 +24,6 @@ class HandleWrap {
   void close() {
     if (closing_) return;
     closing_ = true;
-    cb_ = nullptr;
     uv_close(handle(), [](uv_handle_t* h) { delete static_cast<Self*>(h->data); });
   }
   // Keeps the loop from staying alive for this handle alone.
@@ -35,14 +34,12 @@ class HandleWrap {
   ~HandleWrap() = default;
 
   uv_handle_t* handle() { return reinterpret_cast<uv_handle_t*>(&handle_); }
-  // Runs the callback unless closed. It is moved out while it runs (no copy) and put back
-  // unless it closed the object, whose memory stays valid until the close callback.
+  // Runs the callback unless closed. A callback that closes the object runs on safely: the
+  // object and the callback are freed in the close callback, not before.
   template <class... Args>
   void fire(Args... args) {
     if (closing_ || !cb_) return;
-    Callback cb = std::move(cb_);
-    cb(args...);
-    if (!closing_) cb_ = std::move(cb);
+    cb_(args...);
   }
 
   H handle_{};  // data: the Self object
