@@ -69,20 +69,15 @@ void App::apply_fd_budget() {
 void App::watch_signals() {
   std::signal(SIGPIPE, SIG_IGN);
   for (int signum : {SIGTERM, SIGINT}) {
-    auto* s = new uv_signal_t;
-    uv_signal_init(loop_, s);
-    s->data = this;
-    uv_signal_start(s, [](uv_signal_t* h, int sig) {
-      auto* self = static_cast<App*>(h->data);
-      if (self->draining_) {
+    signals_.push_back(Signal::create(loop_, signum, [this](int sig) {
+      if (draining_) {
         log::get("app").warn("second {} received: stopping now", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-        self->stop();
+        stop();
         return;
       }
       log::get("app").info("{} received: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-      self->drain();
-    }, signum);
-    signals_.push_back(s);
+      drain();
+    }));
   }
 }
 
@@ -123,9 +118,7 @@ void App::stop() {
   for (auto& r : runners_) r->stop();
   if (server_) server_->close_all();
   if (forwarder_) forwarder_->close_all();
-  for (auto* s : signals_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(s), [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
-  }
+  for (auto* s : signals_) s->close();
   signals_.clear();
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/signal.hpp"
 #include "core/timer.hpp"
 #include "http/http_server.hpp"
 #include "metrics/registry.hpp"
@@ -50,7 +51,7 @@ class App {
   std::vector<std::unique_ptr<probes::ProbeRunner>> runners_;
   std::unique_ptr<http::HttpServer> server_;
   std::unique_ptr<proxy::Forwarder> forwarder_;
-  std::vector<uv_signal_t*> signals_;  // each freed in its close callback
+  std::vector<Signal*> signals_;
   Timer* drain_timer_ = nullptr;
   double drain_started_ = 0;
   bool draining_ = false;

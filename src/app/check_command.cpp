@@ -9,7 +9,7 @@
 #include "config/config.hpp"
 #include "config/redact.hpp"
 #include "core/timer.hpp"
-#include "http/http_client.hpp"
+#include "http/http_attempt.hpp"
 
 namespace lg::cli {
 namespace {
@@ -72,13 +72,13 @@ int run_check(const std::vector<std::string>& args) {
   req.host = url->host;
   req.port = url->port;
   req.target = url->target();
-  http::HttpClient* client = nullptr;
+  http::HttpAttempt* client = nullptr;
   Timer* deadline = Timer::create(&loop, [&] {
     message = fmt::format("no answer within {}", format_duration(timeout));
     if (client) client->cancel();
     client = nullptr;
   });
-  http::HttpClient::Handlers h;
+  http::HttpAttempt::Handlers h;
   h.on_complete = [&](http::ClientResponse r) {
     client = nullptr;
     deadline->stop();
@@ -90,7 +90,7 @@ int run_check(const std::vector<std::string>& args) {
     deadline->stop();
     message = e.message;
   };
-  client = http::HttpClient::start(&loop, req, h);
+  client = http::HttpAttempt::start(&loop, req, h);
   deadline->start(timeout);
   uv_run(&loop, UV_RUN_DEFAULT);
   deadline->close();

@@ -44,15 +44,10 @@ void WaitSession::start() {
   view_.begin(health_, timeout_);
 
   for (int signum : {SIGINT, SIGTERM}) {
-    auto* s = new uv_signal_t;
-    uv_signal_init(loop_, s);
-    s->data = this;
-    uv_signal_start(s, [](uv_signal_t* h, int sig) {
-      auto* self = static_cast<WaitSession*>(h->data);
+    signals_.push_back(Signal::create(loop_, signum, [this](int sig) {
       log::get("wait").info("{} received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-      self->finish(false, true);
-    }, signum);
-    signals_.push_back(s);
+      finish(false, true);
+    }));
   }
   ticker_ = Timer::create(loop_, [this] { on_tick(); });
   ticker_->start(Millis{0}, kTick);
@@ -96,9 +91,7 @@ void WaitSession::close_handles() {
   for (auto& r : runners_) r->stop();
   if (ticker_) ticker_->close();
   ticker_ = nullptr;
-  for (auto* s : signals_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(s), [](uv_handle_t* h) { delete reinterpret_cast<uv_signal_t*>(h); });
-  }
+  for (auto* s : signals_) s->close();
   signals_.clear();
 }
 

@@ -10,6 +10,7 @@
 
 #include "app/wait_view.hpp"
 #include "config/config.hpp"
+#include "core/signal.hpp"
 #include "core/timer.hpp"
 #include "metrics/registry.hpp"
 #include "probes/health_state.hpp"
@@ -45,7 +46,7 @@ class WaitSession {
   std::unique_ptr<probes::ProbeMetrics> probe_metrics_;
   std::vector<std::unique_ptr<probes::ProbeRunner>> runners_;
   Timer* ticker_ = nullptr;
-  std::vector<uv_signal_t*> signals_;  // each freed in its close callback
+  std::vector<Signal*> signals_;
   int listener_ = 0;
   double started_ = 0;
   double optional_wait_s_ = 0;  // how long a ready gate waits for optional components' first result

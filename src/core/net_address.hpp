@@ -7,11 +7,17 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace lg {
+
+// A name's addresses in getaddrinfo's order, shared (a resolver's cached answer is handed to
+// every session that connects with it).
+using AddressList = std::vector<sockaddr_storage>;
+using Addresses = std::shared_ptr<const AddressList>;
 
 // host as an IPv4 or IPv6 literal, with the port; nullopt when it is a name to resolve.
 std::optional<sockaddr_storage> parse_ip_literal(const std::string& host, uint16_t port);

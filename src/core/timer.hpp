@@ -1,16 +1,17 @@
 #pragma once
-// Timer: owns one uv_timer_t. The owner holds a raw pointer and calls close() when done;
-// the Timer frees itself in the uv_close callback, so a timer callback never runs on freed
-// memory and close() is safe from inside the callback. close() is idempotent and clears the
-// callback first, so nothing fires after dispose.
+// Timer: one uv_timer_t with a callback, a HandleWrap (see handle_wrap.hpp for its lifetime:
+// create(), close() once done, freed in the close callback).
 #include <uv.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
+
+#include "core/handle_wrap.hpp"
 
 namespace lg {
 
-class Timer {
+class Timer : public HandleWrap<Timer, uv_timer_t, std::function<void()>> {
  public:
   using Callback = std::function<void()>;
 
@@ -19,18 +20,11 @@ class Timer {
   void start(std::chrono::milliseconds timeout, std::chrono::milliseconds repeat = {});
   void stop();
   bool active() const;
-  void close();  // after this the pointer must not be used
-  // Keeps the loop from staying alive for this timer alone (uv_unref).
-  void unref();
 
  private:
-  explicit Timer(Callback cb) : cb_(std::move(cb)) {}
-  static void on_timer(uv_timer_t* handle);
-  static void on_close(uv_handle_t* handle);
-
-  uv_timer_t handle_{};
-  Callback cb_;
-  bool closing_ = false;
+  friend class HandleWrap<Timer, uv_timer_t, Callback>;
+  explicit Timer(Callback cb) : HandleWrap(std::move(cb)) {}
+  ~Timer() = default;
 };
 
 }  // namespace lg

@@ -26,15 +26,14 @@ HttpConnection::HttpConnection(HttpServer* server, uv_loop_t* loop)
       deadline_(loop, [this] { on_deadline(); }),
       parser_({server->options_.max_header_bytes, server->options_.max_body_bytes}, [this] { on_request_begin(); },
               [this](const Request& r) { return on_request(r); }) {
-  uv_tcp_init(loop, &tcp_);
-  tcp_.data = this;
+  tcp_.init(this, uv_tcp_init, loop);  // no socket yet: cannot fail
 }
 
 void HttpConnection::start() {
-  uv_tcp_nodelay(&tcp_, 1);
+  uv_tcp_nodelay(tcp_.get(), 1);
   // The first request's deadline runs from accept: a client that sends nothing is cut too.
   deadline_.set(server_->options_.header_timeout);
-  uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc, on_read);
+  uv_read_start(tcp_.stream(), on_alloc, on_read);
 }
 
 void HttpConnection::reject_busy() {
@@ -60,10 +59,9 @@ void HttpConnection::close() {
     server_->forget(this);
     if (server_->active_) server_->active_->dec();
   }
-  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), on_close);
+  tcp_.close();
+  group_.close();  // freed once the socket is closed
 }
-
-void HttpConnection::on_close(uv_handle_t* h) { delete static_cast<HttpConnection*>(h->data); }
 
 void HttpConnection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   auto* c = static_cast<HttpConnection*>(h->data);
@@ -112,7 +110,7 @@ void HttpConnection::feed(const char* data, size_t len) {
 void HttpConnection::pause_input(const char* rest, size_t len) {
   input_paused_ = true;
   pending_input_.assign(rest, len);
-  uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+  uv_read_stop(tcp_.stream());
 }
 
 // Output drained below the low-water mark (the server calls this on the next loop turn): parse
@@ -128,10 +126,10 @@ void HttpConnection::resume_input() {
     close();
     return;
   }
-  uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc, on_read);
+  uv_read_start(tcp_.stream(), on_alloc, on_read);
 }
 
-size_t HttpConnection::unsent() const { return out_.size() + tail_.size() + tcp_.write_queue_size; }
+size_t HttpConnection::unsent() const { return out_.size() + tail_.size() + tcp_.get()->write_queue_size; }
 
 void HttpConnection::on_request_begin() {
   // The first request's deadline runs from accept; later ones from their first byte.
@@ -199,7 +197,7 @@ void HttpConnection::flush() {
   }
   const size_t total = out_.size() + tail_.size();
   if (total > 0) {
-    auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+    auto* stream = tcp_.stream();
     size_t written = 0;
     if (writes_pending_ == 0) {
       // Usually the kernel takes the whole response at once: no write request, no callback,
@@ -243,7 +241,7 @@ bool HttpConnection::queue_write(size_t offset) {
   }
   tail_ = {};
   uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
-  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, on_write);
+  int rc = uv_write(&w->req, tcp_.stream(), &buf, 1, on_write);
   if (rc != 0) {  // failed synchronously: no callback will come
     delete w;
     close();
@@ -269,7 +267,7 @@ void HttpConnection::on_write(uv_write_t* req, int status) {
 
 void HttpConnection::after_write() {
   if (input_paused_) {
-    if (tcp_.write_queue_size <= kOutputLowWater && server_) server_->schedule_resume(this);
+    if (tcp_.get()->write_queue_size <= kOutputLowWater && server_) server_->schedule_resume(this);
     return;
   }
   if (writes_pending_ > 0) return;
@@ -287,10 +285,10 @@ void HttpConnection::linger() {
   close_after_flush_ = false;
   state_ = State::Lingering;
   // Reading may have stopped for backpressure; start it again to discard.
-  uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc, on_read);
+  uv_read_start(tcp_.stream(), on_alloc, on_read);
   auto* req = new uv_shutdown_t;
   req->data = this;
-  if (uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&tcp_), on_shutdown) != 0) {
+  if (uv_shutdown(req, tcp_.stream(), on_shutdown) != 0) {
     delete req;
     close();
     return;

@@ -1,6 +1,7 @@
 #pragma once
-// One client connection of the HttpServer. Owns its uv_tcp_t (freed in its close callback,
-// which deletes the connection) and a Deadline for the header and keep-alive deadlines.
+// One client connection of the HttpServer. Owns its uv_tcp_t (a Handle<> of its HandleGroup:
+// created with new, freed once close() was called and the socket is closed) and a Deadline for
+// the header and keep-alive deadlines.
 //
 // Backpressure: once its unsent output passes a high-water mark, the connection stops parsing
 // (pipelined requests stay unparsed, copied out of the shared read buffer) and reading; when
@@ -13,6 +14,7 @@
 #include <string_view>
 
 #include "core/deadline.hpp"
+#include "core/handle.hpp"
 #include "http/connection_list.hpp"
 #include "http/http_message.hpp"
 #include "http/request_parser.hpp"
@@ -24,7 +26,7 @@ class HttpServer;
 class HttpConnection {
  public:
   HttpConnection(HttpServer* server, uv_loop_t* loop);
-  uv_tcp_t* tcp() { return &tcp_; }
+  uv_tcp_t* tcp() { return tcp_.get(); }
   // Starts reading and arms the first header deadline.
   void start();
   // Answers 503 and closes: the connection cap is reached.
@@ -38,13 +40,14 @@ class HttpConnection {
  private:
   friend class ConnectionList<HttpConnection>;
   friend class HttpServer;
+  friend class lg::HandleGroup;
+  ~HttpConnection() = default;
   enum class State { Idle, Reading, Lingering, Closing };
 
   static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
   static void on_write(uv_write_t* req, int status);
   static void on_shutdown(uv_shutdown_t* req, int status);
-  static void on_close(uv_handle_t* h);
 
   void feed(const char* data, size_t len);
   void pause_input(const char* rest, size_t len);
@@ -63,7 +66,8 @@ class HttpConnection {
 
   HttpServer* server_;
   ConnectionList<HttpConnection>::Hook hook_;  // in one of the server's lists
-  uv_tcp_t tcp_{};
+  HandleGroup group_{this};
+  Handle<uv_tcp_t> tcp_{group_};
   Deadline deadline_;
   RequestParser parser_;
   State state_ = State::Idle;

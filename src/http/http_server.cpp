@@ -1,6 +1,7 @@
 #include "http/http_server.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <vector>
@@ -14,14 +15,8 @@ namespace lg::http {
 HttpServer::HttpServer(uv_loop_t* loop, Options options, Handler handler, metrics::Registry* registry)
     : loop_(loop), options_(options), handler_(std::move(handler)) {
   accepts_per_turn_ = std::clamp(options_.max_connections / 4, 1, 64);
-  resumer_ = new uv_idle_t;
-  uv_idle_init(loop_, resumer_);
-  resumer_->data = this;
-  turns_ = new uv_prepare_t;
-  uv_prepare_init(loop_, turns_);
-  turns_->data = this;
-  uv_prepare_start(turns_, [](uv_prepare_t* p) { static_cast<HttpServer*>(p->data)->on_turn(); });
-  uv_unref(reinterpret_cast<uv_handle_t*>(turns_));
+  resumer_ = Defer::create(loop_, [this] { run_resumes(); });
+  turns_ = EveryTurn::create(loop_, [this] { on_turn(); });
   if (registry) {
     requests_ = &registry->counter("lettagate_http_requests_total", "Requests answered by the health server.",
                                    {"path", "code"});
@@ -41,59 +36,33 @@ HttpServer::HttpServer(uv_loop_t* loop, Options options, Handler handler, metric
 HttpServer::~HttpServer() { close_all(); }
 
 int HttpServer::listen(const HostPort& address, std::string* error) {
-  const auto addr = parse_ip_literal(address.host, address.port);
-  if (!addr) {
+  if (!parse_ip_literal(address.host, address.port)) {
     if (error) *error = fmt::format("{} is not an IP address (the health server binds an address, not a name)", address.host);
     return UV_EINVAL;
   }
-  listener_ = new uv_tcp_t;
-  uv_tcp_init(loop_, listener_);
-  listener_->data = this;
-  int rc = uv_tcp_bind(listener_, reinterpret_cast<const sockaddr*>(&*addr), 0);
-  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(listener_), 511, on_connection);
-  if (rc != 0) {
-    if (error) *error = fmt::format("cannot listen on {}: {}", address.str(), uv_strerror(rc));
+  Acceptor::Options options;
+  options.name = "health server " + address.str();
+  options.name_errors = false;  // "cannot listen on ADDRESS: why", as operations.md shows
+  options.log_component = "http";
+  options.per_turn = accepts_per_turn_;
+  options.v6only = false;  // [::] takes IPv4 clients too, as a uv_listen socket did
+  listener_ = Acceptor::open(loop_, address, std::move(options), [this](int fd) { accept_one(fd); }, nullptr, error);
+  if (!listener_) {
     stop_listening();
-    return rc;
+    return UV_EADDRINUSE;  // or the like: *error says which
   }
-  sockaddr_storage bound{};
-  int len = sizeof bound;
-  uv_tcp_getsockname(listener_, reinterpret_cast<sockaddr*>(&bound), &len);
-  port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  port_ = listener_->port();
   return 0;
 }
 
-void HttpServer::on_connection(uv_stream_t* server, int status) {
-  auto* self = static_cast<HttpServer*>(server->data);
-  if (status < 0) {
-    // libuv already sheds the connection on EMFILE (its reserve-fd trick), so the loop does
-    // not spin; say so once per burst (at most every 10 s), with the count.
-    ++self->accept_errors_;
-    const uint64_t now = uv_now(self->loop_);
-    if (now - self->last_accept_log_ms_ >= 10000 || self->last_accept_log_ms_ == 0) {
-      log::get("http").warn("accept failed: {} ({} time(s) since the last report)", uv_strerror(status),
-                             self->accept_errors_);
-      self->accept_errors_ = 0;
-      self->last_accept_log_ms_ = now;
-    }
-    return;
-  }
-  if (self->accepted_this_turn_ >= self->accepts_per_turn_) {
-    self->accept_waiting_ = true;  // libuv stops accepting until on_turn() takes this one
-    return;
-  }
-  self->accept_one();
-}
-
-void HttpServer::accept_one() {
+void HttpServer::accept_one(int fd) {
   auto* conn = new HttpConnection(this, loop_);
-  if (uv_accept(reinterpret_cast<uv_stream_t*>(listener_), reinterpret_cast<uv_stream_t*>(conn->tcp())) != 0) {
+  if (uv_tcp_open(conn->tcp(), fd) != 0) {
+    ::close(fd);  // not the handle's yet
     conn->detach();
     conn->close();
     return;
   }
-  ++accepted_this_turn_;
   const bool room = static_cast<int>(connection_count()) < options_.max_connections || make_room();
   fresh_.push_back(conn);
   if (active_) active_->inc();
@@ -109,12 +78,7 @@ void HttpServer::accept_one() {
 void HttpServer::on_turn() {
   waiting_.splice_back(first_poll_);
   first_poll_.splice_back(fresh_);
-  accepted_this_turn_ = 0;
   answers_this_turn_ = 0;
-  if (accept_waiting_ && listener_) {
-    accept_waiting_ = false;
-    accept_one();  // uv_accept takes the connection libuv kept and starts accepting again
-  }
 }
 
 // Every open connection is waiting on its client: handlers answer on the spot, so none is
@@ -145,9 +109,7 @@ void HttpServer::schedule_resume(HttpConnection* c) {
   if (c->resume_queued_ || !resumer_) return;
   c->resume_queued_ = true;
   to_resume_.push_back(c);
-  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(resumer_))) {
-    uv_idle_start(resumer_, [](uv_idle_t* h) { static_cast<HttpServer*>(h->data)->run_resumes(); });
-  }
+  resumer_->schedule();  // nothing when already scheduled
 }
 
 void HttpServer::cancel_resume(HttpConnection* c) {
@@ -175,7 +137,7 @@ void HttpServer::run_resumes() {
     c->resume_queued_ = false;
     c->resume_input();
   }
-  if (to_resume_.empty()) uv_idle_stop(resumer_);
+  if (resumer_ && !to_resume_.empty()) resumer_->schedule();  // the next turn
 }
 
 void HttpServer::count_request(std::string_view path, int status) {
@@ -197,11 +159,8 @@ void HttpServer::count_request(std::string_view path, int status) {
 
 void HttpServer::stop_listening() {
   stopping_ = true;
-  if (listener_) {
-    listener_->data = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(listener_), [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
-    listener_ = nullptr;
-  }
+  if (listener_) listener_->close();
+  listener_ = nullptr;
   for (auto* c : all_connections()) c->drain();
 }
 
@@ -216,14 +175,10 @@ std::vector<HttpConnection*> HttpServer::all_connections() const {
 
 void HttpServer::close_all() {
   stop_listening();
-  if (resumer_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(resumer_), [](uv_handle_t* h) { delete reinterpret_cast<uv_idle_t*>(h); });
-    resumer_ = nullptr;
-  }
-  if (turns_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(turns_), [](uv_handle_t* h) { delete reinterpret_cast<uv_prepare_t*>(h); });
-    turns_ = nullptr;
-  }
+  if (resumer_) resumer_->close();
+  resumer_ = nullptr;
+  if (turns_) turns_->close();
+  turns_ = nullptr;
   for (auto* c : all_connections()) {
     c->close();
     c->detach();

@@ -15,7 +15,10 @@
 #include <vector>
 
 #include "config/url.hpp"
+#include "core/acceptor.hpp"
+#include "core/defer.hpp"
 #include "core/duration.hpp"
+#include "core/every_turn.hpp"
 #include "http/connection_list.hpp"
 #include "http/http_message.hpp"
 #include "metrics/registry.hpp"
@@ -51,10 +54,9 @@ class HttpServer {
 
  private:
   friend class HttpConnection;
-  static void on_connection(uv_stream_t* server, int status);
-  void accept_one();
+  void accept_one(int fd);
   // Once per loop turn, before polling: connections age from fresh_ to first_poll_ to
-  // waiting_, the turn's answers start again from none, and an accept left for this turn is taken.
+  // waiting_, and the turn's answers start again from none.
   void on_turn();
   // Counts an answer against the turn's; true when the turn has had its share: the connection
   // then answers the rest of what it read in a later turn (as when its output is full).
@@ -79,27 +81,21 @@ class HttpServer {
   uv_loop_t* loop_;
   Options options_;
   Handler handler_;
-  uv_tcp_t* listener_ = nullptr;  // freed in its close callback
-  // Runs on_turn() (unref'd: it never keeps the loop alive). Freed in its close callback.
-  uv_prepare_t* turns_ = nullptr;
+  Acceptor* listener_ = nullptr;  // frees itself after close()
+  EveryTurn* turns_ = nullptr;  // runs on_turn()
   // Answers built per loop turn: pipelined requests beyond it wait for a later turn, so however
   // many connections pipeline, a turn (and a /livez from elsewhere) waits for at most this many.
   static constexpr int kAnswersPerTurn = 16;
   int answers_this_turn_ = 0;
-  // Accepts per loop turn, so a burst of newcomers (more than the cap, say) spreads over turns
-  // and each newcomer finds older connections to take the place of. The rest wait in the
-  // kernel's queue: not calling uv_accept stops libuv's accepting until on_turn() does.
+  // Accepts per loop turn (the Acceptor's), so a burst of newcomers (more than the cap, say)
+  // spreads over turns and each newcomer finds older connections to take the place of. The
+  // rest wait in the kernel's queue; on EMFILE the Acceptor pauses with a back-off.
   int accepts_per_turn_ = 1;
-  int accepted_this_turn_ = 0;
-  bool accept_waiting_ = false;
-  // Active only while connections wait in to_resume_: an idle handle keeps the loop polling
-  // without blocking, and runs once per turn. Freed in its close callback.
-  uv_idle_t* resumer_ = nullptr;
+  // Scheduled while connections wait in to_resume_: runs run_resumes() once per turn.
+  Defer* resumer_ = nullptr;
   std::deque<HttpConnection*> to_resume_;
   int port_ = 0;
   bool stopping_ = false;
-  uint64_t accept_errors_ = 0;
-  uint64_t last_accept_log_ms_ = 0;
   // Every open connection is in exactly one of these. A newcomer is fresh_ in the turn it is
   // accepted and first_poll_ in the next (libuv polls its socket for the first time then); after
   // that, or once it has been read from, it is in waiting_, least recently active first: the

@@ -1,7 +1,7 @@
 #pragma once
 // ResponseParser: one HTTP/1.x response from a byte stream, on llhttp, with limits on what a
 // hostile or broken upstream can make us hold (header bytes, an accumulated body). Socket-free,
-// so it is unit-tested and fuzzed directly; HttpClient feeds it what it reads.
+// so it is unit-tested and fuzzed directly; HttpAttempt feeds it what it reads.
 //
 // Header names are lower-cased. A body is either accumulated into response().body (up to
 // max_body_bytes) or, when on_body is set, handed out chunk by chunk and never stored. The

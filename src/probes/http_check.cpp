@@ -89,9 +89,9 @@ void HttpCheck::start(Done done) {
   req.headers.emplace_back("Accept", "application/json");
   if (!spec_.bearer_token.empty()) req.headers.emplace_back("Authorization", "Bearer " + spec_.bearer_token);
   started_ = mono_seconds();
-  http::HttpClient::Handlers h;
+  http::HttpAttempt::Handlers h;
   h.on_complete = [this, done](http::ClientResponse r) {
-    client_ = nullptr;
+    attempt_ = nullptr;
     Outcome o = judge_http_response(spec_, r);
     const double latency = mono_seconds() - started_;
     if (o.ok && spec_.degraded_after.count() > 0 && latency * 1000.0 > static_cast<double>(spec_.degraded_after.count())) {
@@ -102,15 +102,15 @@ void HttpCheck::start(Done done) {
     done(std::move(o));
   };
   h.on_error = [this, done](http::ClientError e) {
-    client_ = nullptr;
+    attempt_ = nullptr;
     done(Outcome::failure(e.code, fmt::format("{}: {}", spec_.what, e.message)));
   };
-  client_ = http::HttpClient::start(loop_, std::move(req), std::move(h));
+  attempt_ = http::HttpAttempt::start(loop_, std::move(req), std::move(h));
 }
 
 void HttpCheck::cancel() {
-  if (client_) client_->cancel();
-  client_ = nullptr;
+  if (attempt_) attempt_->cancel();
+  attempt_ = nullptr;
 }
 
 }  // namespace lg::probes

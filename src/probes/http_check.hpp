@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/duration.hpp"
-#include "http/http_client.hpp"
+#include "http/http_attempt.hpp"
 #include "probes/outcome.hpp"
 
 namespace lg::probes {
@@ -45,7 +45,7 @@ class HttpCheck {
  private:
   uv_loop_t* loop_;
   HttpCheckSpec spec_;
-  http::HttpClient* client_ = nullptr;
+  http::HttpAttempt* attempt_ = nullptr;
   double started_ = 0;
 };
 

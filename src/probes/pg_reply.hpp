@@ -1,6 +1,6 @@
 #pragma once
-// What one PgSession round trip brought back, as plain values: a connection-level failure, or
-// the result of each statement of the query string in order. PgSession fills it; the probe's
+// What one PgAttempt round trip brought back, as plain values: a connection-level failure, or
+// the result of each statement of the query string in order. PgAttempt fills it; the probe's
 // pure checks (pg_checks.hpp) judge it, so the judging is tested without a server.
 #include <optional>
 #include <string>

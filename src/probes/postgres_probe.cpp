@@ -1,4 +1,4 @@
-// Postgres probe with Letta's data guard. Each attempt is one PgSession: connect and
+// Postgres probe with Letta's data guard. Each attempt is one PgAttempt: connect and
 // authenticate as Letta does (libpq, the operator's DSN), then one round trip that checks
 // liveness and the server version, the pgvector extension, Letta's `agents` table through the
 // database's own search_path and the live agent count, and the cluster's system identifier
@@ -8,7 +8,7 @@
 
 #include "probes/factories.hpp"
 #include "probes/pg_checks.hpp"
-#include "probes/pg_session.hpp"
+#include "probes/pg_attempt.hpp"
 
 namespace lg::probes {
 namespace {
@@ -29,15 +29,15 @@ class PostgresProbe : public Probe {
   ~PostgresProbe() override { cancel(); }
 
   void start(Done done) override {
-    session_ = pg::PgSession::start(loop_, dsn_, sql_, [this, done](pg::PgReply reply) {
-      session_ = nullptr;
+    attempt_ = pg::PgAttempt::start(loop_, dsn_, sql_, [this, done](pg::PgReply reply) {
+      attempt_ = nullptr;
       done(pg::evaluate(reply, spec_));
     });
   }
 
   void cancel() override {
-    if (session_) session_->cancel();
-    session_ = nullptr;
+    if (attempt_) attempt_->cancel();
+    attempt_ = nullptr;
   }
 
   std::string target() const override { return target_; }
@@ -48,7 +48,7 @@ class PostgresProbe : public Probe {
   std::string target_;  // redacted
   pg::CheckSpec spec_;
   std::string sql_;
-  pg::PgSession* session_ = nullptr;
+  pg::PgAttempt* attempt_ = nullptr;
 };
 
 }  // namespace

@@ -2,26 +2,32 @@
 // ProbeRunner: one per component. Owns the interval and timeout timers and the protocol Probe,
 // runs an attempt every interval (jittered), never two at once, cuts a slow one at its
 // timeout, and feeds each result through rise/fall into the HealthState.
+//
+// Written against a Clock (core/loop_clock.hpp): ProbeRunner runs on the loop's time and
+// timers; the schedule tests run BasicProbeRunner<ManualClock> and fire its timers by hand.
 #include <uv.h>
 
 #include <memory>
 #include <random>
+#include <string>
 
 #include "config/config.hpp"
-#include "core/timer.hpp"
+#include "core/loop_clock.hpp"
 #include "probes/health_state.hpp"
 #include "probes/probe.hpp"
 #include "probes/probe_metrics.hpp"
 
 namespace lg::probes {
 
-class ProbeRunner {
+template <class Clock>
+class BasicProbeRunner {
  public:
-  ProbeRunner(uv_loop_t* loop, HealthState& health, Component& component, const ProbeSchedule& schedule,
-              std::unique_ptr<Probe> probe, ProbeMetrics& metrics, bool http);
-  ~ProbeRunner();
-  ProbeRunner(const ProbeRunner&) = delete;
-  ProbeRunner& operator=(const ProbeRunner&) = delete;
+  // `reports_http_status`: the component's probe speaks HTTP (probe_http_status_code applies).
+  BasicProbeRunner(Clock clock, HealthState& health, Component& component, const ProbeSchedule& schedule,
+                   std::unique_ptr<Probe> probe, ProbeMetrics& metrics, bool reports_http_status);
+  ~BasicProbeRunner();
+  BasicProbeRunner(const BasicProbeRunner&) = delete;
+  BasicProbeRunner& operator=(const BasicProbeRunner&) = delete;
 
   void start();  // first attempt right away (within a small jitter)
   void stop();   // cancels the attempt in flight and closes the timers
@@ -34,22 +40,25 @@ class ProbeRunner {
   void schedule_next();
   void log_result(const Outcome& o, Status previous, bool changed);
 
-  uv_loop_t* loop_;
+  Clock clock_;
   HealthState& health_;
   Component& component_;
   ProbeSchedule schedule_;
   std::unique_ptr<Probe> probe_;
   ProbeMetrics& metrics_;
-  bool http_;
-  Timer* interval_timer_ = nullptr;
-  Timer* timeout_timer_ = nullptr;
+  bool reports_http_status_;
+  typename Clock::Timer* interval_timer_ = nullptr;
+  typename Clock::Timer* timeout_timer_ = nullptr;
   bool in_flight_ = false;
   bool stopped_ = false;
   uint64_t attempt_ = 0;
-  double attempt_started_ = 0;
+  double attempt_started_ = 0;      // clock seconds: the latency
+  uint64_t attempt_started_ms_ = 0;  // loop time: the schedule
   double created_ = 0;
   std::string last_logged_code_;
   std::minstd_rand rng_;
 };
+
+using ProbeRunner = BasicProbeRunner<LoopClock>;
 
 }  // namespace lg::probes

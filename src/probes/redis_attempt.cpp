@@ -12,86 +12,29 @@
 
 namespace lg::probes {
 
-// Every way into the attempt (timer, resolver, hiredis callbacks, cancel) holds an Entry. The
-// attempt is deleted when the outermost Entry ends and nothing can call back any more; nested
-// calls (hiredis runs callbacks inside redisAsyncFree) never free it under an outer frame.
-class RedisAttempt::Entry {
- public:
-  explicit Entry(RedisAttempt* a) : a_(a) { ++a_->depth_; }
-  ~Entry() {
-    if (--a_->depth_ == 0 && a_->releasable()) delete a_;
-  }
-  Entry(const Entry&) = delete;
-  Entry& operator=(const Entry&) = delete;
-
- private:
-  RedisAttempt* a_;
-};
-
 RedisAttempt::RedisAttempt(uv_loop_t* loop, RedisTarget target, Done done)
     : loop_(loop), target_(std::move(target)), done_(std::move(done)) {}
 
 RedisAttempt* RedisAttempt::start(uv_loop_t* loop, RedisTarget target, Done done) {
   auto* a = new RedisAttempt(loop, std::move(target), std::move(done));
-  // Begin on the next loop turn: even a failure found at once must not call done inside start().
-  a->kick_ = Timer::create(loop, [a] {
-    Entry entry(a);
-    a->kick_->close();
-    a->kick_ = nullptr;
-    a->begin();
-  });
-  a->kick_->start(std::chrono::milliseconds(0));
+  // Port 0: hiredis gets each address as IP text with the target's port.
+  a->dns_ = DnsQuery::start(loop, a->target_.host, 0,
+                            [a](int status, const Addresses& addresses) { a->on_resolved(status, addresses); });
   return a;
-}
-
-bool RedisAttempt::releasable() const {
-  return (state_ == State::Finished || state_ == State::Cancelled) && ac_ == nullptr && resolving_ == nullptr &&
-         kick_ == nullptr;
 }
 
 std::string RedisAttempt::address() const { return HostPort{current_, target_.port}.str(); }
 
-void RedisAttempt::begin() {
-  if (state_ != State::Starting) return;
-  if (parse_ip_literal(target_.host, target_.port)) {
-    addresses_.push_back(target_.host);
-    state_ = State::Connecting;
-    connect_next();
+void RedisAttempt::on_resolved(int status, const Addresses& addresses) {
+  HandleGroup::Keep keep(group_);
+  dns_ = nullptr;
+  if (status != 0) {
+    finish(Outcome::failure("dns", fmt::format("cannot resolve '{}': {}", target_.host, uv_strerror(status))));
     return;
   }
-  resolve();
-}
-
-void RedisAttempt::resolve() {
-  state_ = State::Resolving;
-  auto* req = new uv_getaddrinfo_t;
-  req->data = this;
-  const addrinfo hints = tcp_lookup_hints();
-  int rc = uv_getaddrinfo(loop_, req, on_resolved, target_.host.c_str(), nullptr, &hints);
-  if (rc != 0) {
-    delete req;
-    finish(Outcome::failure("dns", fmt::format("cannot resolve '{}': {}", target_.host, uv_strerror(rc))));
-    return;
-  }
-  resolving_ = req;
-}
-
-void RedisAttempt::on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res) {
-  auto* self = static_cast<RedisAttempt*>(req->data);
-  Entry entry(self);
-  self->resolving_ = nullptr;
-  delete req;
-  if (self->state_ == State::Resolving) {
-    if (status != 0) {
-      self->finish(Outcome::failure("dns", fmt::format("cannot resolve '{}': {}", self->target_.host, uv_strerror(status))));
-    } else {
-      for (const sockaddr_storage& a : answer_addresses(res)) self->addresses_.push_back(ip_text(a));
-      self->state_ = State::Connecting;
-      self->last_error_ = Outcome::failure("dns", fmt::format("'{}' resolved to no address", self->target_.host));
-      self->connect_next();
-    }
-  }
-  uv_freeaddrinfo(res);
+  for (const sockaddr_storage& a : *addresses) addresses_.push_back(ip_text(a));
+  state_ = State::Connecting;
+  connect_next();
 }
 
 // Tries the next address; when none is left, fails with the last address's error.
@@ -116,6 +59,7 @@ void RedisAttempt::connect_next() {
     }
     ac->data = this;
     ac_ = ac;
+    group_.hold();  // until hiredis lets go of the context
     // After attach: in hiredis 0.14 setting the connect callback arms the first write event,
     // which needs the adapter's hooks in place.
     redisAsyncSetConnectCallback(ac, on_connect);
@@ -128,10 +72,10 @@ void RedisAttempt::connect_next() {
 void RedisAttempt::on_connect(const redisAsyncContext* ac, int status) {
   const int saved_errno = errno;  // hiredis left the socket error here (getsockopt SO_ERROR)
   auto* self = static_cast<RedisAttempt*>(ac->data);
-  Entry entry(self);
+  HandleGroup::Keep keep(self->group_);
   if (status != REDIS_OK) {
     // hiredis frees the context when we return, and calls no disconnect callback for it.
-    self->ac_ = nullptr;
+    self->context_gone();
     if (self->state_ != State::Connecting) return;
     // ac->errstr is only copied after this callback in 0.14; the context's own text is set.
     self->last_error_ = classify_connect_error(self->address(), saved_errno, ac->c.errstr);
@@ -177,7 +121,7 @@ bool RedisAttempt::send(RedisStep step, const std::vector<std::string>& args) {
 
 void RedisAttempt::on_reply_cb(redisAsyncContext* ac, void* reply, void* privdata) {
   auto* self = static_cast<RedisAttempt*>(privdata);
-  Entry entry(self);
+  HandleGroup::Keep keep(self->group_);
   if (self->expected_.empty()) return;  // cannot happen: one queued step per callback
   const RedisStep step = self->expected_.front();
   self->expected_.pop_front();
@@ -225,35 +169,39 @@ void RedisAttempt::on_reply(RedisStep step, const redisReply* r) {
 
 void RedisAttempt::on_disconnect(const redisAsyncContext* ac, int /*status*/) {
   auto* self = static_cast<RedisAttempt*>(ac->data);
-  Entry entry(self);
-  self->ac_ = nullptr;  // hiredis frees the context when we return
+  HandleGroup::Keep keep(self->group_);
+  self->context_gone();  // hiredis frees the context when we return
   if (self->state_ == State::Talking) {
     const char* why = ac->c.err != 0 ? ac->c.errstr : "connection closed";
     self->finish(Outcome::failure("error", fmt::format("connection to {} closed: {}", self->address(), why)));
   }
 }
 
+// Always inside a Keep (every caller is a way in).
 void RedisAttempt::finish(Outcome o) {
   if (state_ == State::Finished || state_ == State::Cancelled) return;
   state_ = State::Finished;
   close_context();
+  group_.close();
   auto done = std::move(done_);
   done_ = nullptr;
   if (done) done(std::move(o));
 }
 
 void RedisAttempt::cancel() {
-  Entry entry(this);
+  HandleGroup::Keep keep(group_);
   if (state_ == State::Finished || state_ == State::Cancelled) return;
   state_ = State::Cancelled;
   done_ = nullptr;
-  if (kick_ != nullptr) {
-    kick_->close();
-    kick_ = nullptr;
-  }
-  // The resolver's callback still comes (UV_EAI_CANCELED, or its answer); it only frees.
-  if (resolving_ != nullptr) uv_cancel(reinterpret_cast<uv_req_t*>(resolving_));
+  if (dns_ != nullptr) dns_->cancel();
+  dns_ = nullptr;
   close_context();
+  group_.close();
+}
+
+void RedisAttempt::context_gone() {
+  ac_ = nullptr;
+  group_.release();  // never the last: the caller holds a Keep
 }
 
 // redisAsyncFree: from a reply callback hiredis defers it until the callback returns; anywhere
@@ -267,7 +215,7 @@ void RedisAttempt::close_context() {
   redisAsyncContext* ac = ac_;
   const bool connected = (ac->c.flags & REDIS_CONNECTED) != 0;
   redisAsyncFree(ac);
-  if (!connected) ac_ = nullptr;
+  if (!connected) context_gone();  // freed at once, no disconnect callback
 }
 
 }  // namespace lg::probes

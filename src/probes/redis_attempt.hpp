@@ -1,14 +1,17 @@
 #pragma once
-// RedisAttempt: one Redis probe attempt on the loop. Resolves the host with uv_getaddrinfo
+// RedisAttempt: one Redis probe attempt on the loop. Resolves the host with a DnsQuery
 // (hiredis 0.14 would call a blocking getaddrinfo on the loop thread for a name), connects to
 // each address in turn with hiredis async (our libuv adapter), then sends
 // [AUTH [user] password] [SELECT db] PING INFO in one pipeline and reads the replies in order.
 //
-// Contract (as Probe's): `done` is called exactly once, never from inside start(); after
-// cancel() it is not called. The attempt frees itself once it is finished or cancelled AND
-// hiredis has let go of the context. hiredis owns the context's memory: it frees it itself after
-// a failed connect (connect callback with REDIS_ERR) or after the disconnect callback; we call
-// redisAsyncFree exactly once, and drop our pointer in those callbacks.
+// Contract (as Probe's): `done` is called exactly once, never from inside start() (the query
+// answers later, even for an IP literal); after cancel() it is not called.
+// Lifetime: a HandleGroup object (core/handle_group.hpp); the group counts the attempt and the
+// hiredis context while hiredis has it. hiredis owns the context's memory: it frees it itself
+// after a failed connect (connect callback with REDIS_ERR) or after the disconnect callback; we
+// call redisAsyncFree exactly once, and drop our pointer (and its count) in those callbacks.
+// hiredis calls us back from inside redisAsyncFree, so every way in holds a HandleGroup::Keep:
+// the attempt is freed when the outermost call returns, never under an outer frame.
 #include <hiredis/async.h>
 #include <uv.h>
 
@@ -17,7 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "core/timer.hpp"
+#include "core/dns_query.hpp"
+#include "core/handle_group.hpp"
 #include "probes/outcome.hpp"
 #include "probes/redis_reply.hpp"
 
@@ -41,24 +45,22 @@ class RedisAttempt {
   RedisAttempt& operator=(const RedisAttempt&) = delete;
 
  private:
-  enum class State { Starting, Resolving, Connecting, Talking, Finished, Cancelled };
-  class Entry;  // marks a call into the attempt; the outermost one may free it on the way out
+  enum class State { Resolving, Connecting, Talking, Finished, Cancelled };
 
+  friend class lg::HandleGroup;
   RedisAttempt(uv_loop_t* loop, RedisTarget target, Done done);
   ~RedisAttempt() = default;
 
-  void begin();
-  void resolve();
+  void on_resolved(int status, const Addresses& addresses);
   void connect_next();
   void send_commands();
   bool send(RedisStep step, const std::vector<std::string>& args);
   void on_reply(RedisStep step, const redisReply* reply);
   void finish(Outcome o);
   void close_context();
-  bool releasable() const;
+  void context_gone();
   std::string address() const;
 
-  static void on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res);
   static void on_connect(const redisAsyncContext* ac, int status);
   static void on_disconnect(const redisAsyncContext* ac, int status);
   static void on_reply_cb(redisAsyncContext* ac, void* reply, void* privdata);
@@ -66,9 +68,9 @@ class RedisAttempt {
   uv_loop_t* loop_;
   RedisTarget target_;
   Done done_;
-  State state_ = State::Starting;
-  Timer* kick_ = nullptr;                 // defers begin() to the next loop turn
-  uv_getaddrinfo_t* resolving_ = nullptr;  // in flight; freed in on_resolved
+  HandleGroup group_{this};
+  State state_ = State::Resolving;
+  DnsQuery* dns_ = nullptr;               // until it answers
   std::vector<std::string> addresses_;    // IP literals to try, in order
   size_t next_ = 0;
   std::string current_;                   // the IP being tried
@@ -77,7 +79,6 @@ class RedisAttempt {
   std::deque<RedisStep> expected_;        // replies still to come, in order
   bool ping_loading_ = false;             // PING said -LOADING: INFO tells how far
   Outcome last_error_;
-  int depth_ = 0;
 };
 
 }  // namespace lg::probes

@@ -96,15 +96,15 @@ void SseCheck::start(Done done) {
     req.headers.emplace_back("Content-Type", "application/json");
     req.body = spec_.body;
   }
-  http::HttpClient::Handlers h;
+  http::HttpAttempt::Handlers h;
   h.on_headers = [this](const http::ClientResponse& head) { on_headers(head); };
   h.on_body = [this](std::string_view chunk) { on_body(chunk); };
   h.on_complete = [this](http::ClientResponse) {
-    client_ = nullptr;
+    attempt_ = nullptr;
     finish(sse_closed_outcome(spec_, "the response body ended", *parser_));
   };
   h.on_error = [this](http::ClientError e) {
-    client_ = nullptr;
+    attempt_ = nullptr;
     if (headers_seen_) {
       finish(sse_closed_outcome(spec_, e.message, *parser_));
       return;
@@ -115,7 +115,7 @@ void SseCheck::start(Done done) {
   // than that timeout always fires first (the config requires it to be shorter).
   deadline_ = Timer::create(loop_, [this] { on_deadline(); });
   deadline_->start(spec_.deadline);
-  client_ = http::HttpClient::start(loop_, std::move(req), std::move(h));
+  attempt_ = http::HttpAttempt::start(loop_, std::move(req), std::move(h));
 }
 
 void SseCheck::on_headers(const http::ClientResponse& head) {
@@ -161,8 +161,8 @@ void SseCheck::finish(Outcome o) {
 
 void SseCheck::cancel() {
   done_ = nullptr;
-  if (client_) client_->cancel();  // from inside a client handler too: it stops parsing
-  client_ = nullptr;
+  if (attempt_) attempt_->cancel();  // from inside an attempt handler too: it stops parsing
+  attempt_ = nullptr;
   if (deadline_) deadline_->close();
   deadline_ = nullptr;
 }

@@ -16,12 +16,12 @@
 //   stream_closed  the stream ended (EOF, end of the chunked body, or `data: [DONE]`) before
 //                  the first event
 //   protocol       the stream broke the SSE framing limits (an event over 1 MiB)
-//   refused, dns, reset, closed, ...  the connection failed (HttpClient's codes)
+//   refused, dns, reset, closed, ...  the connection failed (HttpAttempt's codes)
 // Comments (`: keep-alive`) are not events (the SSE spec dispatches nothing for them), so they
 // do not pass the check; they are counted in the reason of a failure. Letta's own keep-alive
 // is a real `data:` event ({"message_type":"ping"}) and does pass it.
 //
-// Lifetime: the HttpClient and the deadline Timer free themselves; after cancel() (or the
+// Lifetime: the HttpAttempt and the deadline Timer free themselves; after cancel() (or the
 // destructor) nothing is called back, so the owner may go away right after cancel().
 #include <uv.h>
 
@@ -31,7 +31,7 @@
 
 #include "core/duration.hpp"
 #include "core/timer.hpp"
-#include "http/http_client.hpp"
+#include "http/http_attempt.hpp"
 #include "probes/outcome.hpp"
 #include "probes/sse_parser.hpp"
 
@@ -81,7 +81,7 @@ class SseCheck {
 
   uv_loop_t* loop_;
   SseCheckSpec spec_;
-  http::HttpClient* client_ = nullptr;  // frees itself; dropped once it is done or cancelled
+  http::HttpAttempt* attempt_ = nullptr;  // frees itself; dropped once it is done or cancelled
   Timer* deadline_ = nullptr;           // frees itself after close()
   std::optional<SseParser> parser_;
   bool headers_seen_ = false;

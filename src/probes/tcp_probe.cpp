@@ -1,10 +1,9 @@
 // TCP probe: a plain connect, for anything without a protocol check of its own.
 #include <fmt/format.h>
 
-#include "core/log.hpp"
-#include "http/http_client.hpp"
+#include "http/http_attempt.hpp"
 #include "probes/factories.hpp"
-#include "probes/tcp_connect.hpp"
+#include "probes/tcp_attempt.hpp"
 
 namespace lg::probes {
 namespace {
@@ -15,9 +14,8 @@ class TcpProbe : public Probe {
   ~TcpProbe() override { cancel(); }
 
   void start(Done done) override {
-    finished_ = false;
-    auto* attempt = TcpConnect::start(loop_, target_.host, target_.port, [this, done](int status, uv_tcp_t*) {
-      finished_ = true;
+    // TcpAttempt never calls back from inside start(), so attempt_ is set before any done.
+    attempt_ = TcpAttempt::start(loop_, target_.host, target_.port, [this, done](int status) {
       attempt_ = nullptr;
       if (status == 0) {
         done(Outcome::success(fmt::format("connected to {}", target_.str())));
@@ -26,7 +24,6 @@ class TcpProbe : public Probe {
       auto e = http::client_error_from_uv(status, "connecting to " + target_.str());
       done(Outcome::failure(e.code, e.message));
     });
-    if (!finished_) attempt_ = attempt;  // a synchronous failure has already freed it
   }
 
   void cancel() override {
@@ -39,8 +36,7 @@ class TcpProbe : public Probe {
  private:
   uv_loop_t* loop_;
   HostPort target_;
-  TcpConnect* attempt_ = nullptr;
-  bool finished_ = false;
+  TcpAttempt* attempt_ = nullptr;
 };
 
 }  // namespace

@@ -1,6 +1,6 @@
 #pragma once
 // Forwarder: the `letta` TCP routes (LISTEN=UPSTREAM). One Route per pair; each accepted
-// client becomes a session (TcpForwarder) piping bytes both ways to a freshly resolved
+// client becomes a session (ProxySession) piping bytes both ways to a freshly resolved
 // upstream, with backpressure and half-close, following a probed component's health.
 // See docs/forwarder.md (behaviour, modes, limits, metrics) and docs/architecture.md.
 #include <uv.h>

@@ -5,15 +5,6 @@
 
 namespace lg::proxy {
 
-// Outlives the Resolver when it is destroyed mid-lookup: the answer then finds owner == nullptr.
-struct Resolver::Request {
-  uv_getaddrinfo_t req{};
-  uv_timer_t timer{};  // only when uv_getaddrinfo failed at once
-  Resolver* owner = nullptr;
-  bool failed = false;
-  int status = 0;
-};
-
 Resolver::Resolver(uv_loop_t* loop, std::string host, uint16_t port, Millis ttl, std::string log_name)
     : loop_(loop), host_(std::move(host)), port_(port), ttl_(ttl), log_name_(std::move(log_name)) {
   if (auto addr = parse_ip_literal(host_, port_)) {
@@ -23,11 +14,7 @@ Resolver::Resolver(uv_loop_t* loop, std::string host, uint16_t port, Millis ttl,
 }
 
 Resolver::~Resolver() {
-  if (inflight_) {
-    inflight_->owner = nullptr;
-    // Best effort; either way the callback comes and frees the request.
-    if (!inflight_->failed) uv_cancel(reinterpret_cast<uv_req_t*>(&inflight_->req));
-  }
+  if (inflight_) inflight_->cancel();  // the query frees itself; its answer never comes
 }
 
 Addresses Resolver::lookup(ResolveWaiter* waiter) {
@@ -51,53 +38,14 @@ void Resolver::invalidate(const Addresses& failed) {
 }
 
 void Resolver::start_lookup() {
-  auto* r = new Request;
-  r->owner = this;
-  r->req.data = r;
-  const addrinfo hints = tcp_lookup_hints();
   ++lookups_;
-  const std::string port = std::to_string(port_);
-  int rc = uv_getaddrinfo(
-      loop_, &r->req,
-      [](uv_getaddrinfo_t* req, int status, addrinfo* res) {
-        auto* request = static_cast<Request*>(req->data);
-        Resolver* owner = request->owner;
-        delete request;
-        if (owner) {
-          owner->inflight_ = nullptr;
-          owner->on_answer(status, res);
-        }
-        uv_freeaddrinfo(res);
-      },
-      host_.c_str(), port.c_str(), &hints);
-  inflight_ = r;
-  if (rc != 0) {
-    // Refused at once (bad arguments, no memory): report on the next turn of the loop, as the
-    // contract says, through a zero timer owned by the request.
-    r->failed = true;
-    r->status = rc;
-    uv_timer_init(loop_, &r->timer);
-    r->timer.data = r;
-    uv_timer_start(&r->timer, [](uv_timer_t* h) {
-      auto* request = static_cast<Request*>(h->data);
-      Resolver* owner = request->owner;
-      const int status = request->status;
-      uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* hh) { delete static_cast<Request*>(hh->data); });
-      if (owner) {
-        owner->inflight_ = nullptr;
-        owner->on_answer(status, nullptr);
-      }
-    }, 0, 0);
-  }
+  inflight_ = DnsQuery::start(loop_, host_, port_, [this](int status, const Addresses& answer) {
+    inflight_ = nullptr;
+    on_answer(status, answer);
+  });
 }
 
-void Resolver::on_answer(int status, addrinfo* res) {
-  Addresses answer;
-  if (status == 0) {
-    auto list = std::make_shared<AddressList>(answer_addresses(res));
-    if (list->empty()) status = UV_EAI_NODATA;
-    else answer = std::move(list);
-  }
+void Resolver::on_answer(int status, const Addresses& answer) {
   if (status == 0) {
     const std::string before = cached_ ? last_answer() : std::string();
     cached_ = answer;

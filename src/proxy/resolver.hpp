@@ -1,5 +1,5 @@
 #pragma once
-// Resolver: the upstream name of one route, resolved with uv_getaddrinfo (libuv's thread pool)
+// Resolver: the upstream name of one route, resolved with a DnsQuery (libuv's thread pool)
 // and cached for `ttl` (after pgbouncer's dnslookup.c). Never resolved once forever: a
 // restarted container's new address is picked up at the next lookup after the TTL, and at
 // once after a connect to every cached address failed (invalidate()). Lookups that arrive
@@ -15,12 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "core/dns_query.hpp"
 #include "core/duration.hpp"
+#include "core/net_address.hpp"
 
 namespace lg::proxy {
-
-using AddressList = std::vector<sockaddr_storage>;
-using Addresses = std::shared_ptr<const AddressList>;
 
 class ResolveWaiter {
  public:
@@ -48,9 +47,8 @@ class Resolver {
   const std::string& last_error() const { return last_error_; }
 
  private:
-  struct Request;
   void start_lookup();
-  void on_answer(int status, addrinfo* res);
+  void on_answer(int status, const Addresses& answer);
 
   uv_loop_t* loop_;
   std::string host_;
@@ -60,7 +58,7 @@ class Resolver {
   bool literal_ = false;
   Addresses cached_;
   uint64_t expires_ = 0;  // uv_now() ms
-  Request* inflight_ = nullptr;
+  DnsQuery* inflight_ = nullptr;  // until it answers; cancelled with the Resolver
   std::vector<ResolveWaiter*> waiters_;
   size_t lookups_ = 0;
   std::string last_error_;

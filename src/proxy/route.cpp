@@ -5,14 +5,15 @@
 
 #include <vector>
 
+#include "core/acceptor.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
-#include "proxy/listener.hpp"
-#include "proxy/tcp_forwarder.hpp"
+#include "proxy/proxy_session.hpp"
 
 namespace lg::proxy {
 
 namespace {
+constexpr int kAcceptsPerTurn = 128;              // then the loop's other work gets its turn
 constexpr uint64_t kFailureLogEveryMs = 10000;  // upstream failures: one warning per 10 s at most
 }
 
@@ -30,8 +31,12 @@ Route::Route(uv_loop_t* loop, const ForwardRoute& route, const ForwardSettings& 
 Route::~Route() { close_all(); }
 
 bool Route::start(std::string* error) {
-  listener_ = Listener::open(
-      loop_, route_.listen, route_.name, [this](int fd) { on_accept(fd); },
+  Acceptor::Options options;
+  options.name = route_.name;
+  options.log_component = "proxy";
+  options.per_turn = kAcceptsPerTurn;
+  listener_ = Acceptor::open(
+      loop_, route_.listen, std::move(options), [this](int fd) { on_accept(fd); },
       [this](int) { metrics_.accept_errors->inc(); }, error);
   if (!listener_) return false;
   port_ = listener_->port();
@@ -48,13 +53,13 @@ void Route::stop_accepting() {
 
 void Route::drain() {
   stop_accepting();
-  std::vector<TcpForwarder*> open(sessions_.begin(), sessions_.end());
+  std::vector<ProxySession*> open(sessions_.begin(), sessions_.end());
   for (auto* s : open) s->drain();  // an idle one closes (and leaves sessions_) at once
 }
 
 void Route::close_all() {
   stop_accepting();
-  std::vector<TcpForwarder*> open(sessions_.begin(), sessions_.end());
+  std::vector<ProxySession*> open(sessions_.begin(), sessions_.end());
   for (auto* s : open) s->close();  // each one calls on_session_closed and lets go of this route
   sessions_.clear();
   held_.clear();
@@ -72,7 +77,7 @@ void Route::on_accept(int fd) {
     metrics_.rejected_by(RejectReason::Limit).inc();
     return;
   }
-  TcpForwarder* s = TcpForwarder::accept(loop_, this, pool_, fd);
+  ProxySession* s = ProxySession::accept(loop_, this, pool_, fd);
   if (!s) return;
   sessions_.insert(s);
   metrics_.active->inc();
@@ -92,15 +97,15 @@ void Route::on_accept(int fd) {
 void Route::on_health_change() {
   if (held_.empty() || !upstream_ready()) return;
   log_.info("{}: {} is up: connecting {} held client(s)", route_.name, follow_->name, held_.size());
-  std::vector<TcpForwarder*> waiting(held_.begin(), held_.end());
+  std::vector<ProxySession*> waiting(held_.begin(), held_.end());
   for (auto* s : waiting) s->held = false;
   held_.clear();
   for (auto* s : waiting) s->release();
 }
 
-void Route::on_hold_timeout(TcpForwarder*) { metrics_.rejected_by(RejectReason::HoldTimeout).inc(); }
+void Route::on_hold_timeout(ProxySession*) { metrics_.rejected_by(RejectReason::HoldTimeout).inc(); }
 
-void Route::on_session_closed(TcpForwarder* s) {
+void Route::on_session_closed(ProxySession* s) {
   if (s->held) {
     held_.erase(s->held_at);
     s->held = false;

@@ -28,10 +28,13 @@
 #include "proxy/resolver.hpp"
 
 
+namespace lg {
+class Acceptor;
+}
+
 namespace lg::proxy {
 
-class Listener;
-class TcpForwarder;
+class ProxySession;
 
 class Route {
  public:
@@ -43,7 +46,7 @@ class Route {
 
   bool start(std::string* error);
   void stop_accepting();
-  // Drain: stops accepting and asks every session to close once idle (TcpForwarder::drain).
+  // Drain: stops accepting and asks every session to close once idle (ProxySession::drain).
   void drain();
   void close_all();
   size_t active() const { return sessions_.size(); }
@@ -61,8 +64,8 @@ class Route {
   Resolver& resolver() { return resolver_; }
   RouteMetrics& metrics() { return metrics_; }
   const log::Logger& log() const { return log_; }
-  void on_session_closed(TcpForwarder* s);
-  void on_hold_timeout(TcpForwarder* s);
+  void on_session_closed(ProxySession* s);
+  void on_hold_timeout(ProxySession* s);
   void on_connect_failed(int status, bool dns, const Addresses& tried);
   void on_connect_ok();
 
@@ -79,10 +82,10 @@ class Route {
   const probes::Component* follow_;  // nullptr: forward regardless
   Resolver resolver_;
   log::Logger log_;
-  Listener* listener_ = nullptr;  // frees itself after close()
+  Acceptor* listener_ = nullptr;  // frees itself after close()
   int port_ = 0;
-  std::unordered_set<TcpForwarder*> sessions_;
-  std::list<TcpForwarder*> held_;
+  std::unordered_set<ProxySession*> sessions_;
+  std::list<ProxySession*> held_;
   uint64_t connect_failures_ = 0;
   uint64_t failures_unlogged_ = 0;
   uint64_t last_failure_log_ms_ = 0;

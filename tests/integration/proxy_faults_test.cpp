@@ -180,14 +180,14 @@ TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again,
   uv_loop_init(&loop);
   struct Waiter : lg::proxy::ResolveWaiter {
     int calls = 0, status = 1;
-    lg::proxy::Addresses got;
-    void on_resolved(int s, const lg::proxy::Addresses& a) override {
+    lg::Addresses got;
+    void on_resolved(int s, const lg::Addresses& a) override {
       ++calls;
       status = s;
       got = a;
     }
   };
-  auto resolve = [&](lg::proxy::Resolver& r, Waiter& w) -> lg::proxy::Addresses {
+  auto resolve = [&](lg::proxy::Resolver& r, Waiter& w) -> lg::Addresses {
     if (auto cached = r.lookup(&w)) return cached;
     REQUIRE(w.calls == 0);  // never called back from inside lookup()
     lgtest::run_until(&loop, [&] { return w.calls > 0; }, std::chrono::milliseconds(5000));

@@ -9,7 +9,7 @@
 
 #include "config/config.hpp"
 #include "probes/libpq_loader.hpp"
-#include "probes/pg_session.hpp"
+#include "probes/pg_attempt.hpp"
 
 using lg::parse_config;
 
@@ -474,7 +474,7 @@ TEST_CASE("the postgres probe's reasons that quote libpq never show the password
   uv_loop_t loop;
   uv_loop_init(&loop);
   std::optional<lg::probes::pg::PgReply> reply;
-  lg::probes::pg::PgSession::start(&loop, "postgresql://letta:Run-Secret9@[::1/letta", "select 1",
+  lg::probes::pg::PgAttempt::start(&loop, "postgresql://letta:Run-Secret9@[::1/letta", "select 1",
                                    [&](lg::probes::pg::PgReply r) { reply = std::move(r); });
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);

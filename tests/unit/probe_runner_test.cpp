@@ -1,71 +1,91 @@
-// The ProbeRunner's schedule on a real loop with a probe that answers at once: jitter spreads
-// the attempts over [interval x (1 - jitter), interval] and never delays one past the interval
-// (so detection stays within interval x fall + timeout), no jitter keeps them an interval apart,
-// and the first attempt comes right away.
+// The ProbeRunner's schedule, on a clock the test moves by hand (ManualClock): jitter spreads the
+// attempts over [interval x (1 - jitter), interval] and never delays one past the interval (so
+// detection stays within interval x fall + timeout), no jitter keeps them an interval apart, the
+// first attempt comes right away, a slow attempt is cut at its timeout exactly, and a late answer
+// is dropped. No loop, no sleep: the timers fire when the test advances time.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <numeric>
 #include <vector>
 
-#include "core/clock.hpp"
-#include "core/timer.hpp"
-#include "integration/probe_harness.hpp"
+#include "core/manual_clock.hpp"
+#include "metrics/registry.hpp"
+#include "probes/health_state.hpp"
+#include "probes/probe_metrics.hpp"
+#include "probes/probe_runner.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using lg::probes::Outcome;
 
-// Succeeds on the next turn of the loop (never inside start(), as the contract says) and
-// records when each attempt started.
-class InstantProbe : public lg::probes::Probe {
+// Records when each attempt started and answers only when the test says so.
+class HeldProbe : public lg::probes::Probe {
  public:
-  InstantProbe(uv_loop_t* loop, std::vector<double>& starts) : starts_(starts) {
-    timer_ = lg::Timer::create(loop, [this] {
-      auto done = std::move(done_);
-      if (done) done(lg::probes::Outcome::success("answered"));
-    });
-  }
-  ~InstantProbe() override { timer_->close(); }
+  HeldProbe(lg::ManualTime& time, std::vector<uint64_t>& starts, int& cancels)
+      : time_(time), starts_(starts), cancels_(cancels) {}
   void start(Done done) override {
-    starts_.push_back(lg::mono_seconds());
+    starts_.push_back(time_.now_ms());
     done_ = std::move(done);
-    timer_->start(0ms);
   }
   void cancel() override {
+    if (done_) ++cancels_;
     done_ = nullptr;
-    timer_->stop();
   }
-  std::string target() const override { return "instant"; }
+  std::string target() const override { return "held"; }
+
+  bool pending() const { return static_cast<bool>(done_); }
+  // Answers the attempt in flight, as the loop would, later than start().
+  void answer(Outcome o) {
+    auto done = std::move(done_);
+    done_ = nullptr;
+    if (done) done(std::move(o));
+  }
+  // What an attempt cancelled at its timeout would have said had it not been cancelled.
+  Done stolen() { return std::move(done_); }
 
  private:
-  std::vector<double>& starts_;
-  lg::Timer* timer_ = nullptr;
+  lg::ManualTime& time_;
+  std::vector<uint64_t>& starts_;
+  int& cancels_;
   Done done_;
 };
 
-// min and max are what the loop saw; p10 and p90 leave out the few gaps a busy machine bends by
-// waking the process late (a late start stretches its gap and shortens the next one): the
-// clock is real, the schedule is exact, the wake-up is the kernel's.
-struct Gaps {
-  double min_ms, max_ms, p10_ms, p90_ms, mean_ms;
+// One component on a BasicProbeRunner<ManualClock>, as app/components.cpp wires it.
+struct Schedule {
+  explicit Schedule(const lg::ProbeSchedule& s) {
+    auto p = std::make_unique<HeldProbe>(time, starts, cancels);
+    probe = p.get();
+    metrics = std::make_unique<lg::probes::ProbeMetrics>(registry, health);
+    component = &health.add("held", s.required, p->target());
+    runner = std::make_unique<lg::probes::BasicProbeRunner<lg::ManualClock>>(
+        lg::ManualClock(time), health, *component, s, std::move(p), *metrics, false);
+  }
+
+  // Starts the runner and answers `attempts` attempts at once (ok), firing timers in between.
+  void run_instant(size_t attempts) {
+    runner->start();
+    while (starts.size() < attempts) {
+      REQUIRE(time.fire_next());
+      if (probe->pending()) probe->answer(Outcome::success("answered"));
+    }
+  }
+
+  lg::ManualTime time;
+  std::vector<uint64_t> starts;
+  int cancels = 0;
+  HeldProbe* probe = nullptr;
+  lg::metrics::Registry registry;
+  lg::probes::HealthState health;
+  std::unique_ptr<lg::probes::ProbeMetrics> metrics;
+  lg::probes::Component* component = nullptr;
+  std::unique_ptr<lg::probes::BasicProbeRunner<lg::ManualClock>> runner;
 };
 
-// Runs `attempts` attempts and returns the gaps between their starts, plus the first start's
-// delay after the runner started.
-Gaps run_schedule(const lg::ProbeSchedule& s, size_t attempts, double* first_delay_ms) {
-  std::vector<double> starts;
-  const double t0 = lg::mono_seconds();
-  {
-    lgtest::ProbeHarness h("instant", s, [&](uv_loop_t* loop) { return std::make_unique<InstantProbe>(loop, starts); });
-    h.run_results(attempts, 20s);
-  }
-  REQUIRE(starts.size() >= attempts);
-  *first_delay_ms = (starts.front() - t0) * 1000.0;
-  std::vector<double> gaps;
-  for (size_t i = 1; i < attempts; ++i) gaps.push_back((starts[i] - starts[i - 1]) * 1000.0);
-  std::sort(gaps.begin(), gaps.end());
-  return {gaps.front(), gaps.back(), gaps[gaps.size() / 10], gaps[gaps.size() * 9 / 10],
-          std::accumulate(gaps.begin(), gaps.end(), 0.0) / static_cast<double>(gaps.size())};
+std::vector<uint64_t> gaps(const std::vector<uint64_t>& starts) {
+  std::vector<uint64_t> g;
+  for (size_t i = 1; i < starts.size(); ++i) g.push_back(starts[i] - starts[i - 1]);
+  return g;
 }
 
 }  // namespace
@@ -76,16 +96,20 @@ TEST_CASE("probe runner: jitter spreads attempts over [interval x (1 - jitter), 
   s.interval = 50ms;
   s.timeout = 40ms;
   s.jitter = 0.4;  // each gap is 50 ms minus a uniform 0 to 20 ms
-  double first = 0;
-  const Gaps g = run_schedule(s, 41, &first);
-  INFO("gaps: min " << g.min_ms << " ms, p10 " << g.p10_ms << " ms, p90 " << g.p90_ms << " ms, max " << g.max_ms
-                    << " ms, mean " << g.mean_ms << " ms; first after " << first << " ms");
-  CHECK(g.p10_ms >= 30.0 - 2.0);   // not shorter than interval x (1 - jitter) (timers are whole ms)
-  CHECK(g.p90_ms <= 50.0 + 10.0);  // not held past the interval (slack: a loaded machine's wake-up)
-  CHECK(g.mean_ms >= 33.0);        // uniform 0-20 ms off 50: the mean is 40 ms
-  CHECK(g.mean_ms <= 47.0);
-  CHECK(g.max_ms - g.min_ms >= 8.0);  // spread, not lockstep: 40 draws of 0-20 ms all within 8 ms is ~0
-  CHECK(first <= 50.0 + 100.0);       // right away (0-50 ms), plus the harness start on a busy machine
+  Schedule sc(s);
+  const uint64_t t0 = sc.time.now_ms();
+  sc.run_instant(201);
+  const auto g = gaps(sc.starts);
+  const auto [lo, hi] = std::minmax_element(g.begin(), g.end());
+  const double mean = static_cast<double>(std::accumulate(g.begin(), g.end(), uint64_t{0})) / static_cast<double>(g.size());
+  INFO("gaps: min " << *lo << " ms, max " << *hi << " ms, mean " << mean << " ms; first after "
+                    << sc.starts.front() - t0 << " ms");
+  CHECK(*lo >= 30);                      // never shorter than interval x (1 - jitter)
+  CHECK(*hi <= 50);                      // never held past the interval
+  CHECK(mean >= 37.5);                   // 50 ms less a uniform 0-20 ms, in whole ms (30-49):
+  CHECK(mean <= 41.5);                   // the mean is 39.5 ms, its spread over 200 gaps 0.4 ms
+  CHECK(*hi - *lo >= 15);                // spread, not lockstep
+  CHECK(sc.starts.front() - t0 <= 50);   // the first attempt comes right away (0-50 ms)
 }
 
 TEST_CASE("probe runner: without jitter attempts start an interval apart", "[unit][probes][schedule]") {
@@ -93,11 +117,101 @@ TEST_CASE("probe runner: without jitter attempts start an interval apart", "[uni
   s.interval = 40ms;
   s.timeout = 30ms;
   s.jitter = 0;
-  double first = 0;
-  const Gaps g = run_schedule(s, 21, &first);
-  INFO("gaps: min " << g.min_ms << " ms, p10 " << g.p10_ms << " ms, p90 " << g.p90_ms << " ms, max " << g.max_ms
-                    << " ms, mean " << g.mean_ms << " ms");
-  CHECK(g.p10_ms >= 40.0 - 2.0);
-  CHECK(g.p90_ms <= 40.0 + 10.0);
-  CHECK(g.mean_ms <= 40.0 + 5.0);  // measured start to start: the probe's own time does not add up
+  Schedule sc(s);
+  sc.run_instant(21);
+  for (uint64_t gap : gaps(sc.starts)) CHECK(gap == 40);
+}
+
+TEST_CASE("probe runner: a slow attempt does not stretch the period, a hung one is cut at its timeout",
+          "[unit][probes][schedule]") {
+  lg::ProbeSchedule s;
+  s.interval = 100ms;
+  s.timeout = 60ms;
+  s.jitter = 0;
+  s.fall = 1;
+  Schedule sc(s);
+  sc.runner->start();
+  REQUIRE(sc.time.fire_next());
+  REQUIRE(sc.probe->pending());
+  const uint64_t first = sc.starts.at(0);
+
+  // Answered after 45 ms: the next attempt still starts 100 ms after the first one started.
+  sc.time.advance(45ms);
+  sc.probe->answer(Outcome::success("slow"));
+  CHECK(sc.component->last_latency_s == Approx(0.045));
+  REQUIRE(sc.time.fire_next());
+  REQUIRE(sc.starts.size() == 2);
+  CHECK(sc.starts[1] - first == 100);
+
+  // Never answered: cut at exactly 60 ms, reported as a timeout, the probe cancelled.
+  sc.time.advance(59ms);
+  CHECK(sc.cancels == 0);
+  CHECK(sc.component->reason_code == "ok");
+  sc.time.advance(1ms);
+  CHECK(sc.cancels == 1);
+  CHECK(sc.component->reason_code == "timeout");
+  CHECK(sc.component->status == lg::probes::Status::Down);
+  CHECK(sc.component->reason == "no answer within 60ms (timeout)");
+
+  // The next attempt comes 100 ms after the cut one started; no second attempt before it.
+  sc.time.advance(39ms);
+  CHECK(sc.starts.size() == 2);
+  sc.time.advance(1ms);
+  REQUIRE(sc.starts.size() == 3);
+  CHECK(sc.starts[2] - sc.starts[1] == 100);
+}
+
+TEST_CASE("probe runner: a late answer from an attempt that timed out is dropped", "[unit][probes][schedule]") {
+  lg::ProbeSchedule s;
+  s.interval = 100ms;
+  s.timeout = 50ms;
+  s.jitter = 0;
+  s.fall = 1;
+  s.rise = 1;
+  Schedule sc(s);
+  sc.runner->start();
+  REQUIRE(sc.time.fire_next());
+  auto late = sc.probe->stolen();  // the probe "forgets" to cancel: its answer comes anyway
+  REQUIRE(late);
+  sc.time.advance(50ms);
+  CHECK(sc.component->reason_code == "timeout");
+  const size_t results = sc.component->history.size();
+  late(Outcome::success("too late"));
+  CHECK(sc.component->history.size() == results);
+  CHECK(sc.component->status == lg::probes::Status::Down);
+}
+
+TEST_CASE("probe runner: the startup grace keeps failures unknown, then counts them", "[unit][probes][schedule]") {
+  lg::ProbeSchedule s;
+  s.interval = 100ms;
+  s.timeout = 50ms;
+  s.jitter = 0;
+  s.fall = 1;
+  s.grace = 260ms;
+  Schedule sc(s);
+  sc.runner->start();
+  // The first attempt comes within 0-50 ms, then one every 100 ms: three fail within the grace.
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(sc.time.fire_next());
+    sc.probe->answer(Outcome::failure("refused", "connection refused"));
+    CHECK(sc.component->status == lg::probes::Status::Unknown);
+  }
+  REQUIRE(sc.time.fire_next());
+  sc.probe->answer(Outcome::failure("refused", "connection refused"));
+  CHECK(sc.component->status == lg::probes::Status::Down);
+}
+
+TEST_CASE("probe runner: stop() cancels the attempt in flight and fires nothing after", "[unit][probes][schedule]") {
+  lg::ProbeSchedule s;
+  s.interval = 100ms;
+  s.timeout = 50ms;
+  Schedule sc(s);
+  sc.runner->start();
+  REQUIRE(sc.time.fire_next());
+  REQUIRE(sc.probe->pending());
+  sc.runner->stop();
+  CHECK(sc.cancels == 1);
+  CHECK(sc.time.armed() == 0);
+  sc.time.advance(1000ms);
+  CHECK(sc.starts.size() == 1);
 }

@@ -1,24 +1,25 @@
 #pragma once
-// PgSession: one PostgreSQL connection and one simple-query round trip on the libuv loop, with
-// libpq's non-blocking API. One session per probe attempt.
+// PgAttempt: one PostgreSQL connection and one simple-query round trip on the libuv loop, with
+// libpq's non-blocking API: one probe attempt.
 //
-//   resolve  host names with uv_getaddrinfo (off the loop, on libuv's thread pool): libpq would
+//   resolve  host names with a DnsQuery (off the loop, on libuv's thread pool): libpq would
 //            resolve them synchronously inside PQconnectStartParams and stall the whole loop.
 //            libpq then gets the addresses as hostaddr, the names stay as host (for TLS,
 //            .pgpass and PQhost).
 //   connect  PQconnectStartParams, then PQconnectPoll on each readiness event of a uv_poll_t
 //            watching PQsocket(). libpq moves to the next address with a NEW socket when one
 //            fails, often under the same fd number, so the socket is looked up again after
-//            every PQconnectPoll and compared by (fd, inode); when it changed the old poll
-//            handle is closed and a new one started on the new socket.
+//            every PQconnectPoll and compared by (fd, inode); when it changed the poll handle
+//            is closed and, once closed, started again on the new socket.
 //   query    PQsetnonblocking, PQsendQuery, PQflush until it returns 0 (waiting for writable),
 //            then PQconsumeInput / PQisBusy / PQgetResult until it returns NULL.
 //
-// Contract (as a Probe's): `cb` runs exactly once, never from inside start(); after cancel()
-// it never runs. The session owns its handles and frees itself once it finished (or was
-// cancelled) and its last handle is closed and its last request returned. The poll handle is
-// closed before PQfinish, so the loop never watches a socket libpq has closed.
-// Nothing the session reports contains the password.
+// Contract (as a Probe's): `cb` runs exactly once, never from inside start() (the first step
+// runs on a later turn, a Defer); after cancel() it never runs.
+// Lifetime: a HandleGroup object (core/handle_group.hpp): it frees itself once it finished (or
+// was cancelled) and its poll handle is closed. PQfinish runs in the destructor, after the poll
+// handle's close callback, so the loop never watches a socket libpq has closed.
+// Nothing the attempt reports contains the password.
 #include <libpq-fe.h>
 #include <sys/types.h>
 #include <uv.h>
@@ -28,20 +29,22 @@
 #include <string>
 #include <vector>
 
-#include "core/timer.hpp"
+#include "core/defer.hpp"
+#include "core/dns_query.hpp"
+#include "core/handle.hpp"
 #include "probes/pg_reply.hpp"
 
 namespace lg::probes::pg {
 
-class PgSession {
+class PgAttempt {
  public:
   using Callback = std::function<void(PgReply)>;
   // `dsn` is passed to libpq as is (URL or key=value); `query` may hold several statements.
-  static PgSession* start(uv_loop_t* loop, std::string dsn, std::string query, Callback cb);
+  static PgAttempt* start(uv_loop_t* loop, std::string dsn, std::string query, Callback cb);
   void cancel();
 
-  PgSession(const PgSession&) = delete;
-  PgSession& operator=(const PgSession&) = delete;
+  PgAttempt(const PgAttempt&) = delete;
+  PgAttempt& operator=(const PgAttempt&) = delete;
 
  private:
   enum class State { Starting, Resolving, Connecting, Flushing, Reading, Done };
@@ -52,29 +55,30 @@ class PgSession {
     std::vector<std::string> addrs;  // resolved addresses (hostaddr for libpq)
   };
 
-  PgSession(uv_loop_t* loop, std::string dsn, std::string query, Callback cb);
-  ~PgSession();
+  friend class lg::HandleGroup;
+  PgAttempt(uv_loop_t* loop, std::string dsn, std::string query, Callback cb);
+  ~PgAttempt();
 
   void begin();
   bool plan_hosts();
   void resolve_next();
-  static void on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res);
+  void on_resolved(int status, const Addresses& addresses);
   void connect();
   static void on_poll(uv_poll_t* handle, int status, int events);
+  static void on_poll_closed(void* self);
   void step_connect();
   void on_connected();
   void step_flush();
   void step_read();
   void collect(PGresult* res);
   void watch(int events);
-  void close_poll();
 
   void fail(std::string code, std::string message);
   void fail_from_conn();
   void finish();
   void name_server();
   std::string clean(std::string text) const;
-  void release();
+  void end();
 
   uv_loop_t* loop_;
   std::string dsn_;  // holds the password: never logged, never reported
@@ -85,15 +89,15 @@ class PgSession {
   std::vector<Host> hosts_;
   size_t next_host_ = 0;
   std::string dns_error_;
-  uv_getaddrinfo_t* resolving_ = nullptr;
+  HandleGroup group_{this};
+  Defer* begin_ = nullptr;   // runs begin() on a later turn
+  DnsQuery* dns_ = nullptr;  // the lookup of hosts_[next_host_], until it answers
   PGconn* conn_ = nullptr;
-  uv_poll_t* poll_ = nullptr;
+  Handle<uv_poll_t> poll_{group_};  // on PQsocket()
   int poll_fd_ = -1;
   ino_t poll_inode_ = 0;
-  Timer* kick_ = nullptr;  // defers begin() to the next loop turn
+  int wanted_ = 0;  // the events to watch on the new socket once the old handle is closed
   PgReply reply_;
-  int refs_ = 1;  // the session's own reference (dropped when it finishes or is cancelled),
-                  // + one per open poll handle + one per pending getaddrinfo request
 };
 
 }  // namespace lg::probes::pg

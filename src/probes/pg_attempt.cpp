@@ -1,4 +1,4 @@
-#include "probes/pg_session.hpp"
+#include "probes/pg_attempt.hpp"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -36,27 +36,25 @@ std::string str(const char* v) { return v ? v : ""; }
 
 }  // namespace
 
-PgSession* PgSession::start(uv_loop_t* loop, std::string dsn, std::string query, Callback cb) {
-  auto* s = new PgSession(loop, std::move(dsn), std::move(query), std::move(cb));
-  // Begin on the next loop turn: a refused connection can fail inside PQconnectStartParams,
-  // and the callback must never run inside start().
-  s->kick_ = Timer::create(loop, [s] {
-    s->kick_->close();
-    s->kick_ = nullptr;
-    s->begin();
+PgAttempt* PgAttempt::start(uv_loop_t* loop, std::string dsn, std::string query, Callback cb) {
+  auto* a = new PgAttempt(loop, std::move(dsn), std::move(query), std::move(cb));
+  // Begin on a later turn: a malformed DSN or a refused connection can fail at once, and the
+  // callback must never run inside start().
+  a->begin_ = Defer::once(loop, [a] {
+    a->begin_ = nullptr;
+    a->begin();
   });
-  s->kick_->start(std::chrono::milliseconds(0));
-  return s;
+  return a;
 }
 
-PgSession::PgSession(uv_loop_t* loop, std::string dsn, std::string query, Callback cb)
+PgAttempt::PgAttempt(uv_loop_t* loop, std::string dsn, std::string query, Callback cb)
     : loop_(loop), dsn_(std::move(dsn)), query_(std::move(query)), cb_(std::move(cb)) {}
 
-PgSession::~PgSession() {
-  if (conn_) PQfinish(conn_);  // every poll handle on its socket is closed by now
+PgAttempt::~PgAttempt() {
+  if (conn_) PQfinish(conn_);  // the poll handle on its socket is closed by now
 }
 
-void PgSession::begin() {
+void PgAttempt::begin() {
   char* err = nullptr;
   PQconninfoOption* opts = PQconninfoParse(dsn_.c_str(), &err);
   if (!opts) {
@@ -77,7 +75,7 @@ void PgSession::begin() {
 }
 
 // Splits host/port (lists allowed) into hosts_; true when some name needs resolving.
-bool PgSession::plan_hosts() {
+bool PgAttempt::plan_hosts() {
   auto param = [this](const char* key, const char* env) -> std::string {
     if (auto it = params_.find(key); it != params_.end()) return it->second;
     return str(std::getenv(env));  // libpq's own fallbacks
@@ -99,48 +97,32 @@ bool PgSession::plan_hosts() {
   return any;
 }
 
-void PgSession::resolve_next() {
+void PgAttempt::resolve_next() {
   while (next_host_ < hosts_.size() && !hosts_[next_host_].resolve) ++next_host_;
   if (next_host_ == hosts_.size()) {
     connect();
     return;
   }
   state_ = State::Resolving;
-  auto* req = new uv_getaddrinfo_t;
-  req->data = this;
-  const addrinfo hints = tcp_lookup_hints();
-  ++refs_;
-  resolving_ = req;
-  const std::string& name = hosts_[next_host_].name;
-  if (int rc = uv_getaddrinfo(loop_, req, on_resolved, name.c_str(), nullptr, &hints); rc != 0) {
-    delete req;
-    resolving_ = nullptr;
-    --refs_;  // never the last: the session's own reference is held until it finishes
-    dns_error_ = fmt::format("cannot resolve host {}: {}", name, uv_strerror(rc));
-    ++next_host_;
-    resolve_next();
-  }
+  dns_ = DnsQuery::start(loop_, hosts_[next_host_].name, 0,
+                         [this](int status, const Addresses& addresses) { on_resolved(status, addresses); });
 }
 
-void PgSession::on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res) {
-  auto* self = static_cast<PgSession*>(req->data);
-  delete req;
-  self->resolving_ = nullptr;
-  if (self->state_ == State::Resolving) {
-    Host& h = self->hosts_[self->next_host_];
-    if (status != 0) self->dns_error_ = fmt::format("cannot resolve host {}: {}", h.name, uv_strerror(status));
-    for (const sockaddr_storage& a : answer_addresses(status == 0 ? res : nullptr)) {
+void PgAttempt::on_resolved(int status, const Addresses& addresses) {
+  dns_ = nullptr;
+  Host& h = hosts_[next_host_];
+  if (status != 0) dns_error_ = fmt::format("cannot resolve host {}: {}", h.name, uv_strerror(status));
+  if (status == 0) {
+    for (const sockaddr_storage& a : *addresses) {
       std::string ip = ip_text(a);
       if (std::find(h.addrs.begin(), h.addrs.end(), ip) == h.addrs.end()) h.addrs.push_back(std::move(ip));
     }
-    ++self->next_host_;
-    self->resolve_next();
   }
-  uv_freeaddrinfo(res);
-  self->release();
+  ++next_host_;
+  resolve_next();
 }
 
-void PgSession::connect() {
+void PgAttempt::connect() {
   std::vector<std::string> keys{"fallback_application_name", "dbname"};
   std::vector<std::string> values{"lettagate", dsn_};  // later entries override the expanded DSN
   if (!hosts_.empty()) {
@@ -187,9 +169,9 @@ void PgSession::connect() {
   watch(UV_WRITABLE);  // libpq: before the first PQconnectPoll, act as if it said WRITING
 }
 
-void PgSession::on_poll(uv_poll_t* handle, int status, int events) {
-  auto* self = static_cast<PgSession*>(handle->data);
-  if (self->state_ == State::Done || handle != self->poll_) return;
+void PgAttempt::on_poll(uv_poll_t* handle, int status, int events) {
+  auto* self = static_cast<PgAttempt*>(handle->data);
+  if (self->state_ == State::Done) return;
   // libuv reports a socket error (POLLERR, e.g. a refused connect) as UV_EBADF and stops the
   // handle; libpq reads the real error (SO_ERROR, recv) itself, so let it look.
   if (status < 0) events = UV_READABLE | UV_WRITABLE;
@@ -204,7 +186,7 @@ void PgSession::on_poll(uv_poll_t* handle, int status, int events) {
   }
 }
 
-void PgSession::step_connect() {
+void PgAttempt::step_connect() {
   switch (PQconnectPoll(conn_)) {
     case PGRES_POLLING_OK: on_connected(); return;
     case PGRES_POLLING_FAILED: fail_from_conn(); return;
@@ -213,7 +195,7 @@ void PgSession::step_connect() {
   }
 }
 
-void PgSession::on_connected() {
+void PgAttempt::on_connected() {
   reply_.connected = true;
   if (PQsetnonblocking(conn_, 1) != 0 || PQsendQuery(conn_, query_.c_str()) == 0) {
     fail_from_conn();
@@ -223,7 +205,7 @@ void PgSession::on_connected() {
   step_flush();
 }
 
-void PgSession::step_flush() {
+void PgAttempt::step_flush() {
   switch (PQflush(conn_)) {
     case 0:
       state_ = State::Reading;
@@ -234,7 +216,7 @@ void PgSession::step_flush() {
   }
 }
 
-void PgSession::step_read() {
+void PgAttempt::step_read() {
   // On a lost connection PQconsumeInput fails, yet results already received are still
   // parsed by PQgetResult, followed by an error result for the loss; so drain first.
   const bool consumed = PQconsumeInput(conn_) == 1;
@@ -254,7 +236,7 @@ void PgSession::step_read() {
   watch(UV_READABLE);
 }
 
-void PgSession::collect(PGresult* res) {
+void PgAttempt::collect(PGresult* res) {
   PgStatement s;
   const ExecStatusType status = PQresultStatus(res);
   if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
@@ -275,51 +257,44 @@ void PgSession::collect(PGresult* res) {
   reply_.statements.push_back(std::move(s));
 }
 
-// Watches PQsocket() for `events`, on a new poll handle when libpq's socket changed.
-void PgSession::watch(int events) {
+// Watches PQsocket() for `events`. When libpq's socket changed, the handle on the old one is
+// closed first and the new one watched from its close callback.
+void PgAttempt::watch(int events) {
   const int fd = PQsocket(conn_);
   struct stat st{};
   if (fd < 0 || fstat(fd, &st) != 0) {
     fail_from_conn();
     return;
   }
-  if (poll_ && (fd != poll_fd_ || st.st_ino != poll_inode_)) close_poll();
-  if (!poll_) {
-    auto* p = new uv_poll_t;
-    if (int rc = uv_poll_init(loop_, p, fd); rc != 0) {
-      delete p;  // uv_poll_init fails before it registers the handle
+  wanted_ = events;
+  if (poll_.closing()) return;  // on_poll_closed watches the new socket
+  if (poll_.open() && (fd != poll_fd_ || st.st_ino != poll_inode_)) {
+    poll_.close(on_poll_closed, this);  // uv_close takes the old fd out of epoll at once
+    return;
+  }
+  if (!poll_.open()) {
+    if (int rc = poll_.init(this, uv_poll_init, loop_, fd); rc != 0) {
       fail("error", fmt::format("cannot watch the connection's socket: {}", uv_strerror(rc)));
       return;
     }
-    p->data = this;
-    ++refs_;
-    poll_ = p;
     poll_fd_ = fd;
     poll_inode_ = st.st_ino;
   }
-  if (int rc = uv_poll_start(poll_, events, on_poll); rc != 0)
+  if (int rc = uv_poll_start(poll_.get(), events, on_poll); rc != 0)
     fail("error", fmt::format("cannot watch the connection's socket: {}", uv_strerror(rc)));
 }
 
-// uv_close stops the watcher and removes the fd from epoll at once; the handle's memory goes
-// in the close callback, which also drops the reference that keeps PQfinish waiting.
-void PgSession::close_poll() {
-  if (!poll_) return;
-  uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) {
-    auto* self = static_cast<PgSession*>(h->data);
-    delete reinterpret_cast<uv_poll_t*>(h);
-    self->release();
-  });
-  poll_ = nullptr;
-  poll_fd_ = -1;
+void PgAttempt::on_poll_closed(void* self) {
+  auto* a = static_cast<PgAttempt*>(self);
+  if (a->state_ != State::Done) a->watch(a->wanted_);
 }
 
-void PgSession::fail(std::string code, std::string message) {
+void PgAttempt::fail(std::string code, std::string message) {
   reply_.failure = PgError{std::move(code), "", clean(std::move(message))};
   finish();
 }
 
-void PgSession::fail_from_conn() {
+void PgAttempt::fail_from_conn() {
   PgError e = parse_libpq_error(conn_ ? str(PQerrorMessage(conn_)) : "");
   if (e.message == "unknown error") e = {"closed", "", "connection lost"};
   e.message = clean(std::move(e.message));
@@ -327,33 +302,35 @@ void PgSession::fail_from_conn() {
   finish();
 }
 
-void PgSession::finish() {
+void PgAttempt::finish() {
   if (state_ == State::Done) return;
   state_ = State::Done;
-  if (kick_) kick_->close();
-  kick_ = nullptr;
-  close_poll();
   name_server();
   auto cb = std::move(cb_);
   cb_ = nullptr;
+  HandleGroup::Keep keep(group_);  // `cb` runs before the attempt may go
+  end();
   if (cb) cb(std::move(reply_));
-  release();
 }
 
-void PgSession::cancel() {
+void PgAttempt::cancel() {
   if (state_ == State::Done) return;
   state_ = State::Done;
   cb_ = nullptr;
-  if (kick_) kick_->close();
-  kick_ = nullptr;
-  // A lookup already running cannot be stopped: its callback still comes and drops its reference.
-  if (resolving_) uv_cancel(reinterpret_cast<uv_req_t*>(resolving_));
-  close_poll();
-  release();
+  end();
+}
+
+void PgAttempt::end() {
+  if (begin_) begin_->close();
+  begin_ = nullptr;
+  if (dns_) dns_->cancel();
+  dns_ = nullptr;
+  poll_.close();
+  group_.close();
 }
 
 // Names the server as libpq used it; before a connection exists, from the parsed DSN.
-void PgSession::name_server() {
+void PgAttempt::name_server() {
   auto param = [this](const char* key, const char* env) -> std::string {
     if (auto it = params_.find(key); it != params_.end()) return it->second;
     return str(std::getenv(env));
@@ -377,7 +354,7 @@ void PgSession::name_server() {
 // The server's messages never carry the password, but libpq's may quote the connection string
 // (a malformed one whole, before params_ exist): the one redaction of configuration errors
 // (config/redact.hpp) over the DSN as given, then the password libpq actually parsed.
-std::string PgSession::clean(std::string text) const {
+std::string PgAttempt::clean(std::string text) const {
   std::string password = conn_ ? str(PQpass(conn_)) : "";
   if (auto it = params_.find("password"); password.empty() && it != params_.end()) password = it->second;
   auto param = [this](const char* key) {
@@ -388,10 +365,6 @@ std::string PgSession::clean(std::string text) const {
   const std::string db = conn_ ? str(PQdb(conn_)) : param("dbname");
   text = redact_message(std::move(text), dsn_, RedactOptions{false, false, {user, db}});
   return scrub(std::move(text), password, {user, db});
-}
-
-void PgSession::release() {
-  if (--refs_ == 0) delete this;
 }
 
 }  // namespace lg::probes::pg

@@ -1,20 +1,23 @@
 #pragma once
-// HttpClient: one HTTP/1.1 request on its own connection, parsed with llhttp. Used by the
-// probes (Letta, nginx, SSE) and by `lettagate check`. Resolves the host with uv_getaddrinfo
-// (numeric hosts skip the resolver) and tries each address in turn.
+// HttpAttempt: one HTTP/1.1 request on its own connection, parsed with llhttp. Used by the
+// probes (Letta, nginx, SSE) and by `lettagate check`. The host is resolved with a DnsQuery
+// (IP literals skip the resolver) and a Connector tries each address in turn.
 //
-// Lifetime: start() returns an object that frees itself once its handles are closed, after
-// it has called exactly one of on_complete / on_error, or after cancel(). After cancel()
-// no handler is called. Handlers are never called from inside start().
-// The caller owns deadlines (a Timer that calls cancel()).
+// Lifetime: a HandleGroup object (core/handle_group.hpp). start() returns it; it calls exactly
+// one of on_complete / on_error, later (never from inside start()), unless cancel() comes first,
+// after which no handler is called. Either way it frees itself once its socket is closed; the
+// pointer must not be used after a final handler or cancel(). The caller owns deadlines (a Timer
+// that calls cancel()).
 #include <uv.h>
 
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
+#include "core/connector.hpp"
+#include "core/dns_query.hpp"
+#include "core/handle.hpp"
 #include "http/http_message.hpp"
 #include "http/response_parser.hpp"
 
@@ -39,7 +42,7 @@ struct ClientError {
 // Maps a libuv error to (code, message) as probes report it.
 ClientError client_error_from_uv(int uv_status, const std::string& where);
 
-class HttpClient {
+class HttpAttempt final : Connector::Client {
  public:
   struct Handlers {
     // Status and headers arrived (optional).
@@ -50,40 +53,38 @@ class HttpClient {
     std::function<void(ClientError error)> on_error;
   };
 
-  static HttpClient* start(uv_loop_t* loop, ClientRequest request, Handlers handlers);
+  static HttpAttempt* start(uv_loop_t* loop, ClientRequest request, Handlers handlers);
   void cancel();
 
  private:
-  HttpClient(uv_loop_t* loop, ClientRequest request, Handlers handlers);
-  void begin();
-  void connect_next();
+  friend class lg::HandleGroup;
+  HttpAttempt(uv_loop_t* loop, ClientRequest request, Handlers handlers);
+  ~HttpAttempt() = default;
+
+  void on_resolved(int status, const Addresses& addresses);
+  void on_connected() override;
+  void on_connect_failed(int status) override;
   void send_request();
   void fail(ClientError e);
   void complete();
-  void close_socket();
-  void release();  // drops one libuv-owned reference; frees the object at zero
+  void end();  // closes what is open and lets the group free the attempt
 
-  static void on_resolved(uv_getaddrinfo_t* req, int status, addrinfo* res);
-  static void on_connect(uv_connect_t* req, int status);
   static void on_write(uv_write_t* req, int status);
   static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
-  static void on_socket_closed(uv_handle_t* h);
   void parsed(ResponseParser::Result result);
 
-  uv_loop_t* loop_;
+  HandleGroup group_{this};
+  Handle<uv_tcp_t> socket_{group_};
+  Connector connector_;
   ClientRequest request_;
   Handlers handlers_;
   std::unique_ptr<ResponseParser> parser_;
-  std::vector<sockaddr_storage> addresses_;
-  size_t next_address_ = 0;
-  int last_connect_error_ = 0;
-  uv_tcp_t* socket_ = nullptr;  // freed in its close callback
-  uv_timer_t* start_ = nullptr;  // defers begin() so no handler runs inside start()
-  std::string wire_;  // the serialized request, alive until written
+  DnsQuery* dns_ = nullptr;  // until it answers
+  uv_write_t write_req_{};   // on the socket: called back before the socket's close callback
+  std::string wire_;         // the serialized request, alive until written
   char buffer_[16 * 1024];
   bool done_ = false;  // a final handler ran, or cancel()
-  int refs_ = 0;       // handles and requests libuv still holds
 };
 
 }  // namespace lg::http

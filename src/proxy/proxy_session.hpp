@@ -1,9 +1,11 @@
 #pragma once
-// TcpForwarder: one proxied client connection (a session). It owns three handles, the client
-// socket, the upstream socket and one timer, counts the ones still open and deletes itself
-// when the last close callback has run. Requests (connect, write, shutdown) live inside it or
-// inside pool blocks; libuv runs their callbacks (UV_ECANCELED when closing) before the close
-// callbacks, so nothing fires on freed memory.
+// ProxySession: one proxied client connection (a session). It owns three handles, the client
+// socket, the upstream socket and one timer: Handle<> members of its HandleGroup, which frees
+// it once close() was called and the last close callback has run (core/handle_group.hpp).
+// Requests (connect, write, shutdown) live inside it or inside pool blocks; libuv runs their
+// callbacks (UV_ECANCELED when closing) before the close callbacks, so nothing fires on freed
+// memory. The upstream is connected by a Connector (each address in turn); the deadline per
+// address is the session's timer, which also serves the hold deadline.
 //
 //   Accepted --hold()--> Holding --release()--> Resolving --> Connecting --> Streaming
 //        \--connect()------------------------------^              |  (next address on failure)
@@ -32,7 +34,9 @@
 #include <list>
 #include <memory>
 
+#include "core/connector.hpp"
 #include "core/duration.hpp"
+#include "core/handle.hpp"
 #include "proxy/buffer_pool.hpp"
 #include "proxy/http_exchanges.hpp"
 #include "proxy/pipe.hpp"
@@ -42,13 +46,13 @@ namespace lg::proxy {
 
 class Route;
 
-class TcpForwarder final : public PipeOwner, public ResolveWaiter {
+class ProxySession final : public PipeOwner, public ResolveWaiter, Connector::Client {
  public:
   enum class State { Accepted, Holding, Resolving, Connecting, Streaming, Closing };
   enum class Reset { None, Client, Upstream };
 
   // Takes the accepted socket over and starts reading it; nullptr (socket closed) on failure.
-  static TcpForwarder* accept(uv_loop_t* loop, Route* route, std::shared_ptr<BufferPool> pool, int fd);
+  static ProxySession* accept(uv_loop_t* loop, Route* route, std::shared_ptr<BufferPool> pool, int fd);
 
   void hold(Millis timeout);  // wait for release() (the component is up) or the deadline
   void release();             // Holding -> connect()
@@ -60,7 +64,7 @@ class TcpForwarder final : public PipeOwner, public ResolveWaiter {
   double accepted_at() const { return accepted_at_; }  // mono_seconds()
 
   // The route's hold list (FIFO), kept by the route.
-  std::list<TcpForwarder*>::iterator held_at;
+  std::list<ProxySession*>::iterator held_at;
   bool held = false;
 
   // PipeOwner
@@ -71,57 +75,49 @@ class TcpForwarder final : public PipeOwner, public ResolveWaiter {
   void on_resolved(int status, const Addresses& addresses) override;
 
  private:
-  TcpForwarder(uv_loop_t* loop, std::shared_ptr<BufferPool> pool);
-  ~TcpForwarder() = default;
+  friend class lg::HandleGroup;
+  ProxySession(uv_loop_t* loop, std::shared_ptr<BufferPool> pool);
+  ~ProxySession() = default;
 
   void start_attempts(const Addresses& addresses);
-  void try_next_address();
-  void retry_after_close();
-  void on_connected();
+  // Connector::Client
+  void on_address_tried() override;
+  void on_connected() override;
+  void on_connect_failed(int status) override;
   void fail_connect(int status, bool dns);
-  void early_read(ssize_t nread, const uv_buf_t* buf);
+  void read_first_chunk(ssize_t nread, const uv_buf_t* buf);
   void on_deadline();
   void watch_paused();
   bool paused_source_failed();  // true: a paused pipe's source has a pending error; closed
   void arm_deadline(uint64_t ms);
   void rearm_before_streaming();
-  bool early_tick();
-  void close_handle(uv_tcp_t* tcp, bool reset, uv_close_cb cb);
+  bool first_chunk_tick();
   void close_if_idle();
-  void handle_closed();
 
   static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void on_client_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void on_upstream_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
-  static void on_connect(uv_connect_t* req, int status);
   static void on_timer(uv_timer_t* handle);
-  static void on_handle_closed(uv_handle_t* handle);
-  static void on_upstream_closed(uv_handle_t* handle);
 
   uv_loop_t* loop_;
   Route* route_ = nullptr;
   std::shared_ptr<BufferPool> pool_;
-  uv_tcp_t client_{};
-  uv_tcp_t upstream_{};
-  uv_timer_t timer_{};
-  uv_connect_t connect_req_{};
+  HandleGroup group_{this};
+  Handle<uv_tcp_t> client_{group_};
+  Handle<uv_tcp_t> upstream_{group_};
+  Handle<uv_timer_t> timer_{group_};
+  Connector connector_;  // the upstream_
   Pipe up_;    // client -> upstream
   Pipe down_;  // upstream -> client
   HttpExchanges exchanges_;  // what the bytes say about HTTP: for the drain
   State state_ = State::Accepted;
-  int open_handles_ = 0;
-  bool upstream_open_ = false;
-  bool retrying_ = false;  // the upstream handle is closing before the next address is tried
   bool draining_ = false;  // close as soon as idle
 
-  Block* early_ = nullptr;  // client bytes read before the upstream was connected
-  size_t early_len_ = 0;
+  Block* first_chunk_ = nullptr;  // client bytes read before the upstream was connected
+  size_t first_chunk_len_ = 0;
   bool client_ended_ = false;  // EOF from the client before the upstream was connected
   uint64_t deadline_ = 0;      // uv_now() ms: the hold or connect deadline, before streaming
 
-  Addresses addresses_;
-  size_t next_address_ = 0;
-  int last_error_ = UV_ECONNREFUSED;
   double accepted_at_ = 0;
   uint64_t connect_started_ns_ = 0;
 };

@@ -1,0 +1,28 @@
+#pragma once
+// EveryTurn: a callback run once per turn of the loop, just before it polls (a uv_prepare_t),
+// for work counted per turn (the health server ages its connections and renews its answers'
+// share). It never keeps the loop alive by itself (unref'd) and never makes it poll without
+// blocking. A HandleWrap (see handle_wrap.hpp: create(), close() once done, freed in the close
+// callback).
+#include <uv.h>
+
+#include <functional>
+
+#include "core/handle_wrap.hpp"
+
+namespace lg {
+
+class EveryTurn : public HandleWrap<EveryTurn, uv_prepare_t, std::function<void()>> {
+ public:
+  using Callback = std::function<void()>;
+
+  // Running from the next turn on.
+  static EveryTurn* create(uv_loop_t* loop, Callback cb);
+
+ private:
+  friend class HandleWrap<EveryTurn, uv_prepare_t, Callback>;
+  explicit EveryTurn(Callback cb) : HandleWrap(std::move(cb)) {}
+  ~EveryTurn() = default;
+};
+
+}  // namespace lg
