@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include "config/url.hpp"
 #include "core/duration.hpp"
+#include "core/host_port.hpp"
 #include "http/connection_list.hpp"
 #include "http/http_message.hpp"
 #include "metrics/registry.hpp"
