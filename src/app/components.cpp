@@ -1,8 +1,16 @@
 #include "app/components.hpp"
 
 #include "probes/factories.hpp"
+#include "probes/postgres_dsn.hpp"
 
 namespace lg::app {
+
+std::optional<ConfigError> check_probe_settings(const Config& config) {
+  const auto& pg = config.postgres;
+  if (!pg.enabled) return std::nullopt;
+  if (auto err = probes::check_postgres_dsn(pg.dsn)) return setting_error(config, "postgres-dsn", *err, pg.dsn);
+  return std::nullopt;
+}
 
 void add_configured_components(uv_loop_t* loop, const Config& config, probes::HealthState& health,
                                probes::ProbeMetrics& metrics,

@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "config/config.hpp"
@@ -13,6 +14,11 @@
 #include "probes/probe_runner.hpp"
 
 namespace lg::app {
+
+// What only a probe's client library can judge (a libpq connection string), checked before
+// `serve` or `wait` starts anything, as parsing the configuration loads nothing: nullopt, or
+// the error naming the setting (exit 2).
+std::optional<ConfigError> check_probe_settings(const Config& config);
 
 // Adds letta, postgres, redis, nginx (each when enabled) and every --tcp-check, in that order,
 // to `health`, and a runner for each to `runners`. The runners are not started: the caller

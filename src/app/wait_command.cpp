@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "app/cli.hpp"
+#include "app/components.hpp"
 #include "app/wait_session.hpp"
 #include "app/wait_view.hpp"
 #include "config/config.hpp"
@@ -136,6 +137,10 @@ int run_wait(const std::vector<std::string>& args) {
     return 2;
   }
   Config cfg = std::move(*parsed.config);
+  if (auto err = app::check_probe_settings(cfg)) {
+    std::fprintf(stderr, "lettagate wait: %s\n", err->str().c_str());
+    return 2;
+  }
   single_success_is_enough(flags.settings, cfg);
 
   const bool live = !flags.json && !flags.quiet && isatty(STDOUT_FILENO) == 1;
