@@ -8,14 +8,14 @@
 namespace lg::probes {
 
 ProbeRunner::ProbeRunner(uv_loop_t* loop, HealthState& health, Component& component, const ProbeSchedule& schedule,
-                         std::unique_ptr<Probe> probe, ProbeMetrics& metrics, bool http)
+                         std::unique_ptr<Probe> probe, ProbeMetrics& metrics, Reports reports)
     : loop_(loop),
       health_(health),
       component_(component),
       schedule_(schedule),
       probe_(std::move(probe)),
       metrics_(metrics),
-      http_(http),
+      reports_(reports),
       created_(mono_seconds()),
       rng_(static_cast<unsigned>(std::hash<std::string>{}(component.name) ^ static_cast<unsigned>(uv_hrtime()))) {
   interval_timer_ = Timer::create(loop_, [this] { fire(); });
@@ -65,7 +65,7 @@ void ProbeRunner::finish(Outcome o) {
   const bool in_grace = mono_seconds() - created_ < static_cast<double>(schedule_.grace.count()) / 1000.0;
   const Status previous = component_.status;
   const bool changed = health_.record(component_, o, schedule_.rise, schedule_.fall, in_grace);
-  metrics_.observe(component_, o, http_);
+  metrics_.observe(component_, o, reports_);
   metrics_.state(component_, changed);
   log_result(o, previous, changed);
   schedule_next();

@@ -18,7 +18,7 @@ namespace lg::probes {
 class ProbeRunner {
  public:
   ProbeRunner(uv_loop_t* loop, HealthState& health, Component& component, const ProbeSchedule& schedule,
-              std::unique_ptr<Probe> probe, ProbeMetrics& metrics, bool http);
+              std::unique_ptr<Probe> probe, ProbeMetrics& metrics, Reports reports);
   ~ProbeRunner();
   ProbeRunner(const ProbeRunner&) = delete;
   ProbeRunner& operator=(const ProbeRunner&) = delete;
@@ -40,7 +40,7 @@ class ProbeRunner {
   ProbeSchedule schedule_;
   std::unique_ptr<Probe> probe_;
   ProbeMetrics& metrics_;
-  bool http_;
+  Reports reports_;  // what the component reports beyond up or down (its metrics)
   Timer* interval_timer_ = nullptr;
   Timer* timeout_timer_ = nullptr;
   bool in_flight_ = false;
