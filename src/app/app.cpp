@@ -26,19 +26,19 @@ bool App::start(std::string* error) {
   add_configured_components(loop_, c, health_, *probe_metrics_, runners_);
   apply_fd_budget();  // may lower the caps in config_ (c) before the listeners use them
 
-  health_.add_status_section([this](nlohmann::json& j) { j["config"] = describe_config(config_); });
+  status_.add_section([this](nlohmann::json& j) { j["config"] = describe_config(config_); });
 
   http::HttpServer::Options opts;
   opts.max_header_bytes = c.server.max_header_bytes;
   opts.header_timeout = c.server.header_timeout;
   opts.keepalive_timeout = c.server.keepalive_timeout;
   opts.max_connections = c.server.max_connections;
-  server_ = std::make_unique<http::HttpServer>(loop_, opts, make_routes(health_, registry_), &registry_);
+  server_ = std::make_unique<http::HttpServer>(loop_, opts, make_routes(health_, readyz_, status_, registry_), &registry_);
   if (server_->listen(c.server.listen, error) != 0) return false;
 
   forwarder_ = std::make_unique<proxy::Forwarder>(loop_, c.forward, health_, registry_);
   if (!forwarder_->start(error)) return false;
-  health_.add_status_section([this](nlohmann::json& j) { forwarder_->describe(j); });
+  status_.add_section([this](nlohmann::json& j) { forwarder_->describe(j); });
 
   for (auto& r : runners_) r->start();
   watch_signals();

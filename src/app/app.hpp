@@ -11,6 +11,7 @@
 #include "core/timer.hpp"
 #include "http/http_server.hpp"
 #include "metrics/registry.hpp"
+#include "app/health_documents.hpp"
 #include "probes/health_state.hpp"
 #include "probes/probe_metrics.hpp"
 #include "probes/probe_runner.hpp"
@@ -47,6 +48,8 @@ class App {
   Config config_;
   metrics::Registry registry_;
   probes::HealthState health_;
+  ReadyzDocument readyz_{health_};
+  StatusDocument status_{health_};
   std::unique_ptr<probes::ProbeMetrics> probe_metrics_;
   std::vector<std::unique_ptr<probes::ProbeRunner>> runners_;
   std::unique_ptr<http::HttpServer> server_;
@@ -59,6 +62,7 @@ class App {
 };
 
 // The health server's routes: /livez /readyz /status /metrics (and the status page at /).
-http::HttpServer::Handler make_routes(probes::HealthState& health, metrics::Registry& registry);
+http::HttpServer::Handler make_routes(const probes::HealthState& health, const ReadyzDocument& readyz,
+                                      const StatusDocument& status, metrics::Registry& registry);
 
 }  // namespace lg::app

@@ -7,6 +7,7 @@
 #include <csignal>
 
 #include "app/app.hpp"
+#include "app/components.hpp"
 #include "build_info.hpp"
 #include "core/log.hpp"
 
@@ -43,6 +44,7 @@ int run_serve(const std::vector<std::string>& args) {
   }
   if (parsed.error) return usage_error(parsed.error->str());
   Config cfg = std::move(*parsed.config);
+  if (auto err = app::check_probe_settings(cfg)) return usage_error(err->str());
   log::setup(level_of(cfg.log_level), cfg.log_format == "json" ? log::Format::Json : log::Format::Text);
 
   uv_loop_t loop;

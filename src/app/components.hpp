@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "config/config.hpp"
@@ -14,7 +15,12 @@
 
 namespace lg::app {
 
-// Adds letta, postgres, redis, nginx (each when enabled) and every --tcp-check, in that order,
+// What only a probe's client library can judge (a libpq connection string), checked before
+// `serve` or `wait` starts anything, as parsing the configuration loads nothing: nullopt, or
+// the error naming the setting (exit 2).
+std::optional<ConfigError> check_probe_settings(const Config& config);
+
+// Adds each listed component (config/components.hpp) that is enabled, then every --tcp-check,
 // to `health`, and a runner for each to `runners`. The runners are not started: the caller
 // starts them once the rest of its wiring is in place. `health` and `metrics` must outlive them.
 void add_configured_components(uv_loop_t* loop, const Config& config, probes::HealthState& health,

@@ -8,8 +8,9 @@ namespace lg::app {
 using http::Request;
 using http::Response;
 
-http::HttpServer::Handler make_routes(probes::HealthState& health, metrics::Registry& registry) {
-  return [&health, &registry](const Request& req) -> Response {
+http::HttpServer::Handler make_routes(const probes::HealthState& health, const ReadyzDocument& readyz,
+                                      const StatusDocument& status, metrics::Registry& registry) {
+  return [&health, &readyz, &status, &registry](const Request& req) -> Response {
     const bool get = req.method == "GET" || req.method == "HEAD";
     auto only_get = [&](auto make) -> Response {
       if (!get) {
@@ -24,11 +25,11 @@ http::HttpServer::Handler make_routes(probes::HealthState& health, metrics::Regi
     if (req.path == "/livez") return only_get([] { return Response::text(200, "ok\n"); });
     if (req.path == "/readyz") {
       return only_get([&] {
-        // Cached by HealthState, rebuilt only when what it says changed.
-        return Response::json_shared(health.gate() == probes::Gate::Ready ? 200 : 503, health.readyz_json());
+        // Cached, rebuilt only when what it says changed.
+        return Response::json_shared(health.gate() == probes::Gate::Ready ? 200 : 503, readyz.json());
       });
     }
-    if (req.path == "/status") return only_get([&] { return Response::json(200, health.status_json()); });
+    if (req.path == "/status") return only_get([&] { return Response::json(200, status.json()); });
     if (req.path == "/metrics") {
       return only_get([&] {
         Response r;

@@ -5,12 +5,12 @@
 #include <uv.h>
 #include <unistd.h>
 
-#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 
 #include "app/cli.hpp"
+#include "app/components.hpp"
 #include "app/wait_session.hpp"
 #include "app/wait_view.hpp"
 #include "config/config.hpp"
@@ -70,28 +70,15 @@ std::optional<std::string> split_flags(const std::vector<std::string>& args, Wai
   return std::nullopt;
 }
 
-// Whether the user chose a setting (flag or LETTAGATE_* variable) rather than its default.
-bool explicitly_set(const std::vector<std::string>& args, const std::string& name) {
-  for (const auto& a : args)
-    if (a == "--" + name || a.rfind("--" + name + "=", 0) == 0) return true;
-  std::string env = "LETTAGATE_";
-  for (char c : name) env += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return std::getenv(env.c_str()) != nullptr;
-}
-
 // rise = 1 unless set: `wait` answers "is the stack usable now?" once, so one success after a
-// failure is enough; rise/fall damping is for a long-running gate that must not flap.
-void single_success_is_enough(const std::vector<std::string>& args, Config& cfg) {
-  const bool global = explicitly_set(args, "probe-rise");
-  auto relax = [&](const char* name, ProbeSchedule& s) {
-    if (!global && !explicitly_set(args, std::string(name) + "-rise")) s.rise = 1;
-  };
-  relax("letta", cfg.letta.schedule);
-  relax("postgres", cfg.postgres.schedule);
-  relax("redis", cfg.redis.schedule);
-  relax("nginx", cfg.nginx.schedule);
-  if (!global)
-    for (auto& t : cfg.tcp_checks) t.schedule.rise = 1;
+// failure is enough; rise/fall damping is for a long-running gate that must not flap. Config::given
+// holds the settings the user chose (flag or LETTAGATE_* variable), whatever their value.
+void single_success_is_enough(Config& cfg) {
+  if (cfg.given.count("probe-rise")) return;
+  for_each_component([&](const auto& spec) {
+    if (!cfg.given.count(std::string(spec.name) + "-rise")) (cfg.*spec.settings).schedule.rise = 1;
+  });
+  for (auto& t : cfg.tcp_checks) t.schedule.rise = 1;
 }
 
 std::unique_ptr<app::WaitView> make_view(const WaitFlags& f, bool live) {
@@ -136,11 +123,15 @@ int run_wait(const std::vector<std::string>& args) {
     return 2;
   }
   Config cfg = std::move(*parsed.config);
-  single_success_is_enough(flags.settings, cfg);
+  if (auto err = app::check_probe_settings(cfg)) {
+    std::fprintf(stderr, "lettagate wait: %s\n", err->str().c_str());
+    return 2;
+  }
+  single_success_is_enough(cfg);
 
   const bool live = !flags.json && !flags.quiet && isatty(STDOUT_FILENO) == 1;
   std::string level = cfg.log_level;
-  if (!explicitly_set(flags.settings, "log-level")) {
+  if (!cfg.given.count("log-level")) {
     // The live table shows every state change already; a warning on the same terminal would
     // scroll it and break the in-place redraw.
     level = live && isatty(STDERR_FILENO) == 1 ? "error" : "warn";

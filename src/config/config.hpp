@@ -1,71 +1,21 @@
 #pragma once
 // Every setting lettagate has, with its flag, its LETTAGATE_* variable and its default.
 // Precedence: flag > environment > default. Bad values are a ConfigError naming the setting.
-#include <chrono>
+// Parsing has no side effects: it loads nothing and opens nothing (but a *_FILE secret), so
+// `lettagate check` stays small; what only a client library can judge (a libpq connection
+// string) is checked where the probe is made (probes/factories.hpp).
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "config/components.hpp"
+#include "config/config_error.hpp"
 #include "config/url.hpp"
 #include "core/duration.hpp"
 
 namespace lg {
-
-struct ProbeSchedule {
-  Millis interval{5000};
-  Millis timeout{2000};
-  double jitter = 0.1;  // fraction of the interval, spread so probes never fire in lockstep
-  int rise = 2;         // consecutive successes to become up
-  int fall = 3;         // consecutive failures to become down
-  Millis grace{0};      // after start, failures keep the component "unknown" (not "down")
-  bool required = true;
-};
-
-struct LettaSettings {
-  bool enabled = true;
-  Url url;                     // http://letta-server:8283
-  std::string method = "GET";
-  std::string path = "/v1/health/";
-  std::vector<int> expect_status{200};
-  std::string expect_body;     // substring the body must contain (empty: no check)
-  std::string expect_json = "status=ok";  // field=value in the JSON body (empty: no check)
-  std::string host_header;     // Host header override (empty: from the URL)
-  Millis degraded_after{0};    // latency above this marks the component degraded (0: off)
-  bool check_ready = false;    // also GET /v1/ready/ (warming/draining answer 503)
-  std::string token;           // Authorization: Bearer (LETTA_SERVER_SECURE); never printed
-  ProbeSchedule schedule;
-};
-
-struct PostgresSettings {
-  bool enabled = true;
-  std::string dsn;             // passed to libpq as is; never printed
-  std::string dsn_redacted;
-  bool require_vector = true;  // the `vector` extension must be installed in the database
-  bool data_guard = true;      // Letta's agents table must exist (schema migrated)
-  int min_agents = 0;          // live agents required (0: only report the count)
-  std::string identity;        // pinned cluster system identifier (empty: not pinned)
-  ProbeSchedule schedule;
-};
-
-struct RedisSettings {
-  bool enabled = true;
-  Url url;                     // redis://[:password@]letta-redis:6379[/db]
-  std::string password;        // from the URL or LETTAGATE_REDIS_PASSWORD
-  int db = 0;
-  ProbeSchedule schedule;
-};
-
-struct NginxSettings {
-  bool enabled = true;
-  Url url;                     // http://letta-nginx:8284
-  std::string health_path = "/v1/health/";  // through nginx to Letta: the route works end to end
-  std::string sse_url;         // a streaming URL or path through nginx (empty: SSE check off)
-  std::string sse_method = "GET";
-  std::string sse_body;        // request body for POST streams (JSON)
-  Millis sse_deadline{5000};   // first event must arrive within this
-  std::string letta_token;     // --letta-token, sent on the SSE request (it reaches Letta); never printed
-  ProbeSchedule schedule;
-};
 
 struct TcpCheck {
   std::string name;
@@ -103,23 +53,20 @@ struct ServerSettings {
   size_t max_header_bytes = 8192;
 };
 
-struct Config {
+// The components' settings (config.letta, config.postgres, ...) come from ComponentSettings
+// (config/components.hpp).
+struct Config : ComponentSettings {
   ServerSettings server;
-  LettaSettings letta;
-  PostgresSettings postgres;
-  RedisSettings redis;
-  NginxSettings nginx;
   std::vector<TcpCheck> tcp_checks;
   ForwardSettings forward;
   Millis drain_timeout{10000};
   std::string log_level = "info";
   std::string log_format = "text";
-};
-
-struct ConfigError {
-  std::string setting;  // e.g. "--postgres-dsn (LETTAGATE_POSTGRES_DSN)"
-  std::string message;  // never contains a secret
-  std::string str() const { return "invalid " + setting + ": " + message; }
+  // Where the values came from: the settings given by a flag or a LETTAGATE_* variable
+  // (whatever the value: `--probe-timeout 2s` is given although it equals the default), and
+  // for a secret read from a file, that file (setting name -> path).
+  std::set<std::string> given;
+  std::map<std::string, std::string> secret_files;
 };
 
 using EnvLookup = const char* (*)(const char*);
@@ -135,6 +82,12 @@ struct ParseResult {
   bool help = false;
 };
 ParseResult parse_config(const std::vector<std::string>& args, EnvLookup env = nullptr, EnvNames env_names = nullptr);
+
+// An error about `setting` (its name without "--") found after parsing, by whoever uses the
+// value (a probe's client library): named as the user gave it (the *_FILE setting and path when
+// the value came from a file), the message redacted against `value`.
+ConfigError setting_error(const Config& c, const std::string& setting, const std::string& message,
+                          const std::string& value);
 
 // The --help text: every setting with flag, variable and default.
 std::string config_help();

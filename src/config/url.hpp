@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/host_port.hpp"  // HostPort: settings hold addresses
+
 namespace lg {
 
 struct Url {
@@ -32,14 +34,6 @@ std::optional<Url> parse_url(std::string_view text, std::string* why = nullptr);
 
 // Redacts a Postgres connection string in either form (URL or key=value) for display.
 std::string redact_dsn(std::string_view dsn);
-
-// host:port (IPv6 as [::1]:port); port required.
-struct HostPort {
-  std::string host;
-  uint16_t port = 0;
-  std::string str() const;
-};
-std::optional<HostPort> parse_host_port(std::string_view text, std::string* why = nullptr);
 
 std::string percent_decode(std::string_view in);
 

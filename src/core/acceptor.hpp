@@ -22,7 +22,7 @@
 #include <functional>
 #include <string>
 
-#include "config/url.hpp"
+#include "core/host_port.hpp"
 #include "core/handle.hpp"
 
 namespace lg {

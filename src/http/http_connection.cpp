@@ -1,8 +1,8 @@
 #include "http/http_connection.hpp"
 
+#include "core/decimal.hpp"
 #include "core/log.hpp"
 #include "http/http_server.hpp"
-#include "metrics/exposition.hpp"
 
 namespace lg::http {
 namespace {
@@ -160,13 +160,13 @@ void HttpConnection::respond(const Request& req, const Response& res, bool keep_
   const bool head_only = req.method == "HEAD";
   out_.reserve(out_.size() + 160 + res.extra_headers.size() + (head_only || res.shared ? 0 : body.size()));
   out_ += "HTTP/1.1 ";
-  metrics::append_uint(out_, static_cast<uint64_t>(res.status));
+  append_uint(out_, static_cast<uint64_t>(res.status));
   out_ += ' ';
   out_ += reason_phrase(res.status);
   out_ += "\r\nContent-Type: ";
   out_ += res.content_type;
   out_ += "\r\nContent-Length: ";
-  metrics::append_uint(out_, body.size());
+  append_uint(out_, body.size());
   out_ += "\r\n";
   out_ += res.extra_headers;
   out_ += keep_alive ? "\r\n" : "Connection: close\r\n\r\n";

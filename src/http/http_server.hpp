@@ -14,11 +14,11 @@
 #include <string_view>
 #include <vector>
 
-#include "config/url.hpp"
 #include "core/acceptor.hpp"
 #include "core/defer.hpp"
 #include "core/duration.hpp"
 #include "core/every_turn.hpp"
+#include "core/host_port.hpp"
 #include "http/connection_list.hpp"
 #include "http/http_message.hpp"
 #include "metrics/registry.hpp"

@@ -79,9 +79,4 @@ char* write_count_line(char* p, uint64_t v) {
   return p;
 }
 
-void append_uint(std::string& out, uint64_t v) {
-  char buf[24];
-  out.append(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
-}
-
 }  // namespace lg::metrics

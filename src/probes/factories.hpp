@@ -1,5 +1,7 @@
 #pragma once
-// One factory per protocol probe, each defined in the probe's own file.
+// One probe factory per component, overloaded on the component's settings (config/components.hpp)
+// and defined in the probe's own file: the wiring (app/components.cpp) makes every listed
+// component's probe with make_probe(loop, settings).
 #include <uv.h>
 
 #include <memory>
@@ -9,10 +11,10 @@
 
 namespace lg::probes {
 
-std::unique_ptr<Probe> make_letta_probe(uv_loop_t* loop, const LettaSettings& s);
-std::unique_ptr<Probe> make_postgres_probe(uv_loop_t* loop, const PostgresSettings& s);
-std::unique_ptr<Probe> make_redis_probe(uv_loop_t* loop, const RedisSettings& s);
-std::unique_ptr<Probe> make_nginx_probe(uv_loop_t* loop, const NginxSettings& s);
-std::unique_ptr<Probe> make_tcp_probe(uv_loop_t* loop, const HostPort& target);
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const LettaSettings& s);
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const PostgresSettings& s);
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const RedisSettings& s);
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const NginxSettings& s);
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const HostPort& target);  // --tcp-check
 
 }  // namespace lg::probes

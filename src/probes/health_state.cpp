@@ -1,8 +1,5 @@
 #include "probes/health_state.hpp"
 
-#include <nlohmann/json.hpp>
-
-#include "build_info.hpp"
 #include "core/clock.hpp"
 
 namespace lg::probes {
@@ -16,8 +13,6 @@ const char* to_string(Gate g) {
   return "not_ready";
 }
 
-HealthState::HealthState() : started_(wall_seconds()) {}
-
 Component& HealthState::add(const std::string& name, bool required, const std::string& target) {
   auto c = std::make_unique<Component>();
   c->name = name;
@@ -25,7 +20,7 @@ Component& HealthState::add(const std::string& name, bool required, const std::s
   c->target = target;
   c->since = wall_seconds();
   components_.push_back(std::move(c));
-  readyz_stale_ = true;
+  ++generation_;
   return *components_.back();
 }
 
@@ -44,7 +39,7 @@ bool HealthState::record(Component& c, const Outcome& o, int rise, int fall, boo
   std::string reason = in_grace && !o.ok && c.status == Status::Unknown ? "starting (grace period): " + o.reason : o.reason;
   if (reason != c.reason) {
     c.reason = std::move(reason);
-    readyz_stale_ = true;
+    ++generation_;
   }
   c.reason_code = o.reason_code;
   for (const auto& [k, v] : o.info) c.info[k] = v;
@@ -54,7 +49,7 @@ bool HealthState::record(Component& c, const Outcome& o, int rise, int fall, boo
   const Status previous = c.status;
   c.status = next_status(previous, c.counts, o.degraded, rise, fall, in_grace);
   if (c.status == previous) return false;
-  readyz_stale_ = true;
+  ++generation_;
   c.since = now;
   ++c.transitions;
   for (auto& [id, l] : listeners_) l(c, previous);
@@ -85,55 +80,5 @@ int HealthState::subscribe(Listener l) {
 }
 
 void HealthState::unsubscribe(int id) { listeners_.erase(id); }
-
-const std::string& HealthState::readyz_json() const {
-  if (!readyz_stale_) return readyz_;
-  nlohmann::json j;
-  j["status"] = to_string(gate());
-  j["degraded"] = degraded();
-  j["components"] = nlohmann::json::object();
-  for (const auto& c : components_) {
-    nlohmann::json cj{{"status", to_string(c->status)}, {"reason", draining_ ? "draining" : c->reason}};
-    if (!c->required) cj["required"] = false;
-    j["components"][c->name] = std::move(cj);
-  }
-  readyz_ = j.dump();
-  readyz_stale_ = false;
-  return readyz_;
-}
-
-std::string HealthState::status_json() const {
-  const double now = wall_seconds();
-  nlohmann::json j;
-  j["status"] = to_string(gate());
-  j["degraded"] = degraded();
-  j["version"] = build::kVersion;
-  j["revision"] = build::kRevision;
-  j["uptime_seconds"] = now - started_;
-  j["components"] = nlohmann::json::object();
-  for (const auto& c : components_) {
-    nlohmann::json hist = nlohmann::json::array();
-    for (const auto& s : c->history) hist.push_back({{"at", s.at}, {"ok", s.ok}, {"latency_ms", s.latency_s * 1000}});
-    j["components"][c->name] = {
-        {"status", to_string(c->status)},
-        {"reason", c->reason},
-        {"reason_code", c->reason_code},
-        {"required", c->required},
-        {"target", c->target},
-        {"since", c->since},
-        {"for_seconds", now - c->since},
-        {"last_check", c->last_check},
-        {"last_ok", c->last_ok},
-        {"last_latency_ms", c->last_latency_s * 1000},
-        {"consecutive_successes", c->counts.ok},
-        {"consecutive_failures", c->counts.fail},
-        {"transitions", c->transitions},
-        {"info", c->info},
-        {"history", std::move(hist)},
-    };
-  }
-  for (const auto& s : sections_) s(j);
-  return j.dump();
-}
 
 }  // namespace lg::probes

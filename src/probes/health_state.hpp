@@ -1,8 +1,8 @@
 #pragma once
 // The health state: one Component per probed dependency, and the gate that /readyz reports.
-// Probe runners write into it; the HTTP server, the forwarder and `wait` read it.
-#include <nlohmann/json_fwd.hpp>
-
+// Probe runners write into it; the HTTP server, the forwarder and `wait` read it. The JSON
+// documents made of it are rendered in app/health_documents.
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -45,7 +45,6 @@ class HealthState {
  public:
   using Listener = std::function<void(const Component&, Status previous)>;
 
-  HealthState();
   Component& add(const std::string& name, bool required, const std::string& target);
   Component* find(const std::string& name);
   const std::vector<std::unique_ptr<Component>>& components() const { return components_; }
@@ -57,7 +56,7 @@ class HealthState {
   bool degraded() const;  // ready, but an optional component is down or a component is degraded
   void set_draining() {
     draining_ = true;
-    readyz_stale_ = true;
+    ++generation_;
   }
   bool draining() const { return draining_; }
 
@@ -65,24 +64,16 @@ class HealthState {
   int subscribe(Listener l);
   void unsubscribe(int id);
 
-  // /readyz body: {"status":..., "degraded":bool, "components":{name:{"status","reason"}}}.
-  // Built when what it says changed (add, record, set_draining), not per request: a poller
-  // hitting /readyz gets the cached text. Valid until the next change.
-  const std::string& readyz_json() const;
-  // /status body: everything, plus extra sections from providers (config, forwarder).
-  using Section = std::function<void(nlohmann::json&)>;
-  void add_status_section(Section s) { sections_.push_back(std::move(s)); }
-  std::string status_json() const;
+  // Changes whenever what /readyz says may have changed (add, a status or reason changed by
+  // record, set_draining): its cached body (app/health_documents) is rebuilt only then.
+  uint64_t generation() const { return generation_; }
 
  private:
   std::vector<std::unique_ptr<Component>> components_;
   std::map<int, Listener> listeners_;
-  std::vector<Section> sections_;
   int next_listener_ = 1;
   bool draining_ = false;
-  double started_ = 0;
-  mutable std::string readyz_;
-  mutable bool readyz_stale_ = true;
+  uint64_t generation_ = 0;
 };
 
 }  // namespace lg::probes

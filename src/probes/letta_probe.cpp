@@ -83,7 +83,7 @@ class LettaProbe : public Probe {
 
 }  // namespace
 
-std::unique_ptr<Probe> make_letta_probe(uv_loop_t* loop, const LettaSettings& s) {
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const LettaSettings& s) {
   return std::make_unique<LettaProbe>(loop, s);
 }
 

@@ -141,7 +141,7 @@ class NginxProbe : public Probe {
 
 }  // namespace
 
-std::unique_ptr<Probe> make_nginx_probe(uv_loop_t* loop, const NginxSettings& s) {
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const NginxSettings& s) {
   return std::make_unique<NginxProbe>(loop, s);
 }
 

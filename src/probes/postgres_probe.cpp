@@ -53,7 +53,7 @@ class PostgresProbe : public Probe {
 
 }  // namespace
 
-std::unique_ptr<Probe> make_postgres_probe(uv_loop_t* loop, const PostgresSettings& s) {
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const PostgresSettings& s) {
   return std::make_unique<PostgresProbe>(loop, s);
 }
 

@@ -1,5 +1,7 @@
 #include "probes/probe_metrics.hpp"
 
+#include <charconv>
+
 namespace lg::probes {
 
 using metrics::Registry;
@@ -37,10 +39,10 @@ ProbeMetrics::ProbeMetrics(Registry& r, HealthState& health)
   });
 }
 
-void ProbeMetrics::observe(const Component& c, const Outcome& o, bool http) {
+void ProbeMetrics::observe(const Component& c, const Outcome& o, const Reports& reports) {
   success_.with({c.name}).set(o.ok ? 1 : 0);
   duration_.with({c.name}).set(o.latency_s);
-  if (http) http_status_.with({c.name}).set(o.http_status);
+  if (reports.http_status) http_status_.with({c.name}).set(o.http_status);
   attempts_.with({c.name}).inc();
   if (o.ok) successes_.with({c.name}).inc();
   else failures_.with({c.name, o.reason_code}).inc();
@@ -50,11 +52,17 @@ void ProbeMetrics::observe(const Component& c, const Outcome& o, bool http) {
     auto it = o.info.find(key);
     return it == o.info.end() ? nullptr : &it->second;
   };
-  if (c.name == "letta" && info("version")) {
+  if (reports.letta_version && info("version")) {
     letta_info_.clear();
     letta_info_.with({*info("version")}).set(1);
   }
-  if (auto* agents = info("agents")) letta_agents_.with().set(std::stod(*agents));
+  // A fact is text; a count that does not read as one is left out (std::stod would throw here,
+  // inside a libuv callback).
+  if (auto* agents = info("agents")) {
+    long long n = 0;
+    const auto [end, ec] = std::from_chars(agents->data(), agents->data() + agents->size(), n);
+    if (ec == std::errc() && end == agents->data() + agents->size()) letta_agents_.with().set(static_cast<double>(n));
+  }
   if (auto* v = info("pgvector")) {
     pgvector_info_.clear();
     pgvector_info_.with({*v}).set(1);

@@ -2,6 +2,7 @@
 // Probe metrics, named as blackbox_exporter names them (probe_success, probe_duration_seconds,
 // probe_http_status_code) so existing dashboards fit, plus what blackbox never had: attempt,
 // success and failure counters, the failure reason as a label, and the damped state.
+#include "config/components.hpp"
 #include "metrics/registry.hpp"
 #include "probes/health_state.hpp"
 
@@ -10,8 +11,9 @@ namespace lg::probes {
 class ProbeMetrics {
  public:
   ProbeMetrics(metrics::Registry& r, HealthState& health);
-  // One attempt finished (raw result) for `c`; `http` says whether probe_http_status_code applies.
-  void observe(const Component& c, const Outcome& o, bool http);
+  // One attempt finished (raw result) for `c`, which reports what `reports` says (its component
+  // description, config/components.hpp): probe_http_status_code, letta_server_info.
+  void observe(const Component& c, const Outcome& o, const Reports& reports);
   // The damped state of `c` after the attempt (and whether it changed).
   void state(const Component& c, bool changed);
 

@@ -10,14 +10,14 @@ namespace lg::probes {
 template <class Clock>
 BasicProbeRunner<Clock>::BasicProbeRunner(Clock clock, HealthState& health, Component& component,
                                           const ProbeSchedule& schedule, std::unique_ptr<Probe> probe,
-                                          ProbeMetrics& metrics, bool reports_http_status)
+                                          ProbeMetrics& metrics, Reports reports)
     : clock_(clock),
       health_(health),
       component_(component),
       schedule_(schedule),
       probe_(std::move(probe)),
       metrics_(metrics),
-      reports_http_status_(reports_http_status),
+      reports_(reports),
       created_(clock_.seconds()),
       rng_(static_cast<unsigned>(std::hash<std::string>{}(component.name) ^ static_cast<unsigned>(uv_hrtime()))) {
   interval_timer_ = clock_.timer([this] { fire(); });
@@ -76,7 +76,7 @@ void BasicProbeRunner<Clock>::finish(Outcome o) {
   const bool in_grace = clock_.seconds() - created_ < static_cast<double>(schedule_.grace.count()) / 1000.0;
   const Status previous = component_.status;
   const bool changed = health_.record(component_, o, schedule_.rise, schedule_.fall, in_grace);
-  metrics_.observe(component_, o, reports_http_status_);
+  metrics_.observe(component_, o, reports_);
   metrics_.state(component_, changed);
   log_result(o, previous, changed);
   schedule_next();

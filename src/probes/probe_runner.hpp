@@ -22,9 +22,9 @@ namespace lg::probes {
 template <class Clock>
 class BasicProbeRunner {
  public:
-  // `reports_http_status`: the component's probe speaks HTTP (probe_http_status_code applies).
+  // `reports`: what the component reports beyond up or down (its metrics).
   BasicProbeRunner(Clock clock, HealthState& health, Component& component, const ProbeSchedule& schedule,
-                   std::unique_ptr<Probe> probe, ProbeMetrics& metrics, bool reports_http_status);
+                   std::unique_ptr<Probe> probe, ProbeMetrics& metrics, Reports reports);
   ~BasicProbeRunner();
   BasicProbeRunner(const BasicProbeRunner&) = delete;
   BasicProbeRunner& operator=(const BasicProbeRunner&) = delete;
@@ -46,7 +46,7 @@ class BasicProbeRunner {
   ProbeSchedule schedule_;
   std::unique_ptr<Probe> probe_;
   ProbeMetrics& metrics_;
-  bool reports_http_status_;
+  Reports reports_;  // what the component reports beyond up or down (its metrics)
   typename Clock::Timer* interval_timer_ = nullptr;
   typename Clock::Timer* timeout_timer_ = nullptr;
   bool in_flight_ = false;

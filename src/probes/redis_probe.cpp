@@ -42,7 +42,7 @@ class RedisProbe : public Probe {
 
 }  // namespace
 
-std::unique_ptr<Probe> make_redis_probe(uv_loop_t* loop, const RedisSettings& s) {
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const RedisSettings& s) {
   return std::make_unique<RedisProbe>(loop, s);
 }
 

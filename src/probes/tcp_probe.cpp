@@ -41,7 +41,7 @@ class TcpProbe : public Probe {
 
 }  // namespace
 
-std::unique_ptr<Probe> make_tcp_probe(uv_loop_t* loop, const HostPort& target) {
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const HostPort& target) {
   return std::make_unique<TcpProbe>(loop, target);
 }
 

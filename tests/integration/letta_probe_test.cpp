@@ -21,7 +21,7 @@ std::unique_ptr<ProbeHarness> letta_harness(std::vector<std::string> flags, cons
   args.insert(args.end(), flags.begin(), flags.end());
   lg::Config cfg = lgtest::config_from(args);
   return std::make_unique<ProbeHarness>("letta", cfg.letta.schedule,
-                                        [&](uv_loop_t* loop) { return lg::probes::make_letta_probe(loop, cfg.letta); });
+                                        [&](uv_loop_t* loop) { return lg::probes::make_probe(loop, cfg.letta); });
 }
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }

@@ -64,9 +64,9 @@ std::unique_ptr<ProbeHarness> harness(const std::string& component, std::vector<
   lg::Config cfg = lgtest::config_from(args);
   if (component == "letta")
     return std::make_unique<ProbeHarness>("letta", cfg.letta.schedule,
-                                          [&](uv_loop_t* loop) { return lg::probes::make_letta_probe(loop, cfg.letta); });
+                                          [&](uv_loop_t* loop) { return lg::probes::make_probe(loop, cfg.letta); });
   return std::make_unique<ProbeHarness>("nginx", cfg.nginx.schedule,
-                                        [&](uv_loop_t* loop) { return lg::probes::make_nginx_probe(loop, cfg.nginx); });
+                                        [&](uv_loop_t* loop) { return lg::probes::make_probe(loop, cfg.nginx); });
 }
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }

@@ -23,7 +23,7 @@ std::unique_ptr<ProbeHarness> nginx_harness(const std::string& url, std::vector<
   args.insert(args.end(), flags.begin(), flags.end());
   lg::Config cfg = lgtest::config_from(args);
   return std::make_unique<ProbeHarness>("nginx", cfg.nginx.schedule,
-                                        [&](uv_loop_t* loop) { return lg::probes::make_nginx_probe(loop, cfg.nginx); });
+                                        [&](uv_loop_t* loop) { return lg::probes::make_probe(loop, cfg.nginx); });
 }
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }

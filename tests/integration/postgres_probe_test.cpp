@@ -45,7 +45,7 @@ std::unique_ptr<ProbeHarness> pg_harness(const std::string& dsn, std::vector<std
                                          const char* timeout = "2s") {
   lg::Config cfg = pg_config(dsn, std::move(flags), timeout);
   return std::make_unique<ProbeHarness>(
-      "postgres", cfg.postgres.schedule, [&](uv_loop_t* loop) { return lg::probes::make_postgres_probe(loop, cfg.postgres); });
+      "postgres", cfg.postgres.schedule, [&](uv_loop_t* loop) { return lg::probes::make_probe(loop, cfg.postgres); });
 }
 
 // No reason ever carries a password: neither the stack's nor a wrong one the DSN held.
@@ -434,7 +434,7 @@ TEST_CASE("postgres: cancel while connecting calls no done and leaves nothing be
   SilentServer silent;
   OwnLoop l;
   lg::Config cfg = pg_config("postgresql://letta:" + password() + "@127.0.0.1:" + std::to_string(silent.port()) + "/letta");
-  auto probe = lg::probes::make_postgres_probe(&l.loop, cfg.postgres);
+  auto probe = lg::probes::make_probe(&l.loop, cfg.postgres);
   int calls = 0;
   probe->start([&](lg::probes::Outcome) { ++calls; });
   lgtest::run_until(&l.loop, [] { return false; }, milliseconds(200));  // connected, waiting for the server
@@ -454,7 +454,7 @@ TEST_CASE("postgres: cancel at once and while resolving leaves nothing behind", 
       lg::Config cfg = pg_config(resolving ? "host=localhost port=" + lgtest::env("LG_PG_PORT") +
                                                  " dbname=letta user=letta password=" + password()
                                            : dsn("letta"));
-      auto probe = lg::probes::make_postgres_probe(&l.loop, cfg.postgres);
+      auto probe = lg::probes::make_probe(&l.loop, cfg.postgres);
       int calls = 0;
       probe->start([&](lg::probes::Outcome) { ++calls; });
       if (resolving) uv_run(&l.loop, UV_RUN_NOWAIT);  // the lookup is now queued or running
@@ -470,7 +470,7 @@ TEST_CASE("postgres: cancel while the query waits on the server leaves nothing b
   AgentsLocked lock(lgtest::env("LG_PG_DB_FRESH"));
   OwnLoop l;
   lg::Config cfg = pg_config(dsn(lock.db), {}, "4s");
-  auto probe = lg::probes::make_postgres_probe(&l.loop, cfg.postgres);
+  auto probe = lg::probes::make_probe(&l.loop, cfg.postgres);
   int calls = 0;
   probe->start([&](lg::probes::Outcome) { ++calls; });
   // Run the loop until the probe's query waits for the lock on agents (seen from the server).

@@ -38,7 +38,7 @@ class ProbeHarness {
     metrics_ = std::make_unique<lg::probes::ProbeMetrics>(registry_, health_);
     component_ = &health_.add(name, schedule.required, probe->target());
     runner_ = std::make_unique<lg::probes::ProbeRunner>(&loop_, health_, *component_, schedule, std::move(probe),
-                                                        *metrics_, true);
+                                                        *metrics_, lg::Reports{.http_status = true});
   }
   ~ProbeHarness() {
     runner_.reset();  // cancels the attempt in flight; its handles close on the next loop turns

@@ -43,7 +43,7 @@ Outcome probe_once(const lg::RedisSettings& s, std::chrono::milliseconds timeout
   int calls = 0;
   std::optional<Outcome> got;
   {
-    auto probe = lg::probes::make_redis_probe(loop.get(), s);
+    auto probe = lg::probes::make_probe(loop.get(), s);
     probe->start([&](Outcome o) {
       ++calls;
       got = std::move(o);
@@ -68,7 +68,7 @@ TEST_CASE("redis: a healthy server answers PONG, with role and version from INFO
   CHECK(std::regex_match(o.info.at("version"), std::regex(R"(\d+\.\d+\.\d+)")));
   CHECK(o.reason == "PONG, role master, redis " + o.info.at("version"));
   PrivateLoop loop;
-  CHECK(lg::probes::make_redis_probe(loop.get(), s)->target() == plain_url());
+  CHECK(lg::probes::make_probe(loop.get(), s)->target() == plain_url());
 }
 
 TEST_CASE("redis: a host name is resolved off the loop (uv_getaddrinfo), then connected", "[stack][redis]") {
@@ -96,7 +96,7 @@ TEST_CASE("redis: AUTH with the right password on the requirepass server", "[sta
     CHECK(o.reason_code == "ok");
     CHECK(o.info.at("role") == "master");
     PrivateLoop loop;
-    auto target = lg::probes::make_redis_probe(loop.get(), s)->target();
+    auto target = lg::probes::make_probe(loop.get(), s)->target();
     CHECK(target == "redis://:***@" + auth_host_port() + "/2");
     CHECK_FALSE(contains(target, password));
   }
@@ -174,7 +174,7 @@ TEST_CASE("redis: cancel at any early point: no done, every handle closed", "[st
       PrivateLoop loop;
       int calls = 0;
       {
-        auto probe = lg::probes::make_redis_probe(loop.get(),
+        auto probe = lg::probes::make_probe(loop.get(),
                                                   settings("redis://" + host + ":" + lgtest::env("LG_REDIS_PORT")));
         probe->start([&](Outcome) { ++calls; });
         for (int i = 0; i < turns; ++i) uv_run(loop.get(), UV_RUN_NOWAIT);
@@ -191,7 +191,7 @@ TEST_CASE("redis: cancel mid-connect (black-holed server): no done, no leak", "[
   BlackHole hole;
   PrivateLoop loop;
   int calls = 0;
-  auto probe = lg::probes::make_redis_probe(loop.get(), settings("redis://127.0.0.1:" + std::to_string(hole.port())));
+  auto probe = lg::probes::make_probe(loop.get(), settings("redis://127.0.0.1:" + std::to_string(hole.port())));
   probe->start([&](Outcome) { ++calls; });
   lgtest::run_until(loop.get(), [&] { return calls > 0; }, 300ms);
   REQUIRE(calls == 0);  // still connecting
@@ -208,7 +208,7 @@ TEST_CASE("redis: cancel while waiting for replies (connected, silent server): n
   PrivateLoop loop;
   int calls = 0;
   auto probe =
-      lg::probes::make_redis_probe(loop.get(), settings("redis://127.0.0.1:" + std::to_string(silent.port())));
+      lg::probes::make_probe(loop.get(), settings("redis://127.0.0.1:" + std::to_string(silent.port())));
   probe->start([&](Outcome) { ++calls; });
   lgtest::run_until(loop.get(), [&] { return calls > 0; }, 300ms);
   REQUIRE(calls == 0);
@@ -223,7 +223,7 @@ TEST_CASE("redis: the runner's deadline cuts a black-holed connect as timeout", 
   lg::Config cfg = lgtest::config_from({"--redis-url", "redis://127.0.0.1:" + std::to_string(hole.port()),
                                         "--redis-interval", "2s", "--redis-timeout", "300ms"});
   lgtest::ProbeHarness h("redis", cfg.redis.schedule,
-                         [&](uv_loop_t* loop) { return lg::probes::make_redis_probe(loop, cfg.redis); });
+                         [&](uv_loop_t* loop) { return lg::probes::make_probe(loop, cfg.redis); });
   const auto& c = h.first_result(3000ms);
   INFO(c.reason);
   CHECK(c.reason_code == "timeout");

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 
+#include "app/components.hpp"
 #include "config/config.hpp"
 #include "probes/libpq_loader.hpp"
 #include "probes/pg_attempt.hpp"
@@ -36,8 +37,13 @@ lg::ParseResult parse(std::vector<std::string> args, std::map<std::string, std::
   return parse_config(args, lookup, names);
 }
 
+// The error `serve` and `wait` exit 2 with: parsing's, or what the probes' client libraries
+// judge before anything starts (a libpq connection string).
 std::string error_of(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
   auto r = parse(std::move(args), std::move(env));
+  if (r.config) {
+    if (auto err = lg::app::check_probe_settings(*r.config)) return err->str();
+  }
   REQUIRE(r.error);
   REQUIRE_FALSE(r.config);
   return r.error->str();
@@ -229,6 +235,16 @@ TEST_CASE("every bad value exits with the setting named", "[unit][config]") {
     CHECK_THAT(e, Catch::Contains(c.setting));
     CHECK_THAT(e, Catch::Contains(c.fragment));
   }
+}
+
+// Parsing loads nothing: a connection string only libpq can judge is kept as given, and
+// checked when the probe is made (error_of above).
+TEST_CASE("parsing keeps --postgres-dsn as given, for libpq to judge", "[unit][config]") {
+  auto r = parse({"--postgres-dsn", "host=a,b port=5432,99999"});
+  REQUIRE(r.config);
+  CHECK(r.config->postgres.dsn == "host=a,b port=5432,99999");
+  CHECK_THAT(error_of({"--postgres-dsn", "host=a,b port=5432,99999"}), Catch::Contains("--postgres-dsn"));
+  CHECK_FALSE(lg::app::check_probe_settings(*parse({"--postgres-dsn", "off"}).config));
 }
 
 TEST_CASE("a bad environment value names the variable", "[unit][config]") {

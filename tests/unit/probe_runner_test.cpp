@@ -59,7 +59,7 @@ struct Schedule {
     metrics = std::make_unique<lg::probes::ProbeMetrics>(registry, health);
     component = &health.add("held", s.required, p->target());
     runner = std::make_unique<lg::probes::BasicProbeRunner<lg::ManualClock>>(
-        lg::ManualClock(time), health, *component, s, std::move(p), *metrics, false);
+        lg::ManualClock(time), health, *component, s, std::move(p), *metrics, lg::Reports{});
   }
 
   // Starts the runner and answers `attempts` attempts at once (ok), firing timers in between.

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "app/health_documents.hpp"
 #include "probes/health_state.hpp"
 #include "probes/thresholds.hpp"
 
@@ -61,6 +62,7 @@ TEST_CASE("grace keeps a failing component unknown, degraded is still up", "[uni
 
 TEST_CASE("the gate: required components decide, optional ones only degrade", "[unit][health]") {
   HealthState h;
+  const lg::app::ReadyzDocument readyz(h);  // one cache, as the server holds it
   auto& letta = h.add("letta", true, "t");
   auto& redis = h.add("redis", false, "t");
   CHECK(h.gate() == Gate::NotReady);
@@ -76,13 +78,14 @@ TEST_CASE("the gate: required components decide, optional ones only degrade", "[
   CHECK_FALSE(h.degraded());
   h.set_draining();
   CHECK(h.gate() == Gate::Draining);
-  std::string j = h.readyz_json();
+  std::string j = readyz.json();
   CHECK_THAT(j, Catch::Contains("\"status\":\"draining\""));
   CHECK_THAT(j, Catch::Contains("\"reason\":\"draining\""));
 }
 
 TEST_CASE("readyz JSON has a status and a reason per component, listeners see transitions", "[unit][health]") {
   HealthState h;
+  const lg::app::ReadyzDocument readyz(h);  // one cache, as the server holds it
   auto& pg = h.add("postgres", true, "t");
   int seen = 0;
   h.subscribe([&](const Component& c, Status prev) {
@@ -93,27 +96,28 @@ TEST_CASE("readyz JSON has a status and a reason per component, listeners see tr
   CHECK(h.record(pg, Outcome::failure("too_few_agents", "letta database has 0 agents"), 2, 3, false));
   CHECK_FALSE(h.record(pg, Outcome::failure("too_few_agents", "letta database has 0 agents"), 2, 3, false));
   CHECK(seen == 1);
-  std::string j = h.readyz_json();
+  std::string j = readyz.json();
   CHECK(j == R"({"components":{"postgres":{"reason":"letta database has 0 agents","status":"down"}},"degraded":false,"status":"not_ready"})");
-  CHECK_THAT(h.status_json(), Catch::Contains("\"reason_code\":\"too_few_agents\""));
+  CHECK_THAT(lg::app::StatusDocument(h).json(), Catch::Contains("\"reason_code\":\"too_few_agents\""));
 }
 
 TEST_CASE("the cached readyz body follows every change of status, reason and draining", "[unit][health]") {
   HealthState h;
-  CHECK(h.readyz_json() == R"({"components":{},"degraded":false,"status":"ready"})");
+  const lg::app::ReadyzDocument readyz(h);  // one cache, as the server holds it
+  CHECK(readyz.json() == R"({"components":{},"degraded":false,"status":"ready"})");
   auto& pg = h.add("postgres", true, "t");
-  CHECK_THAT(h.readyz_json(), Catch::Contains("\"reason\":\"no probe result yet\",\"status\":\"unknown\""));
+  CHECK_THAT(readyz.json(), Catch::Contains("\"reason\":\"no probe result yet\",\"status\":\"unknown\""));
   h.record(pg, Outcome::failure("refused", "connection refused"), 2, 1, false);
-  CHECK_THAT(h.readyz_json(), Catch::Contains("\"reason\":\"connection refused\",\"status\":\"down\""));
+  CHECK_THAT(readyz.json(), Catch::Contains("\"reason\":\"connection refused\",\"status\":\"down\""));
   // Same status, new reason: the body changes too.
   h.record(pg, Outcome::failure("timeout", "timed out after 500 ms"), 2, 1, false);
-  CHECK_THAT(h.readyz_json(), Catch::Contains("\"reason\":\"timed out after 500 ms\",\"status\":\"down\""));
+  CHECK_THAT(readyz.json(), Catch::Contains("\"reason\":\"timed out after 500 ms\",\"status\":\"down\""));
   h.add("redis", false, "t");
-  CHECK_THAT(h.readyz_json(), Catch::Contains("\"redis\":{\"reason\":\"no probe result yet\",\"required\":false"));
+  CHECK_THAT(readyz.json(), Catch::Contains("\"redis\":{\"reason\":\"no probe result yet\",\"required\":false"));
   h.record(pg, Outcome::success(), 1, 1, false);
-  CHECK_THAT(h.readyz_json(), Catch::Contains("\"degraded\":true,\"status\":\"ready\""));
+  CHECK_THAT(readyz.json(), Catch::Contains("\"degraded\":true,\"status\":\"ready\""));
   h.set_draining();
-  CHECK(h.readyz_json() == R"({"components":{"postgres":{"reason":"draining","status":"up"},)"
+  CHECK(readyz.json() == R"({"components":{"postgres":{"reason":"draining","status":"up"},)"
                            R"("redis":{"reason":"draining","required":false,"status":"unknown"}},)"
                            R"("degraded":true,"status":"draining"})");
 }

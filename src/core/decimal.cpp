@@ -1,0 +1,12 @@
+#include "core/decimal.hpp"
+
+#include <charconv>
+
+namespace lg {
+
+void append_uint(std::string& out, uint64_t v) {
+  char buf[24];
+  out.append(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof buf, v).ptr - buf));
+}
+
+}  // namespace lg
