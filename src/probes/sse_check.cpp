@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cmath>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -36,6 +38,48 @@ std::string seen(const SseParser& p) {
 }  // namespace
 
 bool is_done_marker(const SseEvent& e) { return e.data == "[DONE]"; }
+
+std::optional<double> sse_stamp(const SseEvent& e) {
+  constexpr std::string_view kKey = "\"sent_after_ms\"";
+  const std::string_view d = e.data;
+  const size_t k = d.find(kKey);
+  if (k == std::string_view::npos) return std::nullopt;
+  size_t i = d.find_first_not_of(" \t", k + kKey.size());
+  if (i == std::string_view::npos || d[i] != ':') return std::nullopt;
+  i = d.find_first_not_of(" \t", i + 1);
+  if (i == std::string_view::npos) return std::nullopt;
+  double v = 0;
+  const auto r = std::from_chars(d.data() + i, d.data() + d.size(), v);
+  if (r.ec != std::errc() || !std::isfinite(v) || v < 0) return std::nullopt;
+  return v;
+}
+
+Outcome judge_first_event(const SseCheckSpec& spec, const SseFirstEvent& first, const std::optional<std::string>& ended,
+                          double end_ms) {
+  Outcome o;
+  if (first.sent_after_ms && first.at_ms - *first.sent_after_ms > kSseHoldToleranceMs) {
+    o = Outcome::failure(
+        "buffered", fmt::format("{}: the first event arrived after {:.0f} ms, but the stream sent it {:.0f} ms after "
+                                "the request: {} held it about {:.0f} ms (it buffers the stream: set proxy_buffering "
+                                "off, with proxy_http_version 1.1)",
+                                spec.what, first.at_ms, *first.sent_after_ms, spec.via,
+                                first.at_ms - *first.sent_after_ms));
+  } else if (ended) {
+    o = Outcome::failure(
+        "buffered",
+        fmt::format("{}: the first event arrived only together with the end of the stream ({}, {:.0f} ms after it): "
+                    "{} is buffering the stream until it ends (proxy_buffering on, or an HTTP/1.0 upstream: set "
+                    "proxy_buffering off, proxy_http_version 1.1 and proxy_set_header Connection \"\"), or the SSE "
+                    "target ends at once (use a stream that stays open longer than --sse-deadline)",
+                    spec.what, *ended, std::max(0.0, end_ms - first.at_ms), spec.via));
+  } else {
+    std::string sent;
+    if (first.sent_after_ms) sent = fmt::format(" (sent {:.0f} ms after the request)", *first.sent_after_ms);
+    o = Outcome::success(fmt::format("{}: first event after {:.0f} ms{}", spec.what, first.at_ms, sent));
+  }
+  o.info["first_event_ms"] = fmt::format("{:.0f}", first.at_ms);
+  return o;
+}
 
 std::optional<Outcome> judge_sse_headers(const SseCheckSpec& spec, const http::ClientResponse& head) {
   const std::string* ct = http::find_header(head.headers, "content-type");
@@ -82,6 +126,7 @@ void SseCheck::start(Done done) {
   status_ = 0;
   accel_buffering_.clear();
   parser_.emplace();
+  first_.reset();
   started_ = mono_seconds();
 
   http::ClientRequest req;
@@ -101,12 +146,12 @@ void SseCheck::start(Done done) {
   h.on_body = [this](std::string_view chunk) { on_body(chunk); };
   h.on_complete = [this](http::ClientResponse) {
     attempt_ = nullptr;
-    finish(sse_closed_outcome(spec_, "the response body ended", *parser_));
+    on_end("the response body ended");
   };
   h.on_error = [this](http::ClientError e) {
     attempt_ = nullptr;
     if (headers_seen_) {
-      finish(sse_closed_outcome(spec_, e.message, *parser_));
+      on_end(e.message);
       return;
     }
     finish(Outcome::failure(e.code, fmt::format("{}: {}", spec_.what, e.message)));
@@ -125,34 +170,61 @@ void SseCheck::on_headers(const http::ClientResponse& head) {
   if (auto bad = judge_sse_headers(spec_, head)) finish(std::move(*bad));
 }
 
+double SseCheck::elapsed_ms() const { return (mono_seconds() - started_) * 1000.0; }
+
 void SseCheck::on_body(std::string_view chunk) {
   std::vector<SseEvent> events;
   parser_->feed(chunk, events);
   for (const auto& e : events) {
     if (is_done_marker(e)) {
-      finish(sse_closed_outcome(spec_, "data: [DONE]", *parser_));
+      on_end("data: [DONE]");
       return;
     }
-    const double ms = (mono_seconds() - started_) * 1000.0;
-    Outcome o = Outcome::success(fmt::format("{}: first event after {:.0f} ms", spec_.what, ms));
-    o.http_status = status_;
-    o.info["first_event_ms"] = fmt::format("{:.0f}", ms);
-    if (!accel_buffering_.empty()) o.info["x_accel_buffering"] = accel_buffering_;
-    finish(std::move(o));
-    return;
+    if (!first_) {
+      on_first_event(e);
+      if (!done_) return;
+    }
   }
-  if (!parser_->error().empty()) {
+  // After the first event only the stream's end matters: the verdict is the first event's.
+  if (!first_ && !parser_->error().empty()) {
     finish(Outcome::failure("protocol", fmt::format("{}: invalid event stream: {}", spec_.what, parser_->error())));
   }
 }
 
+void SseCheck::on_first_event(const SseEvent& e) {
+  first_ = SseFirstEvent{elapsed_ms(), sse_stamp(e)};
+  Outcome held = judge_first_event(spec_, *first_, std::nullopt);
+  if (!held.ok) {
+    finish(std::move(held));
+    return;
+  }
+  // The settle window: the stream must stay open this long after its first event, but the
+  // verdict never waits past the deadline (the runner's timeout is only known to be longer).
+  const double left = static_cast<double>(spec_.deadline.count()) - first_->at_ms;
+  const auto window = std::min<double>(static_cast<double>(kSseSettle.count()), std::max(0.0, left));
+  if (deadline_) deadline_->start(Millis{static_cast<int64_t>(window)});
+}
+
+void SseCheck::on_end(const std::string& how) {
+  if (!first_) {
+    finish(sse_closed_outcome(spec_, how, *parser_));
+    return;
+  }
+  finish(judge_first_event(spec_, *first_, how, elapsed_ms()));
+}
+
 void SseCheck::on_deadline() {
+  if (first_) {
+    finish(judge_first_event(spec_, *first_, std::nullopt));  // open through the settle window
+    return;
+  }
   finish(sse_deadline_outcome(spec_, headers_seen_, *parser_));
 }
 
 void SseCheck::finish(Outcome o) {
   if (!done_) return;
   if (o.http_status == 0) o.http_status = status_;
+  if (first_ && !accel_buffering_.empty()) o.info["x_accel_buffering"] = accel_buffering_;
   auto done = std::move(done_);
   done_ = nullptr;
   cancel();  // closes the stream: the check needs one event, not the conversation

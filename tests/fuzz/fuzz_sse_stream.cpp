@@ -1,8 +1,10 @@
 // The SSE check's stream handling: an event stream in any split through SseParser (with a small
 // event limit so the limit path is reached), and the verdicts built from what it saw: the
-// headers' judgement, the deadline and the early-close outcomes.
+// headers' judgement, the deadline and the early-close outcomes, and the first event's
+// (its `sent_after_ms` stamp read from whatever data the stream sent).
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!parser.error().empty()) break;
   }
   for (const auto& e : events) (void)lg::probes::is_done_marker(e);
+  std::optional<double> stamp;
+  for (const auto& e : events) stamp = lg::probes::sse_stamp(e);
 
   lg::probes::SseCheckSpec spec;
   spec.what = "nginx SSE GET http://letta-nginx:8284/stream";
@@ -36,5 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)lg::probes::judge_sse_headers(spec, head);
   (void)lg::probes::sse_deadline_outcome(spec, data[0] & 1, parser);
   (void)lg::probes::sse_closed_outcome(spec, "EOF", parser);
+  const lg::probes::SseFirstEvent first_event{static_cast<double>(n), stamp};
+  (void)lg::probes::judge_first_event(spec, first_event, std::nullopt);
+  (void)lg::probes::judge_first_event(spec, first_event, std::string("EOF"), static_cast<double>(size));
   return 0;
 }

@@ -138,7 +138,7 @@ def main():
             c = HttpConn(fport)
             conns.append(c)
             for _ in range(2):
-                c.get("/_standin/sse?events=2&interval_ms=10")
+                c.get("/_standin/sse?events=2&interval_ms=10&hold_s=0")
                 ev = c.read_stream()
                 if not ev or ev[-1] != b"[DONE]":
                     raise h.Fail("a short stream did not end with [DONE]: %r" % ev[-3:])
@@ -150,7 +150,7 @@ def main():
 
         run = HttpConn(fport)
         conns.append(run)
-        run.get("/_standin/sse?events=%d&interval_ms=%d" % (RUN_EVENTS, RUN_INTERVAL_MS))
+        run.get("/_standin/sse?events=%d&interval_ms=%d&hold_s=0" % (RUN_EVENTS, RUN_INTERVAL_MS))
         if run.read_head() != 200:
             raise h.Fail("the running stream did not start")
         first = run.read_chunk()

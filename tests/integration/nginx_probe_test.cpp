@@ -3,15 +3,20 @@
 // both in front of the Letta stand-in. Driven by the real ProbeRunner.
 #include <catch2/catch.hpp>
 
+#include "integration/gate_harness.hpp"
 #include "integration/probe_harness.hpp"
 #include "probes/factories.hpp"
 
+using lgtest::comp;
+using lgtest::Gate;
 using lgtest::ProbeHarness;
 using lg::probes::Status;
 
 namespace {
 
 const char* kStream = "/_standin/sse?events=5&interval_ms=300&hold_s=10";
+// A stream that ends within the 1s deadline (3 events 200 ms apart, then the end at ~400 ms).
+const char* kShortStream = "/_standin/sse?events=3&interval_ms=200&hold_s=0";
 const char* kLettaBody = R"({"messages":[{"role":"user","content":"hello"}],"streaming":true})";
 
 std::string nginx_url(const char* port_var = "LG_NGINX_PORT") { return "http://127.0.0.1:" + lgtest::env(port_var); }
@@ -96,6 +101,77 @@ TEST_CASE("nginx: a buffering proxy holds the stream and is reported as buffered
   // The SSE deadline decided, not the runner's 2s timeout.
   CHECK(c.last_latency_s >= 0.95);
   CHECK(c.last_latency_s < 1.9);
+}
+
+// Before issue 18 the check passed these: the first event came within the deadline, only
+// together with the stream's end, or in a burst long after the stream had sent it.
+TEST_CASE("nginx: a short stream through the buffering proxy is buffered, through the SSE proxy ok",
+          "[stack][nginx][sse]") {
+  SECTION("the SSE-correct proxy: first event at once, the stream still open after it") {
+    auto h = nginx_harness(nginx_url(), {"--sse-url", kShortStream});
+    const auto& c = h->first_result();
+    INFO(c.reason);
+    CHECK(c.reason_code == "ok");
+    CHECK(std::stoi(c.info.at("first_event_ms")) < 500);
+  }
+  SECTION("the buffering proxy: every event, and the end, at ~400 ms") {
+    auto h = nginx_harness(nginx_url("LG_NGINX_BUFFERED_PORT"), {"--sse-url", kShortStream});
+    const auto& c = h->first_result();
+    INFO(c.reason);
+    CHECK(c.reason_code == "buffered");
+    CHECK(c.status == Status::Down);
+    // The end came with the first event; on a loaded machine the stream may also outlast the
+    // stamp's tolerance, and that finding wins (both are the buffering proxy's doing).
+    const bool with_end = contains(c.reason, "the first event arrived only together with the end of the stream");
+    CHECK((with_end || contains(c.reason, "nginx held it about")));
+    CHECK(contains(c.reason, "proxy_buffering off"));
+    CHECK(std::stoi(c.info.at("first_event_ms")) >= 350);
+    CHECK(c.last_latency_s < 0.95);  // decided at the end, not at the deadline
+  }
+  SECTION("Letta's streaming POST through the buffering proxy") {
+    auto h = nginx_harness(nginx_url("LG_NGINX_BUFFERED_PORT"),
+                           {"--sse-url", "/v1/agents/agent-1/messages?events=3&interval_ms=200", "--sse-method", "POST",
+                            "--sse-body", kLettaBody});
+    const auto& c = h->first_result();
+    INFO(c.reason);
+    CHECK(c.reason_code == "buffered");
+    CHECK(contains(c.reason, "together with the end of the stream"));
+  }
+}
+
+TEST_CASE("nginx: a long stream the buffering proxy passes in bursts is buffered by its stamps",
+          "[stack][nginx][sse]") {
+  // 100 ms apart: nginx's first 4k buffer fills after about ten frames, ~1 s in, while the
+  // stream stays open; the first frame says it was sent at ~0 ms.
+  const char* stream = "/_standin/sse?events=40&interval_ms=100";
+  auto h = nginx_harness(nginx_url("LG_NGINX_BUFFERED_PORT"),
+                         {"--sse-url", stream, "--sse-deadline", "3s", "--nginx-timeout", "4s", "--nginx-interval", "5s"});
+  const auto& c = h->first_result();
+  INFO(c.reason);
+  CHECK(c.reason_code == "buffered");
+  CHECK(contains(c.reason, "but the stream sent it"));
+  CHECK(contains(c.reason, "nginx held it about"));
+  CHECK(std::stoi(c.info.at("first_event_ms")) >= 700);
+  CHECK(c.last_latency_s < 2.9);  // decided at the burst, not at the deadline
+  auto direct = nginx_harness(nginx_url(), {"--sse-url", stream, "--sse-deadline", "3s", "--nginx-timeout", "4s",
+                                            "--nginx-interval", "5s"});
+  const auto& d = direct->first_result();
+  INFO(d.reason);
+  CHECK(d.reason_code == "ok");
+  CHECK(contains(d.reason, "ms after the request)"));
+}
+
+TEST_CASE("nginx: serve whose SSE target goes through the buffering proxy is not ready", "[stack][nginx][sse]") {
+  Gate g("--letta-url off --postgres-dsn off --redis-url off --nginx-url " + nginx_url("LG_NGINX_BUFFERED_PORT") +
+         " --sse-url '" + kShortStream + "' --sse-deadline 1s --nginx-timeout 1500ms --nginx-interval 2s");
+  INFO(g.process->log());
+  auto s = g.wait_status([](const auto& s) { return comp(s, "nginx")["reason_code"] == "buffered"; }, 10000);
+  INFO(s.dump(2));
+  REQUIRE(s.is_object());
+  CHECK(g.readyz() == 503);
+  auto ready = g.readyz_json();
+  INFO(ready.dump(2));
+  CHECK_THAT(ready.dump(), Catch::Contains("only together with the end of the stream"));
 }
 
 TEST_CASE("nginx: a URL that is not an event stream is not_sse", "[stack][nginx][sse]") {

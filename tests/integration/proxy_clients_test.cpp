@@ -42,7 +42,7 @@ TEST_CASE("proxy: curl to nginx through the forwarder, plain and SSE", "[stack][
   CHECK(health.out == "{\"version\":\"0.16.7\",\"status\":\"ok\"}");
   // SSE through nginx and the forwarder: 4 events 300 ms apart arrive spread out (not at once).
   auto sse = lgtest::run("python3 " + lgtest::source_dir() + "/tests/standin/sse_timing.py --timeout 15 '" + base +
-                             "/_standin/sse?events=4&interval_ms=300'",
+                             "/_standin/sse?events=4&interval_ms=300&hold_s=0'",
                          30);
   INFO(sse.out);
   CHECK(sse.exit_code == 0);

@@ -137,6 +137,46 @@ TEST_CASE("sse socket: the first event passes, even one byte at a time with CRLF
   CHECK(contains(server.request(), "{\"streaming\":true}"));
 }
 
+TEST_CASE("sse socket: a first event that comes with the stream's end is buffered, one that stays open ok",
+          "[stack][sse]") {
+  const std::string chunked = std::string(kHead) + "Transfer-Encoding: chunked\r\n\r\n";
+  SECTION("the event and the last chunk in one segment (a buffering proxy at the stream's end)") {
+    ScriptedServer server({{0, chunked}, {50, "8\r\ndata: 1\n\r\n1\r\n\n\r\n0\r\n\r\n"}}, 3000);
+    Outcome o = run_check(server.port(), 2000);
+    INFO(o.reason);
+    CHECK(o.reason_code == "buffered");
+    CHECK(contains(o.reason, "only together with the end of the stream (the response body ended"));
+    CHECK(o.info.at("x_accel_buffering") == "no");
+  }
+  SECTION("the end marker 50 ms after the event, within the settle window") {
+    ScriptedServer server({{0, chunked}, {20, "9\r\ndata: 1\n\n\r\n"}, {50, "e\r\ndata: [DONE]\n\n\r\n"}}, 3000);
+    Outcome o = run_check(server.port(), 2000);
+    INFO(o.reason);
+    CHECK(o.reason_code == "buffered");
+    CHECK(contains(o.reason, "(data: [DONE]"));
+  }
+  SECTION("the connection closes right after the event (no length)") {
+    ScriptedServer server({{0, std::string(kHead) + "Connection: close\r\n\r\n"}, {20, "data: 1\n\n"}}, 0);
+    Outcome o = run_check(server.port(), 2000);
+    INFO(o.reason);
+    CHECK(o.reason_code == "buffered");
+  }
+  SECTION("the end 400 ms after the event: the stream was open, the events flowed") {
+    ScriptedServer server({{0, chunked}, {20, "9\r\ndata: 1\n\n\r\n"}, {400, "e\r\ndata: [DONE]\n\n\r\n0\r\n\r\n"}},
+                          3000);
+    Outcome o = run_check(server.port(), 2000);
+    INFO(o.reason);
+    CHECK(o.reason_code == "ok");
+    CHECK(std::stoi(o.info.at("first_event_ms")) < 300);
+  }
+  SECTION("a first event near the deadline: the settle window is cut at the deadline") {
+    ScriptedServer server({{0, chunked}, {300, "9\r\ndata: 1\n\n\r\n"}}, 3000);
+    Outcome o = run_check(server.port(), 450);
+    INFO(o.reason);
+    CHECK(o.reason_code == "ok");
+  }
+}
+
 TEST_CASE("sse socket: the end marker before any event is stream_closed", "[stack][sse]") {
   ScriptedServer server({{0, std::string(kHead) + "Content-Length: 1000\r\n\r\n"}, {50, "data: [DONE]\n\n"}}, 3000);
   Outcome o = run_check(server.port(), 2000);

@@ -2,7 +2,8 @@
 # tier: stack
 # The README's first command: `scripts/demo --check` brings up its own stack (build/demo-services,
 # never the tests' one), runs lettagate against it, requires /livez /readyz /status /metrics to
-# answer 200 (the stack is healthy, so /readyz must turn ready), prints the URLs to open, and stops
+# answer 200 (the stack is healthy, so /readyz must turn ready), shows the data guard and the SSE
+# check at work and the empty database turning /readyz 503, prints the URLs to open, and stops
 # everything it started: afterwards no process it recorded is alive and its ports are closed.
 set -euo pipefail
 SRC="${LG_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
@@ -21,6 +22,16 @@ if [ "$rc" -eq 0 ]; then ok "scripts/demo --check exited 0"; else fail "scripts/
 for p in /livez /readyz /status /metrics; do
   if grep -qx "$p 200" "$out"; then ok "$p answered 200"; else fail "$p did not answer 200"; fi
 done
+# The headline features are on: the data guard counts the agents against --min-agents, the SSE
+# check gets its first event through nginx, and the empty database turns /readyz 503.
+if grep -qE '^data guard: postgres up ok: .*3 live agents' "$out"; then ok "the data guard counts the agents"; else fail "no data guard line with 3 live agents"; fi
+if grep -qE '^sse check: nginx up ok: .*nginx SSE GET .*/_standin/sse: first event after' "$out"; then ok "the SSE check is on and passes"; else fail "no passing SSE check line"; fi
+if grep -qE '^empty database: /readyz 503 postgres .*too_few_agents: .*has 0 live agents, expected at least 3' "$out"; then
+  ok "the empty database makes /readyz 503 (too_few_agents)"
+else
+  fail "no empty-database line with /readyz 503 and too_few_agents"
+fi
+if grep -q 'scripts/demo --empty-db' "$out"; then ok "the hints show the empty-database case"; else fail "no empty-database hint"; fi
 for what in "status page" readiness metrics "forwarded Letta"; do
   if grep -q "|   $what .*http://127.0.0.1:[0-9]*" "$out"; then ok "prints where to look: $what"; else fail "no URL for $what"; fi
 done

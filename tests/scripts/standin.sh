@@ -173,9 +173,9 @@ check_eq "conversations route streams" "text/event-stream; charset=utf-8" \
 check_eq "runs/stream route streams" "text/event-stream; charset=utf-8" \
   "$(curl -s -m 10 -o /dev/null -w '%{content_type}' -X POST --data '{}' "$B/v1/runs/run-1/stream?events=1")"
 check_eq "GET /_standin/sse" "reasoning_message assistant_message stop_reason usage_statistics DONE" \
-  "$(python3 "$TIMING" --timeout 10 "$B/_standin/sse?events=2&interval_ms=10" | tail -n +2 | cut -d' ' -f2 | xargs)"
+  "$(python3 "$TIMING" --timeout 10 "$B/_standin/sse?events=2&interval_ms=10&hold_s=0" | tail -n +2 | cut -d' ' -f2 | xargs)"
 check_eq "HTTP/1.0 client gets a close-delimited stream" "reasoning_message stop_reason usage_statistics DONE" \
-  "$(curl -s -m 10 --http1.0 "$B/_standin/sse?events=1" | grep '^data: ' | sed 's/^data: //' |
+  "$(curl -s -m 10 --http1.0 "$B/_standin/sse?events=1&hold_s=0" | grep '^data: ' | sed 's/^data: //' |
     python3 -c 'import sys,json
 for l in sys.stdin:
     l=l.strip(); print("DONE" if l=="[DONE]" else json.loads(l)["message_type"])' | xargs)"
@@ -188,7 +188,7 @@ check "hold_s keeps the stream open with pings ($out)" bash -c \
 # arrive within 300 ms and the frames spread out; through the buffering proxy the first frame
 # arrives late (with the rest). Up to 3 attempts each, for a loaded machine.
 STEP="sse through nginx"
-Q="events=4&interval_ms=400"
+Q="events=4&interval_ms=400&hold_s=0"
 sse_prompt() {  # URL: first frame <= 300 ms, second before 1000 ms, DONE last
   local out first second
   out="$(python3 "$TIMING" --timeout 15 "$1")"

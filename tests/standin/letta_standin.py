@@ -32,9 +32,15 @@ Stand-in extensions (not in Letta):
     events=N        number of message frames (reasoning + assistant), default 4 (min 1, max 10000)
     interval_ms=M   spacing between message frames, default 200; the first frame goes at once
     hold_s=S        after the message frames keep the stream open for S seconds (pings after each
-                    ping interval of silence) before stop_reason/usage/[DONE]; default 0, max 3600
+                    ping interval of silence) before stop_reason/usage/[DONE]; default 0 on
+                    Letta's routes (a reply ends when it is generated), 60 on /_standin/sse; max 3600
     ping_ms=P       override --ping-interval for this stream (milliseconds)
-  GET  /_standin/sse?events=N&interval_ms=M&hold_s=S&ping_ms=P   the same stream as a GET
+  GET  /_standin/sse?events=N&interval_ms=M&hold_s=S&ping_ms=P   the same stream as a GET, and the
+                    default SSE target of lettagate's check: it stays open (hold_s 60) longer than
+                    any sensible --sse-deadline, as a check target must (a stream that ends within
+                    the deadline cannot tell a buffering proxy from a short stream), and each of its
+                    frames (not [DONE]) carries "sent_after_ms": milliseconds from reading the
+                    request to writing the frame, the stream's own time for it
   GET  /_standin/mode              current mode name as text/plain (no newline)
   POST /_standin/mode[?ms=D]       body = one mode name; answers the new mode name (400 if unknown)
   GET  /_standin/stats             JSON counters: requests, connections, streams_active, ...
@@ -176,6 +182,7 @@ def match_path(path):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    stamp_from = None  # monotonic time the stream's request was read: frames carry sent_after_ms
     server_version = "uvicorn"
     sys_version = ""
     # uvicorn's timeout_keep_alive is 5 s: idle keep-alive connections are closed after it.
@@ -442,6 +449,8 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def frame(self, obj):
+        if self.stamp_from is not None and isinstance(obj, dict):
+            obj = dict(obj, sent_after_ms=round((time.monotonic() - self.stamp_from) * 1000.0, 1))
         self.write_chunk(b"data: " + (obj if isinstance(obj, bytes) else dumps(obj)) + b"\n\n")
 
     def wait_or_ping(self, seconds, run_id, last_send, ping_s):
@@ -460,13 +469,15 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(max(0.0, min(end, next_ping) - now))
 
     def h_stream(self, id=None):
+        own = id is None  # the stand-in's GET /_standin/sse, not one of Letta's routes
+        self.stamp_from = time.monotonic() if own else None
         if self.command == "POST" and self.json_body() is None:
             return self.respond_json(422, {"detail": [{"type": "json_invalid", "loc": ["body"],
                                                        "msg": "JSON decode error"}]})
         q = self.query()
         events = int(self.qnum(q, "events", 4, 1, MAX_EVENTS))
         interval = self.qnum(q, "interval_ms", 200, 0, 600000) / 1000.0
-        hold = self.qnum(q, "hold_s", 0, 0, MAX_HOLD_S)
+        hold = self.qnum(q, "hold_s", 60 if own else 0, 0, MAX_HOLD_S)
         ping_s = self.qnum(q, "ping_ms", STATE.ping_interval * 1000.0, 10, 3600000) / 1000.0
         run_id = "run-" + str(uuid.uuid4())
         STATE.bump("streams_total")

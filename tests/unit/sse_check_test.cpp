@@ -90,6 +90,57 @@ TEST_CASE("sse check: [DONE] is the end marker, not an event", "[unit][sse]") {
   CHECK(closed.reason.find("data: [DONE]") != std::string::npos);
 }
 
+TEST_CASE("sse check: the first event passes only while the stream stays open", "[unit][sse]") {
+  SseFirstEvent first{12, std::nullopt};
+  auto open = judge_first_event(spec(), first, std::nullopt);
+  CHECK(open.ok);
+  CHECK(open.reason == "nginx SSE GET http://127.0.0.1:8284/stream: first event after 12 ms");
+  CHECK(open.info.at("first_event_ms") == "12");
+
+  // A buffering proxy releases a short stream at its end: the first event and the end together.
+  for (const char* how : {"data: [DONE]", "the response body ended", "connection closed by the server"}) {
+    auto ended = judge_first_event(spec(), SseFirstEvent{405, std::nullopt}, std::string(how), 405.3);
+    INFO(ended.reason);
+    CHECK_FALSE(ended.ok);
+    CHECK(ended.reason_code == "buffered");
+    CHECK(ended.reason.find("the first event arrived only together with the end of the stream (" + std::string(how) +
+                            ", 0 ms after it): nginx is buffering") != std::string::npos);
+    CHECK(ended.reason.find("proxy_buffering off, proxy_http_version 1.1") != std::string::npos);
+    CHECK(ended.reason.find("stays open longer than --sse-deadline") != std::string::npos);
+    CHECK(ended.info.at("first_event_ms") == "405");
+  }
+}
+
+TEST_CASE("sse check: a stamped first event may not arrive much later than the stream sent it", "[unit][sse]") {
+  auto in_time = judge_first_event(spec(), SseFirstEvent{480, 2.0}, std::nullopt);
+  CHECK(in_time.ok);  // 478 ms of transit is within the tolerance
+  CHECK(in_time.reason.find("first event after 480 ms (sent 2 ms after the request)") != std::string::npos);
+
+  auto held = judge_first_event(spec(), SseFirstEvent{1041, 1.5}, std::nullopt);
+  CHECK(held.reason_code == "buffered");
+  CHECK(held.reason == "nginx SSE GET http://127.0.0.1:8284/stream: the first event arrived after 1041 ms, but the "
+                       "stream sent it 2 ms after the request: nginx held it about 1040 ms (it buffers the stream: set "
+                       "proxy_buffering off, with proxy_http_version 1.1)");
+  // The hold is the more precise finding: it wins over the end of the stream.
+  auto both = judge_first_event(spec(), SseFirstEvent{1041, 1.5}, std::string("data: [DONE]"), 1042);
+  CHECK(both.reason.find("held it about") != std::string::npos);
+}
+
+TEST_CASE("sse check: the stamp is the event's sent_after_ms, when it is a number", "[unit][sse]") {
+  auto stamp = [](const char* data) {
+    SseEvent e;
+    e.data = data;
+    return sse_stamp(e);
+  };
+  CHECK(stamp(R"({"message_type":"ping","sent_after_ms":12.5})") == Approx(12.5));
+  CHECK(stamp(R"({"sent_after_ms" : 0, "x":1})") == Approx(0));
+  CHECK_FALSE(stamp(R"({"message_type":"ping","date":"2026-12-04T21:00:00Z"})"));  // Letta's own frames: none
+  CHECK_FALSE(stamp(R"({"sent_after_ms":"12"})"));
+  CHECK_FALSE(stamp(R"({"sent_after_ms":-3})"));
+  CHECK_FALSE(stamp(R"({"sent_after_ms")"));
+  CHECK_FALSE(stamp("[DONE]"));
+}
+
 TEST_CASE("config: the nginx timeout must exceed the SSE deadline when the SSE check is on", "[unit][config][sse]") {
   auto none = [](const char*) -> const char* { return nullptr; };
   // Defaults (timeout 2s, interval 5s, deadline 5s) with an SSE URL: the nginx timeout follows
