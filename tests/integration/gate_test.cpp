@@ -18,6 +18,7 @@
 #include "integration/probe_harness.hpp"
 #include "integration/stack_facts.hpp"
 #include "support/test_env.hpp"
+#include "support/silent_listener.hpp"
 
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
@@ -30,29 +31,6 @@ namespace {
 const char* kStream = "/_standin/sse?events=3&interval_ms=200";
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// A listening socket that never accepts: connects complete (the kernel's backlog), and then
-// no byte ever comes back, so a Postgres or Redis handshake hangs.
-class SilentListener {
- public:
-  SilentListener() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(listen(fd_, 64) == 0);
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-  }
-  ~SilentListener() { close(fd_); }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
 
 int count_lines(const std::string& log, const std::string& needle) {
   int n = 0;
@@ -198,7 +176,7 @@ TEST_CASE("gate: --letta-required=false with Letta down is ready but degraded", 
 
 TEST_CASE("gate: hanging probes never block /livez", "[stack][serial][gate]") {
   lgtest::StandinMode mode("hang");
-  SilentListener pg, redis;
+  lgtest::SilentListener pg, redis;
   Gate g("--letta-url " + lgtest::env("LG_LETTA_URL") + " --postgres-dsn postgresql://letta:x@127.0.0.1:" +
          std::to_string(pg.port()) + "/letta --redis-url redis://127.0.0.1:" + std::to_string(redis.port()) +
          " --nginx-url " + lgtest::env("LG_NGINX_URL") + " --probe-interval 1s --probe-timeout 800ms");

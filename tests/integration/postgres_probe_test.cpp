@@ -18,6 +18,7 @@
 
 #include "integration/probe_harness.hpp"
 #include "probes/factories.hpp"
+#include "support/silent_listener.hpp"
 
 using lg::probes::Status;
 using lgtest::ProbeHarness;
@@ -173,51 +174,6 @@ struct RestartOnExit {
   ~RestartOnExit() {
     if (armed) lgtest::run(lgtest::source_dir() + "/scripts/services start postgres", 120);
   }
-};
-
-// A TCP port that accepts connections (the kernel's backlog) but never answers: libpq gets
-// connected, sends its first message, and waits for the server forever.
-class SilentServer {
- public:
-  SilentServer() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(listen(fd_, 16) == 0);
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-  }
-  ~SilentServer() { close(fd_); }
-  int port() const { return port_; }
-  // Accepts the queued connection and reads until EOF: the bytes the client sent before it
-  // closed its socket, or "timeout" when it is still open after `ms`.
-  std::string drain_client(int ms) {
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, ms) != 1) return "no connection";
-    int c = accept(fd_, nullptr, nullptr);
-    std::string got;
-    char buf[256];
-    auto deadline = Clock::now() + milliseconds(ms);
-    while (Clock::now() < deadline) {
-      pollfd q{c, POLLIN, 0};
-      if (poll(&q, 1, 50) != 1) continue;
-      ssize_t n = read(c, buf, sizeof buf);
-      if (n <= 0) {
-        close(c);
-        return got;
-      }
-      got.append(buf, static_cast<size_t>(n));
-    }
-    close(c);
-    return "timeout";
-  }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
 };
 
 // A loop of its own for driving one probe by hand; asserts at the end that nothing is left
@@ -416,7 +372,7 @@ TEST_CASE("postgres: a locked agents table is answered by the server before the 
 }
 
 TEST_CASE("postgres: a server that never answers is cut by the runner's timeout", "[stack][postgres]") {
-  SilentServer silent;
+  lgtest::SilentListener silent;
   auto h = pg_harness("postgresql://letta:" + password() + "@127.0.0.1:" + std::to_string(silent.port()) + "/letta",
                       {}, "300ms");
   const auto& c = h->first_result();
@@ -431,7 +387,7 @@ TEST_CASE("postgres: a server that never answers is cut by the runner's timeout"
 }
 
 TEST_CASE("postgres: cancel while connecting calls no done and leaves nothing behind", "[stack][postgres]") {
-  SilentServer silent;
+  lgtest::SilentListener silent;
   OwnLoop l;
   lg::Config cfg = pg_config("postgresql://letta:" + password() + "@127.0.0.1:" + std::to_string(silent.port()) + "/letta");
   auto probe = lg::probes::make_probe(&l.loop, cfg.postgres);

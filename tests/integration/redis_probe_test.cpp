@@ -17,7 +17,7 @@ using lg::probes::Outcome;
 using lgtest::redis::BlackHole;
 using lgtest::redis::OwnRedis;
 using lgtest::redis::PrivateLoop;
-using lgtest::redis::SilentServer;
+using lgtest::SilentListener;
 using lgtest::redis::cli;
 using lgtest::redis::make_temp_dir;
 using lgtest::redis::wait_pong;
@@ -204,7 +204,7 @@ TEST_CASE("redis: cancel mid-connect (black-holed server): no done, no leak", "[
 
 TEST_CASE("redis: cancel while waiting for replies (connected, silent server): no done, no leak",
           "[stack][redis]") {
-  SilentServer silent;
+  SilentListener silent;
   PrivateLoop loop;
   int calls = 0;
   auto probe =

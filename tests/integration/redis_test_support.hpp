@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "support/test_env.hpp"
+#include "support/silent_listener.hpp"
 
 namespace lgtest::redis {
 
@@ -71,29 +72,6 @@ class BlackHole {
  private:
   int listener_ = -1;
   int filler_ = -1;
-  int port_ = 0;
-};
-
-// A listener that never accepts nor answers: the connect completes (the kernel queues it), the
-// commands go out, no reply ever comes.
-class SilentServer {
- public:
-  SilentServer() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(listen(fd_, 8) == 0);
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-  }
-  ~SilentServer() { close(fd_); }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
   int port_ = 0;
 };
 
