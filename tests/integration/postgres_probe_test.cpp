@@ -492,7 +492,13 @@ TEST_CASE("postgres: lettagate serve's /readyz follows PostgreSQL stopping and s
   INFO("503 " << down_ms << " ms after PostgreSQL stopped accepting clients: " << down.body);
   REQUIRE(down.status == 503);
   CHECK(contains(down.body, "\"postgres\""));
-  CHECK((contains(down.body, "connection refused") || contains(down.body, "shutting down")));
+  // The first failing attempt meets PostgreSQL somewhere in its fast shutdown: refused, "the
+  // database system is shutting down", a backend cut by the shutdown ("server closed the
+  // connection unexpectedly"), or, on a loaded machine, a postmaster busy with its shutdown
+  // checkpoint past the timeout. Each is a true reason; what matters is below (503 in time,
+  // naming the database and not the password).
+  CHECK((contains(down.body, "connection refused") || contains(down.body, "shutting down") ||
+         contains(down.body, "closed the connection unexpectedly") || contains(down.body, "(timeout)")));
   CHECK(contains(down.body, "database letta at " + server()));
   CHECK_FALSE(contains(down.body, password()));
   CHECK(down_ms <= interval * fall + timeout + margin);
