@@ -10,7 +10,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static lg::probes::HealthState health;
   static lg::metrics::Registry registry;
-  static auto handler = lg::app::make_routes(health, registry);
+  static const lg::app::ReadyzDocument readyz(health);
+  static const lg::app::StatusDocument status(health);
+  static auto handler = lg::app::make_routes(health, readyz, status, registry);
   if (size == 0) return 0;
   // The first byte picks where the stream is split, as TCP may deliver it.
   size_t cut = 1 + data[0] % size;
