@@ -99,7 +99,9 @@ TEST_CASE("wait: ready against the real stack, plain output when not a terminal"
   for (const char* c : {"letta", "postgres", "redis", "nginx"}) {
     INFO(c);
     CHECK(contains(row(t.r.out, c), " up "));
-    CHECK(contains(t.r.out, std::string("] ") + c + ": unknown -> up"));  // one line per state change
+    // One line per state change, the last one to up (a first attempt cut by the 300 ms timeout
+    // on a loaded machine makes it unknown -> down -> up).
+    CHECK(std::regex_search(t.r.out, std::regex(std::string("\\] ") + c + ": (unknown|down) -> up")));
   }
   CHECK(contains(row(t.r.out, "letta"), "0.16.7"));
   CHECK(contains(t.r.out, "lettagate wait: ready after"));
