@@ -9,7 +9,7 @@ never read, while a separate process GETs /livez on a new connection every 20 ms
 lettagate must stop parsing each connection once its unsent answers pass the output high-water
 mark, so its RSS grows by at most what the marks allow per client (the bound is derived below
 from the marks and the largest answer, and printed), and /livez keeps answering: p99 <= 100 ms,
-max <= 250 ms (500 ms under ASan), no failure. Before the fix one read was answered whole:
+max <= 250 ms (500 ms under ASan), both times the load per core above 1, no failure. Before the fix one read was answered whole:
 20 /metrics clients took RSS to ~1.2 GB and /livez timed out.
 Numbers: $LG_BUILD_DIR/hardening/pipeline_flood.json.
 """
@@ -86,16 +86,20 @@ def phase(lg, name, paths, largest):
 
 
 def check(name, res):
-    max_bound = 500.0 if h.sanitized() else 250.0
+    # Both latency bounds are scheduling slack: times the load per core on a busy machine (the
+    # defect starved /livez for seconds and timed it out, which `failures` catches at any load).
+    load = h.overload()
+    p99_bound = P99_BOUND_MS * load
+    max_bound = (500.0 if h.sanitized() else 250.0) * load
     if res["rss_growth_kb"] > res["rss_growth_bound_kb"]:
         raise h.Fail("%s: RSS grew by %d kB, more than the %d kB the output marks allow for %d clients"
                      % (name, res["rss_growth_kb"], res["rss_growth_bound_kb"], res["clients"]))
     if res["livez_failures"] or res["livez_n"] < 10:
         raise h.Fail("%s: /livez failed %d time(s) (%d answered) during the flood"
                      % (name, res["livez_failures"], res["livez_n"]))
-    if res["livez_p99_ms"] > P99_BOUND_MS or res["livez_max_ms"] > max_bound:
-        raise h.Fail("%s: /livez p99 %.1f ms (bound %.0f), max %.1f ms (bound %.0f)"
-                     % (name, res["livez_p99_ms"], P99_BOUND_MS, res["livez_max_ms"], max_bound))
+    if res["livez_p99_ms"] > p99_bound or res["livez_max_ms"] > max_bound:
+        raise h.Fail("%s: /livez p99 %.1f ms (bound %.0f), max %.1f ms (bound %.0f; load %.1f per core)"
+                     % (name, res["livez_p99_ms"], p99_bound, res["livez_max_ms"], max_bound, load))
 
 
 def main():

@@ -43,7 +43,9 @@ def main():
     lg = h.Lettagate("proxy_fd_budget", [
         *h.stack_args(e),
         "--forward", "127.0.0.1:%d=127.0.0.1:%d" % (fport, standin), "--forward-health", "off",
-        "--probe-interval", "500ms", "--probe-timeout", "400ms", "--probe-rise", "1", "--probe-fall", "1",
+        # fall 2 and a 1 s timeout: a probe slowed by a busy machine is not what this test is
+        # about (at load 11 one 400 ms postgres timeout with fall 1 made /readyz 503).
+        "--probe-interval", "1s", "--probe-timeout", "1s", "--probe-rise", "1", "--probe-fall", "2",
     ], nofile=NOFILE)
     pool = h.Pool()
     try:
