@@ -1,5 +1,8 @@
 #include "app/components.hpp"
 
+#include <type_traits>
+
+#include "app/letta_database_rule.hpp"
 #include "probes/factories.hpp"
 #include "probes/postgres_dsn.hpp"
 
@@ -23,7 +26,12 @@ void add_configured_components(uv_loop_t* loop, const Config& config, probes::He
   };
   for_each_component([&](const auto& spec) {
     const auto& settings = config.*spec.settings;
-    if (settings.enabled) add(std::string(spec.name), settings.schedule, probes::make_probe(loop, settings), spec.reports);
+    if (!settings.enabled) return;
+    auto probe = probes::make_probe(loop, settings);
+    // Letta's count against the database's, where both are asked (app/letta_database_rule.hpp).
+    if constexpr (std::is_same_v<std::decay_t<decltype(settings)>, LettaSettings>)
+      if (settings.min_agents > 0 && config.postgres.enabled) probe = with_letta_database_rule(std::move(probe), health);
+    add(std::string(spec.name), settings.schedule, std::move(probe), spec.reports);
   });
   for (const auto& t : config.tcp_checks) add(t.name, t.schedule, probes::make_probe(loop, t.target), Reports{});
 }

@@ -85,8 +85,15 @@ void add_postgres_settings(SettingsTable& t) {
         bool_to([](ParseState& c) -> bool& { return c.cfg.postgres.require_vector; }));
   t.add("data-guard", "true", "Letta's agents table must exist (schema migrated)", Kind::Bool,
         bool_to([](ParseState& c) -> bool& { return c.cfg.postgres.data_guard; }));
-  t.add("min-agents", "0", "live agents the database must hold (catches a fresh, empty Letta)", Kind::Value,
-        int_to([](ParseState& c) -> int& { return c.cfg.postgres.min_agents; }, 0, 100000000));
+  // One number for both views of the data: the table's count (postgres) and Letta's own
+  // (GET /v1/agents/count, the letta component), so a Letta on a database of its own is caught.
+  t.add("min-agents", "0", "live agents the database and Letta's API must report (catches a fresh, empty Letta)",
+        Kind::Value, [to_postgres = int_to([](ParseState& c) -> int& { return c.cfg.postgres.min_agents; }, 0, 100000000)](
+                         ParseState& c, const std::string& v) {
+          auto err = to_postgres(c, v);
+          c.cfg.letta.min_agents = c.cfg.postgres.min_agents;
+          return err;
+        });
   t.add("postgres-identity", "", "pinned cluster system identifier (see /status); a new cluster is refused", Kind::Value,
         [](ParseState& c, const std::string& v) -> std::optional<std::string> {
           const bool digits = std::all_of(v.begin(), v.end(), [](unsigned char ch) { return std::isdigit(ch); });

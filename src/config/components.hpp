@@ -43,6 +43,7 @@ struct LettaSettings {
   Millis degraded_after{0};    // latency above this marks the component degraded (0: off)
   bool check_ready = false;    // also GET /v1/ready/ (warming/draining answer 503)
   std::string token;           // Authorization: Bearer (LETTA_SERVER_SECURE); never printed
+  int min_agents = 0;          // --min-agents, shared with postgres: > 0 asks GET /v1/agents/count
   ProbeSchedule schedule;
 };
 

@@ -1,11 +1,13 @@
 // Letta API probe: GET /v1/health/ (status "ok", version reported), and optionally
-// GET /v1/ready/, which answers 503 while Letta is warming up or draining.
+// GET /v1/ready/, which answers 503 while Letta is warming up or draining, and with
+// --min-agents > 0 Letta's own agent count (GET /v1/agents/count, probes/letta_agent_count.hpp).
 #include <fmt/format.h>
 
 #include <memory>
 
 #include "probes/factories.hpp"
 #include "probes/http_check.hpp"
+#include "probes/letta_agent_count.hpp"
 
 namespace lg::probes {
 namespace {
@@ -36,15 +38,25 @@ class LettaProbe : public Probe {
       ready.what = "Letta GET " + ready.path;
       ready_ = std::make_unique<HttpCheck>(loop, ready);
     }
+    if (s.min_agents > 0) {
+      AgentCountSpec count;
+      count.host = s.url.host;
+      count.port = s.url.port;
+      count.path = join(s.url.path, "/v1/agents/count");
+      count.host_header = s.host_header;
+      count.bearer_token = s.token;
+      count.min_agents = s.min_agents;
+      count_ = std::make_unique<AgentCountCheck>(loop, count);
+    }
   }
 
   void start(Done done) override {
     health_->start([this, done](Outcome o) {
       if (!o.ok || !ready_) {
-        done(std::move(o));
+        then_count(std::move(o), done);
         return;
       }
-      ready_->start([health = std::move(o), done](Outcome r) mutable {
+      ready_->start([this, health = std::move(o), done](Outcome r) mutable {
         if (!r.ok) {
           // Letta's readiness answers 503 {"status": "warming" | "draining" | ...}.
           r.reason_code = r.http_status == 503 ? "not_ready" : r.reason_code;
@@ -53,7 +65,7 @@ class LettaProbe : public Probe {
           return;
         }
         health.reason += ", ready";
-        done(std::move(health));
+        then_count(std::move(health), done);
       });
     });
   }
@@ -61,6 +73,7 @@ class LettaProbe : public Probe {
   void cancel() override {
     health_->cancel();
     if (ready_) ready_->cancel();
+    if (count_) count_->cancel();
   }
 
   std::string target() const override {
@@ -70,6 +83,25 @@ class LettaProbe : public Probe {
   }
 
  private:
+  // After a good health (and ready) answer, Letta's agent count when the data guard asks for
+  // it; its verdict wins, the health answer's facts (version) are kept either way.
+  void then_count(Outcome health, const Done& done) {
+    if (!health.ok || !count_) {
+      done(std::move(health));
+      return;
+    }
+    count_->start([health = std::move(health), done](Outcome c) mutable {
+      if (!c.ok) {
+        c.info.insert(health.info.begin(), health.info.end());
+        done(std::move(c));
+        return;
+      }
+      health.reason += ", " + c.reason;
+      health.info.insert(c.info.begin(), c.info.end());
+      done(std::move(health));
+    });
+  }
+
   static std::string join(const std::string& base, const std::string& path) {
     std::string b = base;
     while (!b.empty() && b.back() == '/') b.pop_back();
@@ -79,6 +111,7 @@ class LettaProbe : public Probe {
   LettaSettings settings_;
   std::unique_ptr<HttpCheck> health_;
   std::unique_ptr<HttpCheck> ready_;
+  std::unique_ptr<AgentCountCheck> count_;
 };
 
 }  // namespace

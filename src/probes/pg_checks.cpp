@@ -221,6 +221,7 @@ Outcome evaluate(const PgReply& reply, const CheckSpec& spec) {
   Outcome facts = Outcome::success();
   facts.info["server_version"] = **version;
   facts.info["database"] = reply.database;
+  facts.info["address"] = c.address;  // host:port as libpq reached it (no credentials): named by the letta rule
   const auto* pgvector = cell(f, kPgvector);
   const bool has_vector = pgvector && *pgvector;
   if (has_vector) facts.info["pgvector"] = **pgvector;

@@ -20,10 +20,12 @@ namespace {
 
 const char* kPassword = "letta-Secure-8812";
 
-// The stand-in on its own port, secured; stopped with the object.
+// The stand-in on its own port, secured; stopped with the object. `letta_pg_uri`: the database
+// its /v1/agents/count reads (LETTA_PG_URI, in its environment as Letta reads it; empty: none,
+// the count is 0).
 class SecureStandin {
  public:
-  SecureStandin() : port_(lgtest::free_port()) {
+  explicit SecureStandin(const std::string& letta_pg_uri = "") : port_(lgtest::free_port()) {
     const std::string script = lgtest::source_dir() + "/tests/standin/letta_standin.py";
     const std::string port = std::to_string(port_);
     std::vector<std::string> args{"python3", script, "--port", port, "--secure-password", kPassword};
@@ -33,7 +35,14 @@ class SecureStandin {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);  // its request log
-    REQUIRE(posix_spawnp(&pid_, "python3", &fa, nullptr, argv.data(), environ) == 0);
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e; ++e)
+      if (std::string(*e).rfind("LETTA_PG_URI=", 0) != 0) env_strings.emplace_back(*e);
+    if (!letta_pg_uri.empty()) env_strings.push_back("LETTA_PG_URI=" + letta_pg_uri);
+    std::vector<char*> envp;
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    REQUIRE(posix_spawnp(&pid_, "python3", &fa, nullptr, argv.data(), envp.data()) == 0);
     posix_spawn_file_actions_destroy(&fa);
     // Python's start takes seconds on a busy machine: up to 20 s. If it never answers, stop it
     // here (a failed constructor runs no destructor, and the child would hold ctest's pipe).
@@ -98,6 +107,42 @@ TEST_CASE("secured Letta: health is open, a guarded path needs --letta-token", "
   CHECK(c.status == Status::Up);
   CHECK_FALSE(contains(c.reason, kPassword));
   CHECK_FALSE(contains(c.target, kPassword));
+}
+
+TEST_CASE("secured Letta: --min-agents asks the agent count, 401 without --letta-token, the count with it",
+          "[stack][letta]") {
+  SecureStandin letta(lgtest::env("LG_PG_DSN"));
+  CHECK(lgtest::http_get(letta.port(), "/v1/agents/count").status == 401);  // the route really is guarded
+  std::vector<std::string> base{"--letta-url", letta.url(), "--letta-interval", "2s", "--letta-timeout", "1s",
+                                "--min-agents", "1"};
+  {
+    auto h = harness("letta", base);
+    const auto& c = h->first_result();
+    INFO(c.reason);
+    CHECK(c.status == Status::Down);
+    CHECK(c.reason_code == "auth_failed");
+    CHECK(contains(c.reason, "GET /v1/agents/count answered HTTP 401"));
+    CHECK(contains(c.reason, "--letta-token"));
+    CHECK(c.info.count("version") == 1);  // the health answer's facts are kept
+  }
+  {
+    auto wrong = base;
+    wrong.insert(wrong.end(), {"--letta-token", "not-the-password"});
+    auto h = harness("letta", wrong);
+    const auto& c = h->first_result();
+    INFO(c.reason);
+    CHECK(c.reason_code == "auth_failed");
+    CHECK(contains(c.reason, "refused"));
+    CHECK_FALSE(contains(c.reason, "not-the-password"));
+  }
+  base.insert(base.end(), {"--letta-token", kPassword});
+  auto h = harness("letta", base);
+  const auto& c = h->first_result();
+  INFO(c.reason);
+  CHECK(c.status == Status::Up);
+  CHECK(c.info.at("api_agents") == lgtest::env("LG_PG_AGENTS"));
+  CHECK(contains(c.reason, lgtest::env("LG_PG_AGENTS") + " agents"));
+  CHECK_FALSE(contains(c.reason, kPassword));
 }
 
 TEST_CASE("secured Letta: the SSE check sends --letta-token, without it, not_sse names the 401", "[stack][nginx]") {

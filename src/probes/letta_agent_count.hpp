@@ -1,0 +1,51 @@
+#pragma once
+// Letta's own agent count, GET /v1/agents/count: the data guard as Letta sees it. Letta answers
+// a bare JSON integer, the agents of one actor (the default user's organisation, or the user_id
+// header's), so a letta-server started without LETTA_PG_URI, on a fresh database of its own,
+// answers 0 while letta-postgres still holds every agent. Asked after a good health answer when
+// --min-agents > 0 (the setting it shares with the postgres probe).
+#include <uv.h>
+
+#include <functional>
+#include <string>
+
+#include "http/http_attempt.hpp"
+#include "probes/outcome.hpp"
+
+namespace lg::probes {
+
+struct AgentCountSpec {
+  std::string host;
+  uint16_t port = 80;
+  std::string path = "/v1/agents/count";
+  std::string host_header;
+  std::string bearer_token;  // --letta-token; never printed
+  int min_agents = 0;
+};
+
+// The fact's key in Outcome::info (and /status): Letta's count, or "unknown" where the route is
+// missing. Not "agents": that fact is the database's (the letta_agents gauge reads it).
+inline constexpr const char* kApiAgentsFact = "api_agents";
+
+// Judges the count's answer (pure: tested without sockets). ok with info[api_agents] = N (or
+// "unknown" on a 404: a Letta older than the route is no failure); too_few_agents below
+// min_agents; auth_failed on 401/403; bad_body when the body is not a whole number.
+Outcome judge_agent_count(const AgentCountSpec& spec, const http::ClientResponse& response);
+
+class AgentCountCheck {
+ public:
+  using Done = std::function<void(Outcome)>;
+  AgentCountCheck(uv_loop_t* loop, AgentCountSpec spec) : loop_(loop), spec_(std::move(spec)) {}
+  ~AgentCountCheck() { cancel(); }
+  AgentCountCheck(const AgentCountCheck&) = delete;
+  AgentCountCheck& operator=(const AgentCountCheck&) = delete;
+  void start(Done done);
+  void cancel();
+
+ private:
+  uv_loop_t* loop_;
+  AgentCountSpec spec_;
+  http::HttpAttempt* attempt_ = nullptr;
+};
+
+}  // namespace lg::probes
