@@ -171,7 +171,10 @@ TEST_CASE("nginx: serve whose SSE target goes through the buffering proxy is not
   CHECK(g.readyz() == 503);
   auto ready = g.readyz_json();
   INFO(ready.dump(2));
-  CHECK_THAT(ready.dump(), Catch::Contains("only together with the end of the stream"));
+  // Either verdict may come first: the end arriving with the first event, or (on a loaded
+  // machine, where the release takes over 500 ms) the first event later than its stamp.
+  CHECK_THAT(ready.dump(), Catch::Contains("only together with the end of the stream") ||
+                               Catch::Contains("it buffers the stream"));
 }
 
 TEST_CASE("nginx: a URL that is not an event stream is not_sse", "[stack][nginx][sse]") {
