@@ -46,7 +46,10 @@ lg_build() {
   local dir="${1:-build}" launcher=()
   if [ "$#" -gt 0 ]; then shift; fi
   # ccache where it is installed: a second build of the same sources takes seconds.
+  # The precompiled headers (CMakeLists.txt) are cacheable once ccache may ignore their
+  # defines and timestamps.
   if command -v ccache >/dev/null; then launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+  export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}"
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLETTAGATE_WERROR=ON "${launcher[@]}" "$@" &&
     cmake --build "$dir" -j"$(nproc)"
 }
