@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "app/letta_database_rule.hpp"
+#include "app/upstream_rule.hpp"
 #include "probes/factories.hpp"
 #include "probes/postgres_dsn.hpp"
 
@@ -31,6 +32,9 @@ void add_configured_components(uv_loop_t* loop, const Config& config, probes::He
     // Letta's count against the database's, where both are asked (app/letta_database_rule.hpp).
     if constexpr (std::is_same_v<std::decay_t<decltype(settings)>, LettaSettings>)
       if (settings.min_agents > 0 && config.postgres.enabled) probe = with_letta_database_rule(std::move(probe), health);
+    // nginx's gateway errors while Letta is down are Letta's (app/upstream_rule.hpp).
+    if constexpr (std::is_same_v<std::decay_t<decltype(settings)>, NginxSettings>)
+      if (config.letta.enabled) probe = with_upstream_rule(std::move(probe), health);
     add(std::string(spec.name), settings.schedule, std::move(probe), spec.reports);
   });
   for (const auto& t : config.tcp_checks) add(t.name, t.schedule, probes::make_probe(loop, t.target), Reports{});

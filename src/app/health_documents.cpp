@@ -31,7 +31,7 @@ namespace {
 nlohmann::json component_json(const Component& c, double now) {
   nlohmann::json hist = nlohmann::json::array();
   for (const auto& s : c.history) hist.push_back({{"at", s.at}, {"ok", s.ok}, {"latency_ms", s.latency_s * 1000}});
-  return {
+  nlohmann::json j{
       {"status", to_string(c.status)},
       {"reason", c.reason},
       {"reason_code", c.reason_code},
@@ -45,12 +45,22 @@ nlohmann::json component_json(const Component& c, double now) {
       {"consecutive_successes", c.counts.ok},
       {"consecutive_failures", c.counts.fail},
       {"transitions", c.transitions},
-      {"info", c.info},
       {"history", std::move(hist)},
   };
+  add_facts_json(j, c);
+  return j;
 }
 
 }  // namespace
+
+void add_facts_json(nlohmann::json& component, const Component& c) {
+  component["info"] = probes::facts_json(c.facts);
+  nlohmann::json last_seen = nlohmann::json::object();
+  probes::for_each_fact_field([&](const auto& field, size_t i) {
+    if ((c.facts.*field.member) && !c.fact_current(i)) last_seen[field.name] = c.fact_seen[i];
+  });
+  component["info_last_seen"] = std::move(last_seen);
+}
 
 StatusDocument::StatusDocument(const probes::HealthState& health) : health_(health), started_(wall_seconds()) {}
 

@@ -28,6 +28,11 @@ class ReadyzDocument {
   mutable bool built_ = false;
 };
 
+// A component's facts as /status and `wait --json` show them: "info" {name: text} (every fact
+// kept), and "info_last_seen" {name: wall seconds} for those the latest result did not report
+// (kept from an earlier check, e.g. the agent count while Postgres is down): not current.
+void add_facts_json(nlohmann::json& component, const probes::Component& c);
+
 // /status body: everything about every component, plus sections from providers.
 class StatusDocument {
  public:

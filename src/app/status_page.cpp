@@ -55,6 +55,7 @@ tbody tr:last-child td{border-bottom:0}
 .info{display:flex;flex-wrap:wrap;gap:4px;margin-top:5px}
 .kv{font-size:12px;background:var(--head);border:1px solid var(--line);border-radius:4px;padding:0 6px;white-space:nowrap}
 .kv b{font-weight:600;color:var(--muted);margin-right:4px}
+.kv.stale{border-style:dashed;color:var(--muted)}.kv .seen{margin-left:4px;font-size:11px}
 .hist{display:flex;flex-direction:column;gap:3px}
 .strip{display:flex;align-items:flex-end;gap:1px;height:22px;width:240px}
 .cell{display:block;flex:0 1 3px;min-width:1px;border-radius:1px;background:var(--bar-empty);height:100%}
@@ -189,9 +190,16 @@ function componentRow(name, c, serverNow) {
   if (c.since) since.title = 'since ' + when(c.since);
   cell(tr, 'State', badge(c.status), since).className = 'num';
   const info = el('div', 'info');
+  // A fact the latest check did not report (the agent count while Postgres is down) is from an
+  // earlier one: say when, never show it as current.
+  const lastSeen = c.info_last_seen || {};
   for (const [k, v] of Object.entries(c.info || {})) {
     const kv = el('span', 'kv');
     kv.append(el('b', null, INFO_LABELS[name + '.' + k] || INFO_LABELS[k] || k), document.createTextNode(plain(v)));
+    if (typeof lastSeen[k] === 'number') {
+      kv.classList.add('stale');
+      kv.append(el('i', 'seen', 'last seen ' + when(lastSeen[k])));
+    }
     info.append(kv);
   }
   cell(tr, 'Reason', el('div', 'reason-text', c.reason || ''), info.childElementCount ? info : '').className = 'reason';

@@ -81,6 +81,14 @@ void single_success_is_enough(Config& cfg) {
   for (auto& t : cfg.tcp_checks) t.schedule.rise = 1;
 }
 
+// The plain view and the live table print every state change on stdout; the probe runners log
+// the same change (a warning when down) on stderr. Said once is enough: the runners' loggers
+// (named for their components) keep only errors, other loggers stay at the level chosen.
+void quiet_state_changes(const Config& cfg) {
+  for_each_component([&](const auto& spec) { log::set_component_level(std::string(spec.name), log::Level::Error); });
+  for (const auto& t : cfg.tcp_checks) log::set_component_level(t.name, log::Level::Error);
+}
+
 std::unique_ptr<app::WaitView> make_view(const WaitFlags& f, bool live) {
   if (f.quiet) return app::make_quiet_view();
   if (f.json) return app::make_json_view(stdout, f.timeout);
@@ -137,6 +145,7 @@ int run_wait(const std::vector<std::string>& args) {
     level = live && isatty(STDERR_FILENO) == 1 ? "error" : "warn";
   }
   log::setup(log::level_from_string(level), cfg.log_format == "json" ? log::Format::Json : log::Format::Text);
+  if (!flags.json && !flags.quiet && !cfg.given.count("log-level")) quiet_state_changes(cfg);
 
   auto view = make_view(flags, live);
   uv_loop_t loop;

@@ -1,6 +1,8 @@
 // The live table of `lettagate wait` on a terminal: a header line and one row per component,
 // redrawn in place (cursor up N lines, clear each line, write it again). Every line is cut to
-// the terminal width so none wraps, which would make "up N lines" land in the wrong place.
+// the terminal width so none wraps, which would make "up N lines" land in the wrong place. The
+// last table is never redrawn, so it is written whole (the screen below cleared first): what a
+// newcomer reads once the wait is over is every reason in full, and a verdict naming why.
 #include <fmt/format.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -55,7 +57,7 @@ class LiveView : public WaitView {
   }
 
   void end(const HealthState& h, const WaitOutcome& o) override {
-    draw(h, wait_format::verdict(h, o, timeout_, false), o.ready ? Status::Up : Status::Down);
+    draw(h, wait_format::verdict(h, o, timeout_), o.ready ? Status::Up : Status::Down, true);
     // The terminal may have echoed "^C" on the line below the table: clear it.
     std::fputs("\r\x1b[2K", out_);
     std::fflush(out_);
@@ -66,7 +68,8 @@ class LiveView : public WaitView {
     return color_ ? colour_of(s) + text + kReset : text;
   }
 
-  void draw(const HealthState& h, const std::string& headline, Status headline_status = Status::Unknown) {
+  void draw(const HealthState& h, const std::string& headline, Status headline_status = Status::Unknown,
+            bool last = false) {
     const size_t width = terminal_width(out_);
     const double now = wall_seconds();
     size_t w = 9;  // "COMPONENT"
@@ -85,8 +88,10 @@ class LiveView : public WaitView {
 
     std::string frame;
     if (drawn_lines_ > 0) frame += fmt::format("\x1b[{}A", drawn_lines_);  // back to the first line
+    if (last) frame += "\r\x1b[J";  // whole lines may wrap: clear all below, not line by line
     // Leave the last column free: writing into it makes some terminals wrap early.
-    for (const auto& l : lines) frame += "\r\x1b[2K" + wait_format::fit(l, width > 1 ? width - 1 : width) + "\n";
+    for (const auto& l : lines)
+      frame += "\r\x1b[2K" + (last ? l : wait_format::fit(l, width > 1 ? width - 1 : width)) + "\n";
     // Fewer components than last time cannot happen, but clear any leftover line anyway.
     for (size_t i = lines.size(); i < drawn_lines_; ++i) frame += "\r\x1b[2K\n";
     drawn_lines_ = std::max(drawn_lines_, lines.size());

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/health_documents.hpp"
 #include "core/clock.hpp"
 
 namespace lg::app {
@@ -170,8 +171,8 @@ class JsonView : public WaitView {
           {"for_ms", static_cast<int64_t>((now - c->since) * 1000.0)},
           {"consecutive_successes", c->counts.ok},
           {"consecutive_failures", c->counts.fail},
-          {"info", c->info},
       };
+      add_facts_json(cj, *c);
       // null until the first result: 0 would read as "instant".
       cj["latency_ms"] = c->last_check == 0 ? nlohmann::json(nullptr) : nlohmann::json(c->last_latency_s * 1000.0);
       j["components"][c->name] = std::move(cj);

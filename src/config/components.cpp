@@ -137,6 +137,8 @@ void add_redis_settings(SettingsTable& t) {
         });
   t.secret(true);
   t.file_of_last();
+  t.add("redis-allow-replica", "false", "count a Redis replica (INFO role slave) as up; by default it is down: Letta writes",
+        Kind::Bool, bool_to([](ParseState& c) -> bool& { return c.cfg.redis.allow_replica; }));
 }
 
 void add_nginx_settings(SettingsTable& t) {

@@ -63,6 +63,7 @@ struct RedisSettings {
   Url url;                     // redis://[:password@]letta-redis:6379[/db]
   std::string password;        // from the URL or LETTAGATE_REDIS_PASSWORD
   int db = 0;
+  bool allow_replica = false;  // a replica (role slave) counts as up: Letta only reads from it
   ProbeSchedule schedule;
 };
 
@@ -91,6 +92,7 @@ struct ComponentSettings {
 struct Reports {
   bool http_status = false;    // an HTTP status code: probe_http_status_code{component}
   bool letta_version = false;  // its `version` fact is Letta's: letta_server_info{version}
+  bool agents = false;         // the database's agent count: letta_agents (absent while unknown)
 };
 
 struct SettingsTable;  // config-internal (settings_table.hpp)
@@ -126,7 +128,8 @@ std::optional<ConfigError> check_sse_deadline(const NginxSettings& s);
 inline constexpr auto kComponents = std::make_tuple(
     ComponentSpec<LettaSettings>{"letta", "Letta API", &ComponentSettings::letta, {.http_status = true, .letta_version = true},
                                  add_letta_settings, [](const LettaSettings& s) { return s.url.redacted(); }},
-    ComponentSpec<PostgresSettings>{"postgres", "Postgres", &ComponentSettings::postgres, {}, add_postgres_settings,
+    ComponentSpec<PostgresSettings>{"postgres", "Postgres", &ComponentSettings::postgres, {.agents = true},
+                                    add_postgres_settings,
                                     [](const PostgresSettings& s) { return s.dsn_redacted; }},
     ComponentSpec<RedisSettings>{"redis", "Redis", &ComponentSettings::redis, {}, add_redis_settings,
                                  [](const RedisSettings& s) { return s.url.redacted(); }},

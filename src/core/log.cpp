@@ -4,6 +4,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <map>
 #include <mutex>
 
 #include "core/json_escape.hpp"
@@ -27,6 +28,7 @@ struct Settings {
   spdlog::level::level_enum level = spdlog::level::info;
   Format format = Format::Text;
   spdlog::sink_ptr sink;
+  std::map<std::string, spdlog::level::level_enum, std::less<>> component_levels;  // set_component_level
 };
 
 Settings& settings() {
@@ -46,7 +48,9 @@ std::unique_ptr<spdlog::formatter> make_formatter(Format format) {
 }
 
 void apply(const std::shared_ptr<spdlog::logger>& logger) {
-  logger->set_level(settings().level);
+  const auto& s = settings();
+  const auto own = s.component_levels.find(logger->name());
+  logger->set_level(own == s.component_levels.end() ? s.level : own->second);
   logger->set_formatter(make_formatter(settings().format));
   logger->flush_on(spdlog::level::info);
 }
@@ -65,6 +69,11 @@ void setup(Level level, Format format) {
   s.format = format;
   if (!s.sink) s.sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { apply(l); });
+}
+
+void set_component_level(const std::string& component, Level level) {
+  settings().component_levels[component] = to_spdlog(level);
+  if (auto existing = spdlog::get(component)) apply(existing);
 }
 
 bool Logger::enabled(Level level) const { return impl_->should_log(to_spdlog(level)); }

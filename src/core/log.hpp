@@ -61,6 +61,10 @@ class Logger {
   std::shared_ptr<spdlog::logger> impl_;
 };
 
+// One component's level above (or below) the configured one, kept across setup(): `wait` prints
+// each probe's state changes itself and lifts the probes' loggers so they are not said twice.
+void set_component_level(const std::string& component, Level level);
+
 // The logger for a component; created on first use with the configured sink and format.
 Logger get(const std::string& component);
 

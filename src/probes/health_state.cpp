@@ -13,6 +13,24 @@ const char* to_string(Gate g) {
   return "not_ready";
 }
 
+namespace {
+
+void keep_facts(Component& c, const Facts& latest, bool ok, double now) {
+  for_each_fact_field([&](const auto& field, size_t i) {
+    auto& mine = c.facts.*field.member;
+    const auto& seen = latest.*field.member;
+    c.fact_reported[i] = seen.has_value();
+    if (seen) {
+      mine = seen;
+      c.fact_seen[i] = now;
+    } else if (ok) {
+      mine.reset();
+    }
+  });
+}
+
+}  // namespace
+
 Component& HealthState::add(const std::string& name, bool required, const std::string& target) {
   auto c = std::make_unique<Component>();
   c->name = name;
@@ -42,7 +60,7 @@ bool HealthState::record(Component& c, const Outcome& o, int rise, int fall, boo
     ++generation_;
   }
   c.reason_code = o.reason_code;
-  for (const auto& [k, v] : o.info) c.info[k] = v;
+  keep_facts(c, o.facts, o.ok, now);
   c.history.push_back({now, o.ok, o.latency_s});
   if (c.history.size() > Component::kHistory) c.history.erase(c.history.begin());
 

@@ -2,6 +2,8 @@
 // The health state: one Component per probed dependency, and the gate that /readyz reports.
 // Probe runners write into it; the HTTP server, the forwarder and `wait` read it. The JSON
 // documents made of it are rendered in app/health_documents.
+#include <array>
+#include <bitset>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -27,7 +29,14 @@ struct Component {
   bool last_ok = false;      // the raw last result, before rise/fall damping
   Counts counts;
   uint64_t transitions = 0;
-  std::map<std::string, std::string> info;  // version, agents, pgvector, role, ...
+  // What the probe learnt: a fact is kept after a failed check that did not report it (shown as
+  // last seen at fact_seen[i], the wall time it was last reported, for the kFactFields index i)
+  // and dropped after a success that no longer reports it (a success states its facts whole).
+  Facts facts;
+  std::array<double, kFactCount> fact_seen{};
+  std::bitset<kFactCount> fact_reported;  // the facts the latest result reported
+  // Whether the fact at index i came with the latest result (else it is from an earlier one).
+  bool fact_current(size_t i) const { return fact_reported[i]; }
   // Recent results for the status page: (wall time, ok, latency), newest last.
   struct Sample {
     double at;

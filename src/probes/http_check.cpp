@@ -56,7 +56,7 @@ Outcome judge_http_response(const HttpCheckSpec& spec, const http::ClientRespons
   }
   nlohmann::json doc = nlohmann::json::parse(r.body, nullptr, false);
   if (!doc.is_discarded() && doc.is_object() && doc.contains("version") && doc["version"].is_string())
-    o.info["version"] = doc["version"].get<std::string>();
+    o.facts.version = doc["version"].get<std::string>();
   if (!spec.expect_json.empty()) {
     auto eq = spec.expect_json.find('=');
     std::string field = spec.expect_json.substr(0, eq), want = spec.expect_json.substr(eq + 1);
@@ -68,13 +68,13 @@ Outcome judge_http_response(const HttpCheckSpec& spec, const http::ClientRespons
     if (!problem.empty()) {
       Outcome f = Outcome::failure("bad_body", fmt::format("{}: {}", spec.what, problem));
       f.http_status = r.status;
-      f.info = o.info;
+      f.facts = o.facts;
       return f;
     }
   }
   o.ok = true;
   o.reason_code = "ok";
-  o.reason = o.info.count("version") ? fmt::format("HTTP {} (version {})", r.status, o.info["version"])
+  o.reason = o.facts.version ? fmt::format("HTTP {} (version {})", r.status, *o.facts.version)
                                      : fmt::format("HTTP {}", r.status);
   return o;
 }

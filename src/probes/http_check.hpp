@@ -30,7 +30,7 @@ struct HttpCheckSpec {
 };
 
 // Judges a complete response against the spec (pure: tested without sockets). Fills
-// http_status, info["version"] when the JSON has one, and the reason.
+// http_status, facts.version when the JSON has one, and the reason.
 Outcome judge_http_response(const HttpCheckSpec& spec, const http::ClientResponse& response);
 
 class HttpCheck {

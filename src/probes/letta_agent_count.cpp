@@ -26,7 +26,7 @@ Outcome judge_agent_count(const AgentCountSpec& spec, const http::ClientResponse
   if (r.status == 404) {
     // Letta before the count route: the count is unknown, the component stays as health says.
     Outcome o = Outcome::success("agent count unknown (no " + spec.path + " on this Letta)");
-    o.info[kApiAgentsFact] = "unknown";
+    o.facts.api_agents = kUnknownCount;
     return o;
   }
   if (r.status == 401 || r.status == 403) {
@@ -55,7 +55,7 @@ Outcome judge_agent_count(const AgentCountSpec& spec, const http::ClientResponse
                                                  n, spec.path, spec.min_agents))
                   : Outcome::success(fmt::format("{} agents", n));
   o.http_status = r.status;
-  o.info[kApiAgentsFact] = std::to_string(n);
+  o.facts.api_agents = n;
   return o;
 }
 

@@ -23,12 +23,9 @@ struct AgentCountSpec {
   int min_agents = 0;
 };
 
-// The fact's key in Outcome::info (and /status): Letta's count, or "unknown" where the route is
-// missing. Not "agents": that fact is the database's (the letta_agents gauge reads it).
-inline constexpr const char* kApiAgentsFact = "api_agents";
-
-// Judges the count's answer (pure: tested without sockets). ok with info[api_agents] = N (or
-// "unknown" on a 404: a Letta older than the route is no failure); too_few_agents below
+// Judges the count's answer (pure: tested without sockets). ok with facts.api_agents = N (or
+// kUnknownCount on a 404: a Letta older than the route is no failure; not facts.agents: that
+// fact is the database's, which the letta_agents gauge reads); too_few_agents below
 // min_agents; auth_failed on 401/403; bad_body when the body is not a whole number.
 Outcome judge_agent_count(const AgentCountSpec& spec, const http::ClientResponse& response);
 

@@ -60,7 +60,7 @@ class LettaProbe : public Probe {
         if (!r.ok) {
           // Letta's readiness answers 503 {"status": "warming" | "draining" | ...}.
           r.reason_code = r.http_status == 503 ? "not_ready" : r.reason_code;
-          r.info.insert(health.info.begin(), health.info.end());
+          r.facts.fill_from(health.facts);
           done(std::move(r));
           return;
         }
@@ -92,12 +92,12 @@ class LettaProbe : public Probe {
     }
     count_->start([health = std::move(health), done](Outcome c) mutable {
       if (!c.ok) {
-        c.info.insert(health.info.begin(), health.info.end());
+        c.facts.fill_from(health.facts);
         done(std::move(c));
         return;
       }
       health.reason += ", " + c.reason;
-      health.info.insert(c.info.begin(), c.info.end());
+      health.facts.fill_from(c.facts);
       done(std::move(health));
     });
   }

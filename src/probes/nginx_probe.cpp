@@ -94,10 +94,8 @@ class NginxProbe : public Probe {
       return;
     }
     // Through nginx, the version is Letta's: say so, so /status does not read it as nginx's.
-    if (auto v = o.info.find("version"); v != o.info.end()) {
-      o.info["letta_version"] = v->second;
-      o.info.erase(v);
-    }
+    o.facts.letta_version = std::move(o.facts.version);
+    o.facts.version.reset();
     http_result_ = std::move(o);
     maybe_finish();
   }
@@ -116,7 +114,7 @@ class NginxProbe : public Probe {
       return;
     }
     Outcome sse = std::move(*sse_result_);
-    sse.info.insert(http.info.begin(), http.info.end());
+    sse.facts.fill_from(http.facts);
     if (sse.ok) sse.reason = http.reason + "; " + sse.reason;
     if (sse.http_status == 0) sse.http_status = http.http_status;
     emit(std::move(sse));

@@ -1,7 +1,8 @@
 #pragma once
 // What one probe attempt found: success or a precise reason, with what it learnt on the way.
-#include <map>
 #include <string>
+
+#include "probes/facts.hpp"
 
 namespace lg::probes {
 
@@ -12,7 +13,8 @@ struct Outcome {
   std::string reason_code;  // for metric labels, a short fixed word: refused, timeout, auth_failed, ...
   double latency_s = 0;     // start to completion (set by the runner)
   int http_status = 0;      // HTTP probes: the status code seen (0: none)
-  std::map<std::string, std::string> info;  // learnt facts: version, agents, pgvector, role, ...
+  std::string blocked_by;   // the component this failure is down to: "letta" for nginx's 502 (app/upstream_rule)
+  Facts facts;              // learnt on the way: version, agents, pgvector, role, ...
 
   static Outcome success(std::string detail = "ok") {
     Outcome o;

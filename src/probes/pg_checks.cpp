@@ -50,7 +50,7 @@ struct Context {
 
 Outcome fail(Outcome facts, std::string code, std::string why) {
   Outcome o = Outcome::failure(std::move(code), std::move(why));
-  o.info = std::move(facts.info);
+  o.facts = std::move(facts.facts);
   return o;
 }
 
@@ -81,7 +81,7 @@ std::optional<Outcome> check_identity(const Context& c, Outcome& facts, std::str
   }
   const auto* v = cell(id, 0);
   if (!v || !*v) return fail(facts, "error", fmt::format("pg_control_system() returned no row ({})", c.where));
-  facts.info["system_identifier"] = **v;
+  facts.facts.system_identifier = **v;
   if (!c.spec.identity.empty() && **v != c.spec.identity) {
     return fail(facts, "identity_mismatch",
                 fmt::format("database identity changed at {}: system identifier {}, pinned {}: this is a "
@@ -219,15 +219,20 @@ Outcome evaluate(const PgReply& reply, const CheckSpec& spec) {
   if (!version || !*version) return Outcome::failure("error", fmt::format("no server version in the answer ({})", c.where));
 
   Outcome facts = Outcome::success();
-  facts.info["server_version"] = **version;
-  facts.info["database"] = reply.database;
-  facts.info["address"] = c.address;  // host:port as libpq reached it (no credentials): named by the letta rule
+  facts.facts.server_version = **version;
+  facts.facts.database = reply.database;
+  facts.facts.address = c.address;  // host:port as libpq reached it (no credentials): named by the letta rule
   const auto* pgvector = cell(f, kPgvector);
   const bool has_vector = pgvector && *pgvector;
-  if (has_vector) facts.info["pgvector"] = **pgvector;
+  if (has_vector) facts.facts.pgvector = **pgvector;
   const auto* has_agents = cell(f, kHasAgents);
   const auto* agents = cell(f, kAgents);
-  if (spec.data_guard && agents && *agents) facts.info["agents"] = **agents;
+  if (spec.data_guard && agents && *agents) {
+    long long n = 0;
+    const std::string& text = **agents;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec == std::errc{} && end == text.data() + text.size()) facts.facts.agents = n;
+  }
 
   std::string note;
   if (auto o = check_identity(c, facts, note)) return std::move(*o);
@@ -248,9 +253,9 @@ Outcome evaluate(const PgReply& reply, const CheckSpec& spec) {
   long long live = -1;
   if (spec.data_guard) {
     if (!agents || !*agents) return fail(facts, "error", fmt::format("could not count the agents ({})", c.where));
-    const std::string& n = **agents;
-    if (std::from_chars(n.data(), n.data() + n.size(), live).ec != std::errc{})
-      return fail(facts, "error", fmt::format("agent count '{}' is not a number ({})", n, c.where));
+    if (!facts.facts.agents)
+      return fail(facts, "error", fmt::format("agent count '{}' is not a number ({})", **agents, c.where));
+    live = *facts.facts.agents;
     if (live < spec.min_agents) {
       return fail(facts, "too_few_agents",
                   fmt::format("{} database at {} has {} live agents, expected at least {}: is this a fresh "

@@ -52,7 +52,7 @@ std::string scrub(std::string text, const std::string& secret, std::initializer_
 std::string server_address(const std::string& host, const std::string& port);
 
 // The verdict. Failures name the database and the server; facts learnt on the way
-// (server_version, database, pgvector, agents, system_identifier) are in info either way.
+// (server_version, database, pgvector, agents, system_identifier) are in facts either way.
 Outcome evaluate(const PgReply& reply, const CheckSpec& spec);
 
 }  // namespace lg::probes::pg

@@ -1,7 +1,5 @@
 #include "probes/probe_metrics.hpp"
 
-#include <charconv>
-
 namespace lg::probes {
 
 using metrics::Registry;
@@ -28,7 +26,11 @@ ProbeMetrics::ProbeMetrics(Registry& r, HealthState& health)
                           {"version"})),
       letta_agents_(r.gauge("letta_agents", "Live agents in Letta's database (agents not deleted).")),
       pgvector_info_(r.gauge("letta_pgvector_info", "Installed pgvector extension version (always 1).", {"version"})),
-      redis_info_(r.gauge("letta_redis_info", "Redis role reported by INFO (always 1).", {"role"})) {
+      redis_info_(r.gauge("letta_redis_info", "Redis role reported by INFO (always 1).", {"role"})),
+      blocked_by_(r.gauge("lettagate_component_blocked_by",
+                          "1 while the component's latest failure is down to another component (`by`): nginx's "
+                          "gateway errors while Letta is down. Alerts leave such a component out: one cause, one alert.",
+                          {"component", "by"})) {
   auto& ready = r.gauge("lettagate_ready", "1 when /readyz answers 200.");
   auto& degraded = r.gauge("lettagate_degraded", "1 when ready but an optional component is down or one is degraded.");
   auto& draining = r.gauge("lettagate_draining", "1 while shutting down (readiness answers 503).");
@@ -48,29 +50,38 @@ void ProbeMetrics::observe(const Component& c, const Outcome& o, const Reports& 
   else failures_.with({c.name, o.reason_code}).inc();
   latency_.with({c.name}).observe(o.latency_s);
 
-  auto info = [&](const char* key) -> const std::string* {
-    auto it = o.info.find(key);
-    return it == o.info.end() ? nullptr : &it->second;
-  };
-  if (reports.letta_version && info("version")) {
+  blocked(c.name, o.blocked_by);
+  const Facts& f = o.facts;
+  if (reports.letta_version && f.version) {
     letta_info_.clear();
-    letta_info_.with({*info("version")}).set(1);
+    letta_info_.with({*f.version}).set(1);
   }
-  // A fact is text; a count that does not read as one is left out (std::stod would throw here,
-  // inside a libuv callback).
-  if (auto* agents = info("agents")) {
-    long long n = 0;
-    const auto [end, ec] = std::from_chars(agents->data(), agents->data() + agents->size(), n);
-    if (ec == std::errc() && end == agents->data() + agents->size()) letta_agents_.with().set(static_cast<double>(n));
+  // The count of this attempt only: an attempt that could not count (Postgres down) drops the
+  // sample rather than repeating the last count, so `letta_agents < N` cannot hold on a stale
+  // number and absent(letta_agents) says the count is unknown (Prometheus marks it stale).
+  if (reports.agents) {
+    if (f.agents) letta_agents_.with().set(static_cast<double>(*f.agents));
+    else letta_agents_.clear();
   }
-  if (auto* v = info("pgvector")) {
+  if (f.pgvector) {
     pgvector_info_.clear();
-    pgvector_info_.with({*v}).set(1);
+    pgvector_info_.with({*f.pgvector}).set(1);
   }
-  if (auto* role = info("role")) {
+  if (f.role) {
     redis_info_.clear();
-    redis_info_.with({*role}).set(1);
+    redis_info_.with({*f.role}).set(1);
   }
+}
+
+void ProbeMetrics::blocked(const std::string& component, const std::string& by) {
+  auto it = blocked_.find(component);
+  if (it != blocked_.end() && it->second != by) blocked_by_.with({component, it->second}).set(0);
+  if (by.empty()) {
+    if (it != blocked_.end()) blocked_.erase(it);
+    return;
+  }
+  blocked_by_.with({component, by}).set(1);
+  blocked_[component] = by;
 }
 
 void ProbeMetrics::state(const Component& c, bool changed) {

@@ -2,6 +2,9 @@
 // Probe metrics, named as blackbox_exporter names them (probe_success, probe_duration_seconds,
 // probe_http_status_code) so existing dashboards fit, plus what blackbox never had: attempt,
 // success and failure counters, the failure reason as a label, and the damped state.
+#include <map>
+#include <string>
+
 #include "config/components.hpp"
 #include "metrics/registry.hpp"
 #include "probes/health_state.hpp"
@@ -18,6 +21,9 @@ class ProbeMetrics {
   void state(const Component& c, bool changed);
 
  private:
+  // lettagate_component_blocked_by{component, by}: 1 for the latest cause, 0 once it passed.
+  void blocked(const std::string& component, const std::string& by);
+
   metrics::Family<metrics::Gauge>& success_;
   metrics::Family<metrics::Gauge>& duration_;
   metrics::Family<metrics::Gauge>& http_status_;
@@ -32,6 +38,8 @@ class ProbeMetrics {
   metrics::Family<metrics::Gauge>& letta_agents_;
   metrics::Family<metrics::Gauge>& pgvector_info_;
   metrics::Family<metrics::Gauge>& redis_info_;
+  metrics::Family<metrics::Gauge>& blocked_by_;
+  std::map<std::string, std::string> blocked_;  // component -> the `by` label last set to 1
 };
 
 }  // namespace lg::probes

@@ -3,6 +3,7 @@
 // replies mean, and redis_libuv_adapter.cpp for why we carry our own libuv adapter.
 #include "probes/factories.hpp"
 #include "probes/redis_attempt.hpp"
+#include "probes/redis_reply.hpp"
 
 namespace lg::probes {
 namespace {
@@ -15,6 +16,7 @@ class RedisProbe : public Probe {
     target_.user = s.url.user;
     target_.password = s.password;
     target_.db = s.db;
+    allow_replica_ = s.allow_replica;
   }
   ~RedisProbe() override { cancel(); }
 
@@ -22,7 +24,7 @@ class RedisProbe : public Probe {
     // RedisAttempt never calls back from inside start(), so attempt_ is set before any done.
     attempt_ = RedisAttempt::start(loop_, target_, [this, done = std::move(done)](Outcome o) {
       attempt_ = nullptr;  // it frees itself once hiredis lets go of the context
-      done(std::move(o));
+      done(judge_replica(std::move(o), allow_replica_));
     });
   }
 
@@ -38,6 +40,7 @@ class RedisProbe : public Probe {
   RedisTarget target_;
   std::string display_;  // the URL with its password redacted
   RedisAttempt* attempt_ = nullptr;
+  bool allow_replica_ = false;  // --redis-allow-replica
 };
 
 }  // namespace

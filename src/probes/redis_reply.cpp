@@ -59,6 +59,8 @@ RedisInfo parse_info(std::string_view text) {
     else if (key == "loading") info.loading = value == "1";
     else if (key == "loading_loaded_perc") info.loaded_percent = value;
     else if (key == "loading_eta_seconds") info.eta_seconds = value;
+    else if (key == "master_host") info.master_host = value;
+    else if (key == "master_port") info.master_port = value;
   }
   return info;
 }
@@ -114,15 +116,26 @@ Outcome loading_outcome(const RedisInfo* info) {
 }
 
 Outcome success_outcome(const RedisInfo& info) {
-  auto o = Outcome::success(fmt::format("PONG, role {}, redis {}", info.role.empty() ? "unknown" : info.role,
-                                        info.version.empty() ? "unknown" : info.version));
+  std::string role = info.role.empty() ? "unknown" : info.role;
+  if (!info.master_host.empty()) role += fmt::format(" of {}:{}", info.master_host, info.master_port);
+  auto o = Outcome::success(fmt::format("PONG, role {}, redis {}", role, info.version.empty() ? "unknown" : info.version));
   add_info(o, info);
   return o;
 }
 
+Outcome judge_replica(Outcome o, bool allow_replica) {
+  if (!o.ok || allow_replica || o.facts.role != "slave") return o;
+  Outcome f = Outcome::failure("replica", fmt::format("Redis is a read-only replica ({}): Letta writes to Redis; point "
+                                                      "LETTA_REDIS_HOST and --redis-url at the master, or set "
+                                                      "--redis-allow-replica",
+                                                      o.reason));
+  f.facts = std::move(o.facts);
+  return f;
+}
+
 void add_info(Outcome& o, const RedisInfo& info) {
-  if (!info.role.empty()) o.info["role"] = info.role;
-  if (!info.version.empty()) o.info["version"] = info.version;
+  if (!info.role.empty()) o.facts.role = info.role;
+  if (!info.version.empty()) o.facts.version = info.version;
 }
 
 }  // namespace lg::probes

@@ -19,6 +19,8 @@ struct RedisInfo {
   bool loading = false;         // loading:1
   std::string loaded_percent;   // loading_loaded_perc: (while loading)
   std::string eta_seconds;      // loading_eta_seconds: (while loading)
+  std::string master_host;      // master_host: (a replica's master)
+  std::string master_port;      // master_port:
 };
 
 // Parses INFO's "key:value\r\n" lines; sections ("# Server") and unknown keys are skipped.
@@ -35,10 +37,15 @@ Outcome classify_connect_error(const std::string& address, int sys_errno, std::s
 // "Redis is loading its dataset into memory" with INFO's progress when known (info may be null).
 Outcome loading_outcome(const RedisInfo* info);
 
-// "PONG, role master, redis 7.0.15", with role and version in Outcome::info.
+// "PONG, role master, redis 7.0.15" (a replica: "role slave of HOST:PORT"), with role and version in Outcome::facts.
 Outcome success_outcome(const RedisInfo& info);
 
-// Copies role and version into o.info (what letta_redis_info and /status show).
+// A replica (role slave) as Letta would use it: down, reason_code `replica`, unless
+// --redis-allow-replica. Letta writes to Redis (stream resumption, background runs); a replica
+// refuses writes (READONLY) or, when replica-read-only is off, keeps them from the master.
+Outcome judge_replica(Outcome o, bool allow_replica);
+
+// Copies role and version into o.facts (what letta_redis_info and /status show).
 void add_info(Outcome& o, const RedisInfo& info);
 
 }  // namespace lg::probes

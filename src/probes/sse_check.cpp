@@ -77,7 +77,7 @@ Outcome judge_first_event(const SseCheckSpec& spec, const SseFirstEvent& first, 
     if (first.sent_after_ms) sent = fmt::format(" (sent {:.0f} ms after the request)", *first.sent_after_ms);
     o = Outcome::success(fmt::format("{}: first event after {:.0f} ms{}", spec.what, first.at_ms, sent));
   }
-  o.info["first_event_ms"] = fmt::format("{:.0f}", first.at_ms);
+  o.facts.first_event_ms = first.at_ms;
   return o;
 }
 
@@ -224,7 +224,7 @@ void SseCheck::on_deadline() {
 void SseCheck::finish(Outcome o) {
   if (!done_) return;
   if (o.http_status == 0) o.http_status = status_;
-  if (first_ && !accel_buffering_.empty()) o.info["x_accel_buffering"] = accel_buffering_;
+  if (first_ && !accel_buffering_.empty()) o.facts.x_accel_buffering = accel_buffering_;
   auto done = std::move(done_);
   done_ = nullptr;
   cancel();  // closes the stream: the check needs one event, not the conversation

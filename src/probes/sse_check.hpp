@@ -21,7 +21,7 @@
 // Verdicts (Outcome.reason_code):
 //   ok             a complete event (not `data: [DONE]`) arrived before the deadline and the
 //                  stream stayed open for the settle window after it; the stream is then closed
-//                  (the client is cancelled). info["first_event_ms"] is the time from the start
+//                  (the client is cancelled). facts.first_event_ms is the time from the start
 //                  of the attempt (connect included) to that event.
 //   not_sse        the answer is not 200 with Content-Type text/event-stream (says what it was)
 //   buffered       the deadline passed with no body byte (headers came and nothing after, or not

@@ -34,7 +34,7 @@ TEST_CASE("letta: healthy stand-in is up with its version", "[stack][letta]") {
   INFO(c.reason);
   CHECK(c.reason_code == "ok");
   CHECK(c.status == Status::Up);
-  CHECK(c.info.at("version") == "0.16.7");
+  CHECK(c.facts.version.value() == "0.16.7");
   CHECK(contains(c.reason, "0.16.7"));
   CHECK(c.target == "GET " + letta_url() + "/v1/health/");
 }
@@ -102,7 +102,7 @@ TEST_CASE("letta: --letta-ready reports warming and draining as not_ready", "[st
       CHECK(c.reason_code == "not_ready");
       CHECK(contains(c.reason, word));
       CHECK(contains(c.reason, "/v1/ready/"));
-      CHECK(c.info.at("version") == "0.16.7");  // learnt from the health answer
+      CHECK(c.facts.version.value() == "0.16.7");  // learnt from the health answer
       CHECK(c.status == Status::Down);
     }
   }
@@ -217,7 +217,7 @@ TEST_CASE("letta: --letta-expect-json checks one top-level field", "[stack][lett
     const auto& c = h->first_result();
     INFO(c.reason);
     CHECK(c.reason_code == "ok");
-    CHECK(c.info.at("version") == version);
+    CHECK(c.facts.version.value() == version);
   }
   SECTION("a value that differs") {
     auto h = letta_harness({"--letta-expect-json", "version=0.0.1"});

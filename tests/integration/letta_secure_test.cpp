@@ -123,7 +123,7 @@ TEST_CASE("secured Letta: --min-agents asks the agent count, 401 without --letta
     CHECK(c.reason_code == "auth_failed");
     CHECK(contains(c.reason, "GET /v1/agents/count answered HTTP 401"));
     CHECK(contains(c.reason, "--letta-token"));
-    CHECK(c.info.count("version") == 1);  // the health answer's facts are kept
+    CHECK(c.facts.version.has_value());  // the health answer's facts are kept
   }
   {
     auto wrong = base;
@@ -140,7 +140,7 @@ TEST_CASE("secured Letta: --min-agents asks the agent count, 401 without --letta
   const auto& c = h->first_result();
   INFO(c.reason);
   CHECK(c.status == Status::Up);
-  CHECK(c.info.at("api_agents") == lgtest::env("LG_PG_AGENTS"));
+  CHECK(c.facts.api_agents == std::stoll(lgtest::env("LG_PG_AGENTS")));
   CHECK(contains(c.reason, lgtest::env("LG_PG_AGENTS") + " agents"));
   CHECK_FALSE(contains(c.reason, kPassword));
 }

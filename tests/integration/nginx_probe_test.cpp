@@ -41,8 +41,8 @@ TEST_CASE("nginx: Letta's health through the SSE proxy is up", "[stack][nginx]")
   INFO(c.reason);
   CHECK(c.reason_code == "ok");
   CHECK(c.status == Status::Up);
-  CHECK(c.info.at("letta_version") == "0.16.7");  // Letta's version, seen through nginx
-  CHECK(c.info.count("version") == 0);
+  CHECK(c.facts.letta_version.value() == "0.16.7");  // Letta's version, seen through nginx
+  CHECK(!c.facts.version.has_value());
   CHECK(contains(c.reason, "nginx GET " + nginx_url() + "/v1/health/"));
   CHECK(c.target == "GET " + nginx_url() + "/v1/health/");
 }
@@ -62,9 +62,9 @@ TEST_CASE("nginx: an SSE stream through the SSE-correct proxy delivers its first
     INFO(c.reason);
     CHECK(c.reason_code == "ok");
     CHECK(c.status == Status::Up);
-    REQUIRE(c.info.count("first_event_ms") == 1);
-    CHECK(std::stoi(c.info.at("first_event_ms")) < 500);
-    CHECK(c.info.at("x_accel_buffering") == "no");
+    REQUIRE(c.facts.first_event_ms.has_value());
+    CHECK(c.facts.first_event_ms.value() < 500);
+    CHECK(c.facts.x_accel_buffering.value() == "no");
     CHECK(c.last_latency_s < 0.9);  // the stream was closed at its first event, not held
     CHECK(contains(c.reason, "first event after"));
     CHECK(contains(c.target, "+ SSE GET " + nginx_url() + kStream));
@@ -75,7 +75,7 @@ TEST_CASE("nginx: an SSE stream through the SSE-correct proxy delivers its first
     const auto& c = h->first_result();
     INFO(c.reason);
     CHECK(c.reason_code == "ok");
-    CHECK(std::stoi(c.info.at("first_event_ms")) < 500);
+    CHECK(c.facts.first_event_ms.value() < 500);
   }
   SECTION("several attempts in a row stay up") {
     // Deadlines a busy machine meets (the stand-in is one Python process that the tests running
@@ -112,7 +112,7 @@ TEST_CASE("nginx: a short stream through the buffering proxy is buffered, throug
     const auto& c = h->first_result();
     INFO(c.reason);
     CHECK(c.reason_code == "ok");
-    CHECK(std::stoi(c.info.at("first_event_ms")) < 500);
+    CHECK(c.facts.first_event_ms.value() < 500);
   }
   SECTION("the buffering proxy: every event, and the end, at ~400 ms") {
     auto h = nginx_harness(nginx_url("LG_NGINX_BUFFERED_PORT"), {"--sse-url", kShortStream});
@@ -125,7 +125,7 @@ TEST_CASE("nginx: a short stream through the buffering proxy is buffered, throug
     const bool with_end = contains(c.reason, "the first event arrived only together with the end of the stream");
     CHECK((with_end || contains(c.reason, "nginx held it about")));
     CHECK(contains(c.reason, "proxy_buffering off"));
-    CHECK(std::stoi(c.info.at("first_event_ms")) >= 350);
+    CHECK(c.facts.first_event_ms.value() >= 350);
     CHECK(c.last_latency_s < 0.95);  // decided at the end, not at the deadline
   }
   SECTION("Letta's streaming POST through the buffering proxy") {
@@ -151,7 +151,7 @@ TEST_CASE("nginx: a long stream the buffering proxy passes in bursts is buffered
   CHECK(c.reason_code == "buffered");
   CHECK(contains(c.reason, "but the stream sent it"));
   CHECK(contains(c.reason, "nginx held it about"));
-  CHECK(std::stoi(c.info.at("first_event_ms")) >= 700);
+  CHECK(c.facts.first_event_ms.value() >= 700);
   CHECK(c.last_latency_s < 2.9);  // decided at the burst, not at the deadline
   auto direct = nginx_harness(nginx_url(), {"--sse-url", stream, "--sse-deadline", "3s", "--nginx-timeout", "4s",
                                             "--nginx-interval", "5s"});

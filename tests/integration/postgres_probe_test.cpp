@@ -195,10 +195,10 @@ TEST_CASE("postgres: healthy Letta database is up with pgvector, agents and iden
   INFO(c.reason);
   CHECK(c.reason_code == "ok");
   CHECK(c.status == Status::Up);
-  CHECK(c.info.at("pgvector") == "0.8.0");
-  CHECK(c.info.at("agents") == lgtest::env("LG_PG_AGENTS"));
-  CHECK(c.info.at("system_identifier") == system_identifier());
-  CHECK(contains(c.info.at("server_version"), "15."));
+  CHECK(c.facts.pgvector.value() == "0.8.0");
+  CHECK(c.facts.agents == std::stoll(lgtest::env("LG_PG_AGENTS")));
+  CHECK(c.facts.system_identifier.value() == system_identifier());
+  CHECK(contains(c.facts.server_version.value(), "15."));
   CHECK(contains(c.reason, "PostgreSQL 15."));
   CHECK(contains(c.reason, "pgvector 0.8.0, 3 live agents"));
   CHECK(c.target == "postgresql://letta:***@" + server() + "/letta");
@@ -296,7 +296,7 @@ TEST_CASE("postgres: fewer live agents than required is too_few_agents", "[stack
   CHECK(c.reason_code == "too_few_agents");
   CHECK(c.reason == fresh + " database at " + server() +
                         " has 0 live agents, expected at least 3: is this a fresh Letta instance?");
-  CHECK(c.info.at("agents") == "0");
+  CHECK(c.facts.agents == 0);
   check_no_secret(c);
 
   // --min-agents 0 (the default): an empty database is no failure (docs/operations.md).
@@ -322,7 +322,7 @@ TEST_CASE("postgres: identity pin, matched and mismatched", "[stack][postgres]")
   CHECK(c.reason_code == "identity_mismatch");
   CHECK(c.reason == "database identity changed at " + server() + ": system identifier " + real +
                         ", pinned 7000000000000000001: this is a different PostgreSQL cluster (a new, empty one?)");
-  CHECK(c.info.at("system_identifier") == real);
+  CHECK(c.facts.system_identifier.value() == real);
 
   auto right = pg_harness(dsn("letta"), {"--postgres-identity", real});
   const auto& r = right->first_result();
@@ -355,7 +355,7 @@ TEST_CASE("postgres: a role that may not call pg_control_system() is told so", "
   INFO(u.reason);
   CHECK(u.reason_code == "ok");
   CHECK(contains(u.reason, "system identifier unreadable: permission denied"));
-  CHECK(u.info.count("system_identifier") == 0);
+  CHECK(!u.facts.system_identifier.has_value());
 }
 
 TEST_CASE("postgres: a locked agents table is answered by the server before the timeout", "[stack][serial][postgres]") {

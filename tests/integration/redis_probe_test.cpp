@@ -64,9 +64,9 @@ TEST_CASE("redis: a healthy server answers PONG, with role and version from INFO
   INFO(o.reason);
   CHECK(o.ok);
   CHECK(o.reason_code == "ok");
-  CHECK(o.info.at("role") == "master");
-  CHECK(std::regex_match(o.info.at("version"), std::regex(R"(\d+\.\d+\.\d+)")));
-  CHECK(o.reason == "PONG, role master, redis " + o.info.at("version"));
+  CHECK(o.facts.role.value() == "master");
+  CHECK(std::regex_match(o.facts.version.value(), std::regex(R"(\d+\.\d+\.\d+)")));
+  CHECK(o.reason == "PONG, role master, redis " + o.facts.version.value());
   PrivateLoop loop;
   CHECK(lg::probes::make_probe(loop.get(), s)->target() == plain_url());
 }
@@ -94,7 +94,7 @@ TEST_CASE("redis: AUTH with the right password on the requirepass server", "[sta
     auto o = probe_once(s);
     INFO(o.reason);
     CHECK(o.reason_code == "ok");
-    CHECK(o.info.at("role") == "master");
+    CHECK(o.facts.role.value() == "master");
     PrivateLoop loop;
     auto target = lg::probes::make_probe(loop.get(), s)->target();
     CHECK(target == "redis://:***@" + auth_host_port() + "/2");
@@ -284,11 +284,11 @@ TEST_CASE("redis: a server loading its dataset is loading, with progress, then o
   REQUIRE(loading);
   CHECK_THAT(loading->reason, Catch::StartsWith("Redis is loading its dataset into memory"));
   CHECK(contains(loading->reason, "% loaded"));
-  CHECK(loading->info.at("role") == "master");
+  CHECK(loading->facts.role.value() == "master");
   REQUIRE(ready);
   INFO(ready->reason);
   CHECK(ready->reason_code == "ok");
-  CHECK(ready->info.at("role") == "master");
+  CHECK(ready->facts.role.value() == "master");
   CHECK(server.stop());
   lgtest::run("rm -rf " + dir);
 }

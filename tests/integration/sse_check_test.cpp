@@ -129,8 +129,8 @@ TEST_CASE("sse socket: the first event passes, even one byte at a time with CRLF
   CHECK(o.ok);
   CHECK(o.reason_code == "ok");
   CHECK(o.http_status == 200);
-  CHECK(o.info.at("x_accel_buffering") == "no");
-  CHECK(std::stoi(o.info.at("first_event_ms")) >= 5 * 40);  // it waited for the blank line
+  CHECK(o.facts.x_accel_buffering.value() == "no");
+  CHECK(o.facts.first_event_ms.value() >= 5 * 40);  // it waited for the blank line
   CHECK(contains(server.request(), "POST /stream HTTP/1.1"));
   CHECK(contains(server.request(), "Accept: text/event-stream"));
   CHECK(contains(server.request(), "Content-Type: application/json"));
@@ -146,7 +146,7 @@ TEST_CASE("sse socket: a first event that comes with the stream's end is buffere
     INFO(o.reason);
     CHECK(o.reason_code == "buffered");
     CHECK(contains(o.reason, "only together with the end of the stream (the response body ended"));
-    CHECK(o.info.at("x_accel_buffering") == "no");
+    CHECK(o.facts.x_accel_buffering.value() == "no");
   }
   SECTION("the end marker 50 ms after the event, within the settle window") {
     ScriptedServer server({{0, chunked}, {20, "9\r\ndata: 1\n\n\r\n"}, {50, "e\r\ndata: [DONE]\n\n\r\n"}}, 3000);
@@ -167,7 +167,7 @@ TEST_CASE("sse socket: a first event that comes with the stream's end is buffere
     Outcome o = run_check(server.port(), 2000);
     INFO(o.reason);
     CHECK(o.reason_code == "ok");
-    CHECK(std::stoi(o.info.at("first_event_ms")) < 300);
+    CHECK(o.facts.first_event_ms.value() < 300);
   }
   SECTION("a first event near the deadline: the settle window is cut at the deadline") {
     ScriptedServer server({{0, chunked}, {300, "9\r\ndata: 1\n\n\r\n"}}, 3000);

@@ -3,6 +3,9 @@
 // timeout, bad configuration, --json, the live table in a real pty, Ctrl-C, and no secret in
 // any output.
 #include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -307,8 +310,41 @@ TEST_CASE("wait: a live table redrawn in place on a terminal", "[stack][wait]") 
   CHECK(contains(down.out, "refused"));
   // The verdict comes at the timeout's first loop turn: 1.5 s, later on a busy machine or under ASan.
   CHECK(std::regex_search(down.out, std::regex("not ready after (1\\.[5-9]|[2-9]\\.[0-9])")));
-  CHECK(contains(down.out, "(timeout 1500ms): waiting for redis (down)"));
+  CHECK(contains(down.out, "(timeout 1500ms): waiting for redis (down: connection refused by 127.0.0.1:"));
   // Warnings stay off the terminal under the live table (it shows every state change itself).
   CHECK_FALSE(contains(down.out, "warning"));
   expect_no_secrets(down.out);
+}
+
+TEST_CASE("wait: on a narrow terminal the last table and the verdict give every reason whole", "[stack][wait]") {
+  // 60 columns: while waiting, rows are cut to the width (in-place redraw); the last table is
+  // not redrawn, so its reasons are whole, and the verdict says why redis is not ready.
+  const std::string port = closed_port();
+  auto down = lgtest::run("script -qefc \"stty cols 60; " + bin() + " wait --timeout 1500ms" + stack_args() +
+                              " --redis-url redis://127.0.0.1:" + port + "\" /dev/null",
+                          60);
+  INFO(down.out);
+  CHECK(down.exit_code == 1);
+  const std::string reason = "connection refused by 127.0.0.1:" + port;
+  CHECK(std::regex_search(down.out, std::regex("redis +\\x1b\\[31mdown.*" + reason)));  // the table row, whole
+  CHECK(contains(down.out, "waiting for redis (down: " + reason + ")"));
+  CHECK(contains(down.out, "\x1b[J"));  // the screen below cleared before the whole lines
+  expect_no_secrets(down.out);
+}
+
+TEST_CASE("wait: without a terminal each state change is said once, on stdout", "[stack][wait]") {
+  char path[] = "/tmp/lettagate-wait-stderr-XXXXXX";
+  const int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  auto t = timed_run(bin() + " wait --timeout 1500ms" + stack_args() + " --redis-url redis://127.0.0.1:" +
+                     closed_port() + " 2>" + path);
+  const std::string err = lgtest::run(std::string("cat ") + path).out;
+  std::remove(path);
+  INFO("stdout:\n" << t.r.out << "\nstderr:\n" << err);
+  CHECK(t.r.exit_code == 1);
+  CHECK(std::regex_search(t.r.out, std::regex("\\] redis: unknown -> down \\(")));
+  CHECK(std::regex_search(t.r.out, std::regex("\\] letta: (unknown|down) -> up")));
+  CHECK_FALSE(contains(err, "-> down"));  // not again as a log line
+  CHECK_FALSE(contains(err, "-> up"));
 }

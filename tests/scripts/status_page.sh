@@ -202,15 +202,23 @@ else
 fi
 
 # A reason quoting a server's body (<html>oops</html>) must show as text, not become markup.
+# The failing answer has no version: the version shown is the last success's, marked last seen.
 STEP="escaping"
 [ "$(set_mode bad_body)" = bad_body ] || fail "stand-in did not take mode bad_body"
-if wait_status '"oops" in d["components"]["letta"]["reason"]'; then
+if wait_status '"oops" in d["components"]["letta"]["reason"] and d["components"]["letta"]["status"] == "down"'; then
+  if wait_status 'd["components"]["letta"]["info"]["version"] == "0.16.7" and isinstance(d["components"]["letta"]["info_last_seen"]["version"], float) and not d["components"]["letta"]["info_last_seen"].keys() - {"version"}'; then
+    ok "/status: the version of a down letta is marked last seen (info_last_seen)"
+  else
+    fail "/status: letta's version not marked last seen: $(curl -s -m 2 "http://127.0.0.1:$PORT/status" | head -c 600)"
+  fi
   chromium_run --virtual-time-budget=5000 --dump-dom "http://127.0.0.1:$PORT/" >"$TMP/dom2.html" || true
   if check_dom "$TMP/dom2.html" '
     rows["letta"]["status"] == "down"
     "&lt;html&gt;oops&lt;/html&gt;" in dom
     "<html>oops" not in dom
-  '; then ok "server text is escaped"; else fail "escaping"; fi
+    re.search(r"0\.16\.7\s*last seen", rows["letta"]["text"])
+    "last seen" not in rows["ghost"]["text"]
+  '; then ok "server text is escaped; the stale version is shown as last seen"; else fail "escaping / last seen"; fi
 else
   fail "/status never showed the bad body reason"
 fi

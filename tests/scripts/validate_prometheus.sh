@@ -33,7 +33,8 @@ if promtool check rules prometheus-rules.yml >"$TMP/out" 2>&1; then ok "promtool
 
 STEP="rule unit tests"
 # compose/prometheus-rules.test.yml: the agents-dropped, not-ready (but not draining) and
-# component-down alerts fire on the series lettagate exposes, and only then.
+# component-down alerts fire on the series lettagate exposes, and only then; one cause, one
+# alert: nginx down because Letta is (lettagate_component_blocked_by) fires Letta's alert only.
 if promtool test rules prometheus-rules.test.yml >"$TMP/out" 2>&1; then ok "promtool test rules: $(grep -c 'eval_time' prometheus-rules.test.yml) evaluations"; else
   fail "promtool test rules: $(cat "$TMP/out")"; fi
 

@@ -31,7 +31,7 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 TEST_CASE("agent count: a bare integer at or above --min-agents is ok, the count a fact", "[unit][letta]") {
   auto o = judge_agent_count(spec(3), answer(200, "3"));
   CHECK(o.ok);
-  CHECK(o.info[kApiAgentsFact] == "3");
+  CHECK(o.facts.api_agents == 3);
   CHECK(o.reason == "3 agents");
 }
 
@@ -39,7 +39,7 @@ TEST_CASE("agent count: below --min-agents is too_few_agents naming LETTA_PG_URI
   auto o = judge_agent_count(spec(1), answer(200, "0\n"));
   CHECK_FALSE(o.ok);
   CHECK(o.reason_code == "too_few_agents");
-  CHECK(o.info[kApiAgentsFact] == "0");
+  CHECK(o.facts.api_agents == 0);
   CHECK(contains(o.reason, "expected at least 1"));
   CHECK(contains(o.reason, "LETTA_PG_URI"));
 }
@@ -62,14 +62,14 @@ TEST_CASE("agent count: a body that is not a whole number is bad_body, never a c
     auto o = judge_agent_count(spec(1), answer(200, body));
     CHECK_FALSE(o.ok);
     CHECK(o.reason_code == "bad_body");
-    CHECK(o.info.count(kApiAgentsFact) == 0);
+    CHECK(!o.facts.api_agents.has_value());
   }
 }
 
 TEST_CASE("agent count: a Letta without the route (404) is ok with the count unknown", "[unit][letta]") {
   auto o = judge_agent_count(spec(5), answer(404, R"({"detail":"Not Found"})"));
   CHECK(o.ok);
-  CHECK(o.info[kApiAgentsFact] == "unknown");
+  CHECK(o.facts.api_agents == lg::probes::kUnknownCount);
   CHECK(contains(o.reason, "unknown"));
   auto err = judge_agent_count(spec(1), answer(500, "boom"));
   CHECK(err.reason_code == "http_5xx");
@@ -79,16 +79,17 @@ TEST_CASE("letta database rule: 0 through the API while the table holds some is 
   Component pg;
   pg.name = "postgres";
   pg.last_ok = true;
-  pg.info = {{"agents", "3"}, {"address", "127.0.0.1:5432"}};
+  pg.facts.agents = 3;
+  pg.facts.address = "127.0.0.1:5432";
   Outcome letta = judge_agent_count(spec(1), answer(200, "0"));
-  letta.info["version"] = "0.16.7";
+  letta.facts.version = "0.16.7";
   auto o = lg::app::apply_letta_database_rule(letta, &pg);
   CHECK(o.reason_code == "wrong_database");
   CHECK(o.reason ==
         "letta-server is not using the database at 127.0.0.1:5432 (it reports 0 agents, that database holds 3): "
         "check LETTA_PG_URI");
-  CHECK(o.info["version"] == "0.16.7");
-  CHECK(o.info[kApiAgentsFact] == "0");
+  CHECK(o.facts.version == "0.16.7");
+  CHECK(o.facts.api_agents == 0);
 
   SECTION("fewer through the API than in the table is no mismatch: other organisations' agents") {
     auto fewer = lg::app::apply_letta_database_rule(judge_agent_count(spec(1), answer(200, "1")), &pg);
@@ -96,7 +97,7 @@ TEST_CASE("letta database rule: 0 through the API while the table holds some is 
   }
   SECTION("an empty table, a failing or unprobed postgres, an unknown count: the letta verdict stands") {
     Component empty = pg;
-    empty.info["agents"] = "0";
+    empty.facts.agents = 0;
     CHECK(lg::app::apply_letta_database_rule(letta, &empty).reason_code == "too_few_agents");
     Component down = pg;
     down.last_ok = false;

@@ -147,11 +147,11 @@ TEST_CASE("evaluate: a healthy database", "[unit][postgres]") {
   CHECK(o.ok);
   CHECK(o.reason_code == "ok");
   CHECK(o.reason == "PostgreSQL 15.20, pgvector 0.8.0, 3 live agents");
-  CHECK(o.info.at("server_version") == "15.20 (Debian 15.20-0+deb12u1)");
-  CHECK(o.info.at("pgvector") == "0.8.0");
-  CHECK(o.info.at("agents") == "3");
-  CHECK(o.info.at("system_identifier") == "7711993756597407694");
-  CHECK(o.info.at("database") == "letta");
+  CHECK(o.facts.server_version.value() == "15.20 (Debian 15.20-0+deb12u1)");
+  CHECK(o.facts.pgvector.value() == "0.8.0");
+  CHECK(o.facts.agents == 3);
+  CHECK(o.facts.system_identifier.value() == "7711993756597407694");
+  CHECK(o.facts.database.value() == "letta");
 
   spec.identity = "7711993756597407694";
   o = evaluate(healthy(), spec);
@@ -178,14 +178,14 @@ TEST_CASE("evaluate: pgvector missing", "[unit][postgres]") {
   auto o = evaluate(r, {});
   CHECK(o.reason_code == "extension_missing");
   CHECK(o.reason == "pgvector extension `vector` is not installed in database letta_novector at 127.0.0.1:5432");
-  CHECK(o.info.at("agents") == "3");  // what was learnt is still reported
+  CHECK(o.facts.agents == 3);  // what was learnt is still reported
 
   CheckSpec optional;
   optional.require_vector = false;
   o = evaluate(r, optional);
   CHECK(o.ok);
   CHECK(o.reason == "PostgreSQL 15.20, no pgvector, 3 live agents");
-  CHECK(o.info.count("pgvector") == 0);
+  CHECK(!o.facts.pgvector.has_value());
 }
 
 TEST_CASE("evaluate: Letta's schema not migrated", "[unit][postgres]") {
@@ -218,7 +218,7 @@ TEST_CASE("evaluate: too few live agents", "[unit][postgres]") {
   CHECK(o.reason ==
         "letta_fresh database at 127.0.0.1:5432 has 0 live agents, expected at least 3: is this a fresh Letta "
         "instance?");
-  CHECK(o.info.at("agents") == "0");  // the letta_agents gauge still learns the count
+  CHECK(o.facts.agents == 0);  // the letta_agents gauge still learns the count
 }
 
 TEST_CASE("evaluate: identity pin", "[unit][postgres]") {
@@ -229,7 +229,7 @@ TEST_CASE("evaluate: identity pin", "[unit][postgres]") {
   CHECK(o.reason ==
         "database identity changed at 127.0.0.1:5432: system identifier 7711993756597407694, pinned 123: this is a "
         "different PostgreSQL cluster (a new, empty one?)");
-  CHECK(o.info.at("system_identifier") == "7711993756597407694");
+  CHECK(o.facts.system_identifier.value() == "7711993756597407694");
 }
 
 TEST_CASE("evaluate: pg_control_system() not allowed", "[unit][postgres]") {
@@ -240,7 +240,7 @@ TEST_CASE("evaluate: pg_control_system() not allowed", "[unit][postgres]") {
   CHECK(o.reason ==
         "PostgreSQL 15.20, pgvector 0.8.0, 3 live agents; system identifier unreadable: permission denied for "
         "function pg_control_system (GRANT EXECUTE ON FUNCTION pg_control_system() TO letta)");
-  CHECK(o.info.count("system_identifier") == 0);
+  CHECK(!o.facts.system_identifier.has_value());
 
   CheckSpec pinned;
   pinned.identity = "7711993756597407694";

@@ -49,19 +49,19 @@ TEST_CASE("redis success and loading outcomes say what INFO said", "[unit][redis
   CHECK(ok.ok);
   CHECK(ok.reason_code == "ok");
   CHECK(ok.reason == "PONG, role master, redis 7.0.15");
-  CHECK(ok.info.at("role") == "master");
-  CHECK(ok.info.at("version") == "7.0.15");
+  CHECK(ok.facts.role.value() == "master");
+  CHECK(ok.facts.version.value() == "7.0.15");
 
   auto bare = success_outcome(RedisInfo{});
   CHECK(bare.reason == "PONG, role unknown, redis unknown");
-  CHECK(bare.info.empty());
+  CHECK(bare.facts.empty());
 
   auto info = parse_info(kInfoLoading);
   auto loading = loading_outcome(&info);
   CHECK_FALSE(loading.ok);
   CHECK(loading.reason_code == "loading");
   CHECK(loading.reason == "Redis is loading its dataset into memory (33.33% loaded, about 4 s left)");
-  CHECK(loading.info.at("role") == "slave");
+  CHECK(loading.facts.role.value() == "slave");
   CHECK(loading_outcome(nullptr).reason == "Redis is loading its dataset into memory");
 }
 

@@ -95,7 +95,7 @@ TEST_CASE("sse check: the first event passes only while the stream stays open", 
   auto open = judge_first_event(spec(), first, std::nullopt);
   CHECK(open.ok);
   CHECK(open.reason == "nginx SSE GET http://127.0.0.1:8284/stream: first event after 12 ms");
-  CHECK(open.info.at("first_event_ms") == "12");
+  CHECK(lg::probes::fact_text(open.facts.first_event_ms.value()) == "12");
 
   // A buffering proxy releases a short stream at its end: the first event and the end together.
   for (const char* how : {"data: [DONE]", "the response body ended", "connection closed by the server"}) {
@@ -107,7 +107,7 @@ TEST_CASE("sse check: the first event passes only while the stream stays open", 
                             ", 0 ms after it): nginx is buffering") != std::string::npos);
     CHECK(ended.reason.find("proxy_buffering off, proxy_http_version 1.1") != std::string::npos);
     CHECK(ended.reason.find("stays open longer than --sse-deadline") != std::string::npos);
-    CHECK(ended.info.at("first_event_ms") == "405");
+    CHECK(lg::probes::fact_text(ended.facts.first_event_ms.value()) == "405");
   }
 }
 
