@@ -14,6 +14,7 @@
 #include "config/config_error.hpp"
 #include "config/url.hpp"
 #include "core/duration.hpp"
+#include "core/host_port.hpp"
 
 namespace lg {
 

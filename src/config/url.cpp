@@ -6,6 +6,8 @@
 #include <cctype>
 #include <strings.h>
 
+#include "core/host_port.hpp"
+
 namespace lg {
 namespace {
 

@@ -6,8 +6,6 @@
 #include <string>
 #include <string_view>
 
-#include "core/host_port.hpp"  // HostPort: settings hold addresses
-
 namespace lg {
 
 struct Url {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/url.hpp"
+#include "core/host_port.hpp"
 
 namespace lg {
 

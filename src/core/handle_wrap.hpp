@@ -1,6 +1,6 @@
 #pragma once
-// HandleWrap<Self, H, Callback>: an object that owns one libuv handle on its own, after Node's
-// HandleWrap; the base of Timer, Defer, Signal and EveryTurn. The rules, once:
+// HandleWrap<Self, H, Callback>: one libuv handle owned on its own, after Node's HandleWrap.
+// The base of Timer, Defer, Signal, EveryTurn and the Redis adapter's PollEvents. The rules, once:
 //   - create() allocates it; whoever created it keeps the pointer and calls close() when done.
 //     After close() the pointer must not be used.
 //   - close() is idempotent and safe from inside the callback. Nothing fires after it, and the

@@ -7,8 +7,6 @@
 #include <string>
 #include <string_view>
 
-#include "core/decimal.hpp"
-
 namespace lg::metrics {
 
 std::string escape_label_value(const std::string& v);
@@ -33,9 +31,6 @@ struct ValueMemo {
 // Writes the value (or the count) and a newline at p; returns the end.
 char* write_value_line(char* p, double v, ValueMemo& memo);
 char* write_count_line(char* p, uint64_t v);
-// Moved to core/decimal.hpp (http/ uses it and depends on nothing above core); this name stays
-// until every caller says lg::append_uint.
-using ::lg::append_uint;
 
 inline char* write_text(char* p, std::string_view s) {
   std::memcpy(p, s.data(), s.size());

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "config/config.hpp"
+#include "core/host_port.hpp"
 #include "probes/probe.hpp"
 
 namespace lg::probes {

@@ -10,12 +10,6 @@
 namespace lg::probes {
 namespace {
 
-std::string snippet(const std::string& body) {
-  std::string s = body.substr(0, 60);
-  std::replace_if(s.begin(), s.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
-  return body.size() > 60 ? s + "..." : s;
-}
-
 std::string json_scalar(const nlohmann::json& v) {
   if (v.is_string()) return v.get<std::string>();
   return v.dump();
@@ -50,7 +44,7 @@ Outcome judge_http_response(const HttpCheckSpec& spec, const http::ClientRespons
   }
   if (!spec.expect_body.empty() && r.body.find(spec.expect_body) == std::string::npos) {
     Outcome f = Outcome::failure("bad_body", fmt::format("{} body lacks \"{}\": {}", spec.what, spec.expect_body,
-                                                         snippet(r.body)));
+                                                         body_snippet(r.body)));
     f.http_status = r.status;
     return f;
   }
@@ -61,7 +55,7 @@ Outcome judge_http_response(const HttpCheckSpec& spec, const http::ClientRespons
     auto eq = spec.expect_json.find('=');
     std::string field = spec.expect_json.substr(0, eq), want = spec.expect_json.substr(eq + 1);
     std::string problem;
-    if (doc.is_discarded() || !doc.is_object()) problem = fmt::format("body is not a JSON object: {}", snippet(r.body));
+    if (doc.is_discarded() || !doc.is_object()) problem = fmt::format("body is not a JSON object: {}", body_snippet(r.body));
     else if (!doc.contains(field)) problem = fmt::format("JSON has no \"{}\" field", field);
     else if (json_scalar(doc[field]) != want)
       problem = fmt::format("\"{}\" is \"{}\", expected \"{}\"", field, json_scalar(doc[field]), want);
@@ -80,37 +74,23 @@ Outcome judge_http_response(const HttpCheckSpec& spec, const http::ClientRespons
 }
 
 void HttpCheck::start(Done done) {
-  http::ClientRequest req;
-  req.host = spec_.host;
-  req.port = spec_.port;
-  req.method = spec_.method;
-  req.target = spec_.path;
-  req.host_header = spec_.host_header;
-  req.headers.emplace_back("Accept", "application/json");
-  if (!spec_.bearer_token.empty()) req.headers.emplace_back("Authorization", "Bearer " + spec_.bearer_token);
   started_ = mono_seconds();
-  http::HttpAttempt::Handlers h;
-  h.on_complete = [this, done](http::ClientResponse r) {
-    attempt_ = nullptr;
-    Outcome o = judge_http_response(spec_, r);
-    const double latency = mono_seconds() - started_;
-    if (o.ok && spec_.degraded_after.count() > 0 && latency * 1000.0 > static_cast<double>(spec_.degraded_after.count())) {
-      o.degraded = true;
-      o.reason = fmt::format("{} slow: {:.0f} ms, above {} ({})", spec_.what, latency * 1000.0,
-                             format_duration(spec_.degraded_after), o.reason);
-    }
-    done(std::move(o));
-  };
-  h.on_error = [this, done](http::ClientError e) {
-    attempt_ = nullptr;
-    done(Outcome::failure(e.code, fmt::format("{}: {}", spec_.what, e.message)));
-  };
-  attempt_ = http::HttpAttempt::start(loop_, std::move(req), std::move(h));
+  get_.start(
+      spec_, [this, done](const http::ClientResponse& r) { judge(r, done); },
+      [this, done](const http::ClientError& e) {
+        done(Outcome::failure(e.code, fmt::format("{}: {}", spec_.what, e.message)));
+      });
 }
 
-void HttpCheck::cancel() {
-  if (attempt_) attempt_->cancel();
-  attempt_ = nullptr;
+void HttpCheck::judge(const http::ClientResponse& r, const Done& done) const {
+  Outcome o = judge_http_response(spec_, r);
+  const double latency = mono_seconds() - started_;
+  if (o.ok && spec_.degraded_after.count() > 0 && latency * 1000.0 > static_cast<double>(spec_.degraded_after.count())) {
+    o.degraded = true;
+    o.reason = fmt::format("{} slow: {:.0f} ms, above {} ({})", spec_.what, latency * 1000.0,
+                           format_duration(spec_.degraded_after), o.reason);
+  }
+  done(std::move(o));
 }
 
 }  // namespace lg::probes

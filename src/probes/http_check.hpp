@@ -11,17 +11,13 @@
 
 #include "core/duration.hpp"
 #include "http/http_attempt.hpp"
+#include "probes/json_get.hpp"
 #include "probes/outcome.hpp"
 
 namespace lg::probes {
 
-struct HttpCheckSpec {
-  std::string host;
-  uint16_t port = 80;
-  std::string method = "GET";
-  std::string path = "/";
-  std::string host_header;
-  std::string bearer_token;   // Authorization: Bearer, when set
+// Where to ask (host, port, method, path, Host header, bearer token), and what a good answer is.
+struct HttpCheckSpec : JsonGetTarget {
   std::vector<int> expect_status{200};
   std::string expect_body;    // substring
   std::string expect_json;    // FIELD=VALUE (top-level field)
@@ -36,16 +32,16 @@ Outcome judge_http_response(const HttpCheckSpec& spec, const http::ClientRespons
 class HttpCheck {
  public:
   using Done = std::function<void(Outcome)>;
-  HttpCheck(uv_loop_t* loop, HttpCheckSpec spec) : loop_(loop), spec_(std::move(spec)) {}
-  ~HttpCheck() { cancel(); }
+  HttpCheck(uv_loop_t* loop, HttpCheckSpec spec) : spec_(std::move(spec)), get_(loop) {}
   void start(Done done);
-  void cancel();
+  void cancel() { get_.cancel(); }
   const HttpCheckSpec& spec() const { return spec_; }
 
  private:
-  uv_loop_t* loop_;
+  void judge(const http::ClientResponse& response, const Done& done) const;
+
   HttpCheckSpec spec_;
-  http::HttpAttempt* attempt_ = nullptr;
+  JsonGet get_;
   double started_ = 0;
 };
 

@@ -2,17 +2,10 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace lg::probes {
 namespace {
-
-std::string snippet(const std::string& body) {
-  std::string s = body.substr(0, 60);
-  std::replace_if(s.begin(), s.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
-  return body.size() > 60 ? s + "..." : s;
-}
 
 Outcome with_status(Outcome o, int status) {
   o.http_status = status;
@@ -44,7 +37,7 @@ Outcome judge_agent_count(const AgentCountSpec& spec, const http::ClientResponse
   const nlohmann::json doc = nlohmann::json::parse(r.body, nullptr, false);
   if (doc.is_discarded() || !doc.is_number_integer() || doc.get<long long>() < 0) {
     return with_status(Outcome::failure("bad_body", fmt::format("{}: the body is not a count of agents: {}", what,
-                                                                snippet(r.body))),
+                                                                body_snippet(r.body))),
                        r.status);
   }
   const long long n = doc.get<long long>();
@@ -60,28 +53,11 @@ Outcome judge_agent_count(const AgentCountSpec& spec, const http::ClientResponse
 }
 
 void AgentCountCheck::start(Done done) {
-  http::ClientRequest req;
-  req.host = spec_.host;
-  req.port = spec_.port;
-  req.target = spec_.path;
-  req.host_header = spec_.host_header;
-  req.headers.emplace_back("Accept", "application/json");
-  if (!spec_.bearer_token.empty()) req.headers.emplace_back("Authorization", "Bearer " + spec_.bearer_token);
-  http::HttpAttempt::Handlers h;
-  h.on_complete = [this, done](http::ClientResponse r) {
-    attempt_ = nullptr;
-    done(judge_agent_count(spec_, r));
-  };
-  h.on_error = [this, done](http::ClientError e) {
-    attempt_ = nullptr;
-    done(Outcome::failure(e.code, fmt::format("Letta GET {}: {}", spec_.path, e.message)));
-  };
-  attempt_ = http::HttpAttempt::start(loop_, std::move(req), std::move(h));
-}
-
-void AgentCountCheck::cancel() {
-  if (attempt_) attempt_->cancel();
-  attempt_ = nullptr;
+  get_.start(
+      spec_, [this, done](const http::ClientResponse& r) { done(judge_agent_count(spec_, r)); },
+      [this, done](const http::ClientError& e) {
+        done(Outcome::failure(e.code, fmt::format("Letta GET {}: {}", spec_.path, e.message)));
+      });
 }
 
 }  // namespace lg::probes

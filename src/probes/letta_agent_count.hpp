@@ -10,16 +10,14 @@
 #include <string>
 
 #include "http/http_attempt.hpp"
+#include "probes/json_get.hpp"
 #include "probes/outcome.hpp"
 
 namespace lg::probes {
 
-struct AgentCountSpec {
-  std::string host;
-  uint16_t port = 80;
-  std::string path = "/v1/agents/count";
-  std::string host_header;
-  std::string bearer_token;  // --letta-token; never printed
+// Where to ask (the bearer token is --letta-token), and the least count that is no failure.
+struct AgentCountSpec : JsonGetTarget {
+  AgentCountSpec() { path = "/v1/agents/count"; }
   int min_agents = 0;
 };
 
@@ -32,17 +30,13 @@ Outcome judge_agent_count(const AgentCountSpec& spec, const http::ClientResponse
 class AgentCountCheck {
  public:
   using Done = std::function<void(Outcome)>;
-  AgentCountCheck(uv_loop_t* loop, AgentCountSpec spec) : loop_(loop), spec_(std::move(spec)) {}
-  ~AgentCountCheck() { cancel(); }
-  AgentCountCheck(const AgentCountCheck&) = delete;
-  AgentCountCheck& operator=(const AgentCountCheck&) = delete;
+  AgentCountCheck(uv_loop_t* loop, AgentCountSpec spec) : spec_(std::move(spec)), get_(loop) {}
   void start(Done done);
-  void cancel();
+  void cancel() { get_.cancel(); }
 
  private:
-  uv_loop_t* loop_;
   AgentCountSpec spec_;
-  http::HttpAttempt* attempt_ = nullptr;
+  JsonGet get_;
 };
 
 }  // namespace lg::probes

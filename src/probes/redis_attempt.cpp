@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "config/url.hpp"
+#include "core/host_port.hpp"
 #include "core/log.hpp"
 #include "core/net_address.hpp"
 #include "probes/redis_libuv_adapter.hpp"

@@ -4,9 +4,9 @@
 // later hiredis releases for a connection refused before it was established: see the .cpp.
 // Nothing in lettagate includes <hiredis/adapters/libuv.h>.
 //
-// Lifetime: the adapter's state (one uv_poll_t on the context's socket) belongs to the
-// context; hiredis calls its cleanup when it frees the context, which closes the poll handle;
-// the state is freed in that handle's close callback, never earlier.
+// Lifetime: the adapter's state (one uv_poll_t on the context's socket, a HandleWrap) belongs
+// to the context; hiredis calls its cleanup when it frees the context, which closes the poll
+// handle; the state is freed in that handle's close callback, never earlier.
 #include <hiredis/async.h>
 #include <uv.h>
 

@@ -64,10 +64,7 @@ def main():
     ], nofile=NOFILE)
     pool = h.Pool()
     try:
-        lg.start()
-        ok, _ = h.poll(lambda: h.http_get(lg.port, "/readyz")[0] == 200, 15)
-        if not ok:
-            raise h.Fail("not ready before the test")
+        lg.start_ready()
         time.sleep(1)
         fd_base = lg.steady_fds()
         idle_share = cpu_share(lg, 2.0)

@@ -248,8 +248,7 @@ def main():
     ], nice=NICE)
     monitor = None
     try:
-        lg.start()
-        h.poll(lambda: h.http_get(lg.port, "/readyz")[0] == 200, 10)
+        lg.start_ready()
         time.sleep(1)
         fd_base = lg.steady_fds()
         rss_base = lg.rss_kb()

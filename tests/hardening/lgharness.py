@@ -2,7 +2,8 @@
 """lgharness: what the hardening scripts (tests/scripts/fault_*.sh, hostile_*.sh) share.
 
 - the LG_* environment of scripts/services (missing: the test FAILS, it never skips),
-- a lettagate process (Lettagate): started on free loopback ports, its open fds (/proc/PID/fd),
+- a lettagate process (Lettagate): started on free loopback ports (start_ready() also waits for
+  /readyz 200), its open fds (/proc/PID/fd),
   RSS (/proc/PID/status VmRSS) and CPU time (/proc/PID/stat), stopped with SIGTERM and checked:
   exit code 0 and no sanitizer report in its output,
 - plain-socket HTTP GETs with their latency (independent of the code under test),
@@ -207,6 +208,17 @@ class Lettagate:
             raise Fail("%s exited at start (%s): %s" % (self.name, self.proc.returncode, self.log_tail()))
         if not ok:
             raise Fail("%s: /livez did not answer within %ds" % (self.name, live_timeout))
+        return self
+
+    def start_ready(self, timeout=15):
+        """start(), then /readyz polled until it answers 200 within `timeout` seconds: the
+        baseline every test that measures a ready lettagate begins from. Fail names the last
+        answer."""
+        self.start()
+        ok, _ = poll(lambda: http_get(self.port, "/readyz")[0] == 200, timeout)
+        if not ok:
+            status, body, _ = http_get(self.port, "/readyz")
+            raise Fail("%s: /readyz not 200 within %ds (last: %s %s)" % (self.name, timeout, status, body[:300]))
         return self
 
     @property

@@ -109,8 +109,7 @@ def main():
     if h.sanitized():  # freed memory must not wait in ASan's quarantine: RSS would show it as growth
         lg.env["ASAN_OPTIONS"] = lg.env["ASAN_OPTIONS"].replace("quarantine_size_mb=16", "quarantine_size_mb=0")
     try:
-        lg.start()
-        h.poll(lambda: h.http_get(lg.port, "/readyz")[0] == 200, 10)
+        lg.start_ready()
         sizes = {}
         for path in ("/metrics", "/status", "/"):
             for _ in range(3):  # warm: every series and buffer exists before the baseline

@@ -49,10 +49,7 @@ def main():
     ], nofile=NOFILE)
     pool = h.Pool()
     try:
-        lg.start()
-        ok, _ = h.poll(lambda: h.http_get(lg.port, "/readyz")[0] == 200, 15)
-        if not ok:
-            raise h.Fail("not ready before the test")
+        lg.start_ready()
         budget = [l for l in lg.log_text().splitlines() if "file descriptors:" in l]
         h.log("start log: %s" % (budget[0] if budget else "(no file descriptor line)"))
         _, st = h.get_json(lg.port, "/status")

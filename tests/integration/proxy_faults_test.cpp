@@ -13,46 +13,13 @@
 #include "core/net_address.hpp"
 #include "integration/proxy_harness.hpp"
 #include "proxy/resolver.hpp"
+#include "support/black_hole.hpp"
 #include "support/test_env.hpp"
 
+using lgtest::BlackHole;
 using namespace lgtest::proxy;
 
 namespace {
-
-// A loopback listener whose accept queue is full (backlog 0, never accepted, already holding
-// connections): further SYNs are dropped, so connecting to it hangs: a black hole that needs
-// no routing tricks.
-struct BlackHole {
-  int listener = -1;
-  int port = 0;
-  std::vector<int> fillers;
-  BlackHole() {
-    listener = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(listen(listener, 0) == 0);
-    socklen_t len = sizeof a;
-    getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    // Fill the queue: connect (non-blocking) until one stays pending.
-    for (int i = 0; i < 8; ++i) {
-      int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-      int rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-      fillers.push_back(fd);
-      if (rc != 0 && errno == EINPROGRESS) {
-        pollfd p{fd, POLLOUT, 0};
-        if (poll(&p, 1, 300) == 0) return;  // this one hangs: the queue is full
-      }
-    }
-    FAIL("could not fill the accept queue of a backlog-0 listener");
-  }
-  ~BlackHole() {
-    for (int fd : fillers) close(fd);
-    close(listener);
-  }
-};
 
 void expect_prompt_close(int port, int within_ms, const char* what) {
   INFO(what);
@@ -90,7 +57,7 @@ TEST_CASE("proxy: upstream name does not resolve: the client is closed, reason d
 TEST_CASE("proxy: black-holed upstream: the client is closed at connect_timeout, reason timeout",
           "[stack][proxy]") {
   BlackHole hole;
-  auto settings = forward_to("127.0.0.1", hole.port);
+  auto settings = forward_to("127.0.0.1", hole.port());
   settings.connect_timeout = std::chrono::milliseconds(400);
   ForwarderThread fw(settings);
   Fd c(connect_to("127.0.0.1", fw.port()));

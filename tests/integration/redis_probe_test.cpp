@@ -14,7 +14,7 @@
 #include "probes/factories.hpp"
 
 using lg::probes::Outcome;
-using lgtest::redis::BlackHole;
+using lgtest::BlackHole;
 using lgtest::redis::OwnRedis;
 using lgtest::redis::PrivateLoop;
 using lgtest::SilentListener;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "support/test_env.hpp"
+#include "support/black_hole.hpp"
 #include "support/silent_listener.hpp"
 
 namespace lgtest::redis {
@@ -44,35 +45,6 @@ class PrivateLoop {
  private:
   uv_loop_t loop_{};
   bool closed_ = false;
-};
-
-// A listener that never accepts, with its one-slot accept queue already taken: a new connect's
-// SYN is dropped, so the connect hangs (a black-holed Redis).
-class BlackHole {
- public:
-  BlackHole() {
-    listener_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(listen(listener_, 0) == 0);
-    socklen_t len = sizeof a;
-    getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    filler_ = socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(connect(filler_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  }
-  ~BlackHole() {
-    close(filler_);
-    close(listener_);
-  }
-  int port() const { return port_; }
-
- private:
-  int listener_ = -1;
-  int filler_ = -1;
-  int port_ = 0;
 };
 
 // A redis-server of our own (loading, IPv6), stopped by PID with bounded waits.

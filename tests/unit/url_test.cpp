@@ -4,6 +4,7 @@
 
 #include "config/redact.hpp"
 #include "config/url.hpp"
+#include "core/host_port.hpp"
 #include "core/duration.hpp"
 
 TEST_CASE("parse_url reads every part", "[unit][url]") {
