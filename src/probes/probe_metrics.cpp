@@ -28,7 +28,11 @@ ProbeMetrics::ProbeMetrics(Registry& r, HealthState& health)
                           {"version"})),
       letta_agents_(r.gauge("letta_agents", "Live agents in Letta's database (agents not deleted).")),
       pgvector_info_(r.gauge("letta_pgvector_info", "Installed pgvector extension version (always 1).", {"version"})),
-      redis_info_(r.gauge("letta_redis_info", "Redis role reported by INFO (always 1).", {"role"})) {
+      redis_info_(r.gauge("letta_redis_info", "Redis role reported by INFO (always 1).", {"role"})),
+      passive_(r.counter("lettagate_passive_failures_total",
+                         "Failures of a component seen besides its probe (source forwarder: an upstream connect "
+                         "that failed, or a reset before any reply), by reason; each asks for a re-probe at once.",
+                         {"component", "source", "reason"})) {
   auto& ready = r.gauge("lettagate_ready", "1 when /readyz answers 200.");
   auto& degraded = r.gauge("lettagate_degraded", "1 when ready but an optional component is down or one is degraded.");
   auto& draining = r.gauge("lettagate_draining", "1 while shutting down (readiness answers 503).");
@@ -37,6 +41,10 @@ ProbeMetrics::ProbeMetrics(Registry& r, HealthState& health)
     degraded.with().set(health.degraded() ? 1 : 0);
     draining.with().set(health.draining() ? 1 : 0);
   });
+}
+
+void ProbeMetrics::passive(const Component& c, const char* source, const char* reason) {
+  passive_.with({c.name, source, reason}).inc();
 }
 
 void ProbeMetrics::observe(const Component& c, const Outcome& o, const Reports& reports) {

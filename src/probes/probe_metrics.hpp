@@ -16,6 +16,8 @@ class ProbeMetrics {
   void observe(const Component& c, const Outcome& o, const Reports& reports);
   // The damped state of `c` after the attempt (and whether it changed).
   void state(const Component& c, bool changed);
+  // A passive signal about `c` (Component::on_passive).
+  void passive(const Component& c, const char* source, const char* reason);
 
  private:
   metrics::Family<metrics::Gauge>& success_;
@@ -32,6 +34,7 @@ class ProbeMetrics {
   metrics::Family<metrics::Gauge>& letta_agents_;
   metrics::Family<metrics::Gauge>& pgvector_info_;
   metrics::Family<metrics::Gauge>& redis_info_;
+  metrics::Family<metrics::Counter>& passive_;
 };
 
 }  // namespace lg::probes

@@ -30,6 +30,11 @@ class BasicProbeRunner {
   BasicProbeRunner& operator=(const BasicProbeRunner&) = delete;
 
   void start();  // first attempt right away (within a small jitter)
+  // A passive signal (Component::on_passive): counted; unless the component is down already, it
+  // is probed again at once, and after each failure again a few ms later, until a success, down,
+  // or fall attempts; after a success, signals are not followed for a second (the server
+  // answered a fresh probe: the failure was not the server's). Not a mark-down on its own.
+  void passive(const char* source, const char* reason);
   void stop();   // cancels the attempt in flight and closes the timers
   const Component& component() const { return component_; }
 
@@ -37,7 +42,9 @@ class BasicProbeRunner {
   void fire();
   void on_timeout();
   void finish(Outcome o);
-  void schedule_next();
+  void schedule_next(bool ok);
+  bool chase_next(bool ok);  // true: the next attempt of a chase after a signal is scheduled
+  Millis interval_now() const;  // the interval, or the down interval while not up
   void log_result(const Outcome& o, Status previous, bool changed);
 
   Clock clock_;
@@ -56,6 +63,9 @@ class BasicProbeRunner {
   uint64_t attempt_started_ms_ = 0;  // loop time: the schedule
   double created_ = 0;
   std::string last_logged_code_;
+  bool chasing_ = false;         // re-probing after a passive signal
+  int chase_left_ = 0;           // attempts the chase may still make
+  uint64_t quiet_until_ms_ = 0;  // signals are not followed before this (a re-probe succeeded)
   std::minstd_rand rng_;
 };
 
