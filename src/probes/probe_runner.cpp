@@ -49,6 +49,7 @@ void BasicProbeRunner<Clock>::stop() {
   if (stopped_) return;
   stopped_ = true;
   component_.on_passive = nullptr;
+  watch_.reset();
   if (in_flight_) probe_->cancel();
   in_flight_ = false;
   interval_timer_->close();
@@ -88,6 +89,7 @@ void BasicProbeRunner<Clock>::finish(Outcome o) {
   metrics_.observe(component_, o, reports_);
   metrics_.state(component_, changed);
   log_result(o, previous, changed);
+  if (o.ok && watch_) watch_->ensure([this](const char* reason) { passive("held", reason); });
   schedule_next(o.ok);
 }
 

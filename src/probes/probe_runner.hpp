@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "core/loop_clock.hpp"
 #include "probes/health_state.hpp"
+#include "probes/held_connection.hpp"
 #include "probes/probe.hpp"
 #include "probes/probe_metrics.hpp"
 
@@ -35,6 +36,9 @@ class BasicProbeRunner {
   // or fall attempts; after a success, signals are not followed for a second (the server
   // answered a fresh probe: the failure was not the server's). Not a mark-down on its own.
   void passive(const char* source, const char* reason);
+  // A connection to hold between probes (held_connection.hpp): (re)opened after every success;
+  // its end is a passive signal (source "held"). Closed by stop().
+  void hold_connection(std::unique_ptr<Watch> watch) { watch_ = std::move(watch); }
   void stop();   // cancels the attempt in flight and closes the timers
   const Component& component() const { return component_; }
 
@@ -52,6 +56,7 @@ class BasicProbeRunner {
   Component& component_;
   ProbeSchedule schedule_;
   std::unique_ptr<Probe> probe_;
+  std::unique_ptr<Watch> watch_;
   ProbeMetrics& metrics_;
   Reports reports_;  // what the component reports beyond up or down (its metrics)
   typename Clock::Timer* interval_timer_ = nullptr;
