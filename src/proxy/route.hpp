@@ -12,6 +12,9 @@
 //   ignore : forwarded regardless.
 // A component that is not probed (or health_component "") means ignore. Up and degraded
 // both count as up. Sessions already streaming are never cut by a health change.
+// Whatever the health, a session whose upstream connect fails retries it until hold_timeout
+// after its accept (not in reject mode: proxy_session.hpp); each failure is also a passive
+// signal to the followed component (signal_failure).
 #include <uv.h>
 
 #include <list>
