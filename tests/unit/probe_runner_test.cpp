@@ -364,3 +364,28 @@ TEST_CASE("probe runner: a chase in the startup grace stops after fall attempts"
   CHECK(std::vector<uint64_t>(sc.starts.end() - 3, sc.starts.end()) ==
         std::vector<uint64_t>{signal_at, signal_at + 5, signal_at + 5 + 5000});
 }
+
+TEST_CASE("probe runner: a flapping network (a lost connection every 100 ms, the server fine) never fails the "
+          "gate and costs at most one re-probe a second", "[unit][probes][schedule][passive]") {
+  lg::ProbeSchedule s;
+  s.interval = 5000ms;
+  s.timeout = 100ms;
+  s.jitter = 0;
+  s.fall = 3;
+  Schedule sc(s);
+  sc.runner->start();
+  REQUIRE(sc.time.fire_next());
+  sc.probe->answer(Outcome::success("ok"));
+  const size_t before = sc.starts.size();
+  for (int i = 0; i < 100; ++i) {  // 10 s of signals, one every 100 ms; every probe succeeds
+    sc.time.advance(100ms);
+    sc.component->on_passive("held", "reset");
+    sc.time.advance(0ms);  // a re-probe due now starts now
+    if (sc.probe->pending()) sc.probe->answer(Outcome::success("ok"));
+    REQUIRE(sc.component->status == lg::probes::Status::Up);
+  }
+  const size_t attempts = sc.starts.size() - before;
+  INFO(attempts << " attempts in 10 s");
+  CHECK(attempts >= 9);   // the signals are followed (about one a second)...
+  CHECK(attempts <= 12);  // ...but not one each: 10 re-probes and 2 at the interval at most
+}
