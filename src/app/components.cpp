@@ -36,6 +36,10 @@ void add_configured_components(uv_loop_t* loop, const Config& config, probes::He
     if constexpr (std::is_same_v<std::decay_t<decltype(settings)>, NginxSettings>)
       if (config.letta.enabled) probe = with_upstream_rule(std::move(probe), health);
     add(std::string(spec.name), settings.schedule, std::move(probe), spec.reports);
+    // Redis keeps an idle connection open: its end tells of a crash between probes.
+    if constexpr (std::is_same_v<std::decay_t<decltype(settings)>, RedisSettings>)
+      runners.back()->hold_connection(std::make_unique<probes::TcpWatch>(
+          loop, settings.url.host, settings.url.port != 0 ? settings.url.port : uint16_t{6379}));
   });
   for (const auto& t : config.tcp_checks) add(t.name, t.schedule, probes::make_probe(loop, t.target), Reports{});
 }

@@ -23,6 +23,7 @@ namespace lg {
 
 struct ProbeSchedule {
   Millis interval{5000};
+  Millis down_interval{250};  // while not up (Envoy's unhealthy_interval); 0: the interval
   Millis timeout{2000};
   double jitter = 0.1;  // fraction of the interval, spread so probes never fire in lockstep
   int rise = 2;         // consecutive successes to become up

@@ -122,6 +122,10 @@ void add_probing_settings(SettingsTable& t) {
         Kind::List, apply_tcp_checks);
   t.add("probe-interval", "5s", "time between probes of a component", Kind::Value,
         duration_to([](ParseState& c) -> Millis& { return c.defaults.interval; }, Millis{10}));
+  t.add("probe-down-interval", "250ms",
+        "while a component is not up (down, or not probed yet), time between its probes, so it is seen back "
+        "within about this (at most --probe-interval; 0: --probe-interval)",
+        Kind::Value, duration_to([](ParseState& c) -> Millis& { return c.defaults.down_interval; }));
   t.add("probe-timeout", "2s", "a probe is cut and failed after this (at most the interval unless set)", Kind::Value,
         duration_to([](ParseState& c) -> Millis& { return c.defaults.timeout; }, Millis{1}));
   t.add("probe-jitter", "10", "spread of each interval, percent", Kind::Value,
@@ -155,7 +159,8 @@ void add_forwarder_settings(SettingsTable& t) {
           else return fmt::format("'{}' is not one of hold, reject, ignore", v);
           return std::nullopt;
         });
-  t.add("forward-hold", "10s", "how long a new connection waits for the component (hold mode)", Kind::Value,
+  t.add("forward-hold", "10s", "how long a new connection may wait: for the component (hold mode), and for its upstream connect, "
+        "retried with back-off while it fails (hold and ignore modes)", Kind::Value,
         duration_to([](ParseState& c) -> Millis& { return c.cfg.forward.hold_timeout; }));
   t.add("forward-connect-timeout", "5s", "upstream connect timeout", Kind::Value,
         duration_to([](ParseState& c) -> Millis& { return c.cfg.forward.connect_timeout; }, Millis{1}));

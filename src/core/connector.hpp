@@ -11,7 +11,8 @@
 //     inside start(), and nothing after cancel().
 //   - A socket whose connect failed cannot connect again: it is closed, and the next address is
 //     tried on the same handle once its close callback has run.
-// (Issue 20 adds retry with back-off here.)
+// Retrying a failed connect with back-off is the owner's choice (the forwarder's sessions:
+// proxy/proxy_session.hpp), not the connector's.
 #include <uv.h>
 
 #include <cstddef>

@@ -45,6 +45,10 @@ struct Component {
   };
   std::vector<Sample> history;
   static constexpr size_t kHistory = 60;
+  // A passive signal (issue 20): something besides the probe saw this component fail (the
+  // forwarder's upstream connect refused, ...). Set by the component's runner, which counts it
+  // and probes again at once (probe_runner.hpp); empty while no runner listens.
+  std::function<void(const char* source, const char* reason)> on_passive;
 };
 
 enum class Gate { Ready, NotReady, Draining };

@@ -30,7 +30,12 @@ ProbeMetrics::ProbeMetrics(Registry& r, HealthState& health)
       blocked_by_(r.gauge("lettagate_component_blocked_by",
                           "1 while the component's latest failure is down to another component (`by`): nginx's "
                           "gateway errors while Letta is down. Alerts leave such a component out: one cause, one alert.",
-                          {"component", "by"})) {
+                          {"component", "by"})),
+      passive_(r.counter("lettagate_passive_failures_total",
+                         "Failures of a component seen besides its probe (source forwarder: an upstream connect "
+                         "that failed, or a reset before any reply; source held: the idle connection held "
+                         "between probes ended), by reason; each asks for a re-probe at once.",
+                         {"component", "source", "reason"})) {
   auto& ready = r.gauge("lettagate_ready", "1 when /readyz answers 200.");
   auto& degraded = r.gauge("lettagate_degraded", "1 when ready but an optional component is down or one is degraded.");
   auto& draining = r.gauge("lettagate_draining", "1 while shutting down (readiness answers 503).");
@@ -39,6 +44,10 @@ ProbeMetrics::ProbeMetrics(Registry& r, HealthState& health)
     degraded.with().set(health.degraded() ? 1 : 0);
     draining.with().set(health.draining() ? 1 : 0);
   });
+}
+
+void ProbeMetrics::passive(const Component& c, const char* source, const char* reason) {
+  passive_.with({c.name, source, reason}).inc();
 }
 
 void ProbeMetrics::observe(const Component& c, const Outcome& o, const Reports& reports) {

@@ -19,6 +19,8 @@ class ProbeMetrics {
   void observe(const Component& c, const Outcome& o, const Reports& reports);
   // The damped state of `c` after the attempt (and whether it changed).
   void state(const Component& c, bool changed);
+  // A passive signal about `c` (Component::on_passive).
+  void passive(const Component& c, const char* source, const char* reason);
 
  private:
   // lettagate_component_blocked_by{component, by}: 1 for the latest cause, 0 once it passed.
@@ -39,6 +41,7 @@ class ProbeMetrics {
   metrics::Family<metrics::Gauge>& pgvector_info_;
   metrics::Family<metrics::Gauge>& redis_info_;
   metrics::Family<metrics::Gauge>& blocked_by_;
+  metrics::Family<metrics::Counter>& passive_;
   std::map<std::string, std::string> blocked_;  // component -> the `by` label last set to 1
 };
 

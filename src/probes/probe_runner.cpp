@@ -2,10 +2,17 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "core/log.hpp"
 #include "core/manual_clock.hpp"
 
 namespace lg::probes {
+
+namespace {
+constexpr uint64_t kReprobeGapMs = 5;       // between the attempts of a chase after a signal
+constexpr uint64_t kSignalQuietMs = 1000;   // signals ignored this long after a chase's success
+}  // namespace
 
 template <class Clock>
 BasicProbeRunner<Clock>::BasicProbeRunner(Clock clock, HealthState& health, Component& component,
@@ -23,6 +30,7 @@ BasicProbeRunner<Clock>::BasicProbeRunner(Clock clock, HealthState& health, Comp
   interval_timer_ = clock_.timer([this] { fire(); });
   timeout_timer_ = clock_.timer([this] { on_timeout(); });
   metrics_.state(component_, false);
+  component_.on_passive = [this](const char* source, const char* reason) { passive(source, reason); };
 }
 
 template <class Clock>
@@ -40,6 +48,8 @@ template <class Clock>
 void BasicProbeRunner<Clock>::stop() {
   if (stopped_) return;
   stopped_ = true;
+  component_.on_passive = nullptr;
+  watch_.reset();
   if (in_flight_) probe_->cancel();
   in_flight_ = false;
   interval_timer_->close();
@@ -79,7 +89,8 @@ void BasicProbeRunner<Clock>::finish(Outcome o) {
   metrics_.observe(component_, o, reports_);
   metrics_.state(component_, changed);
   log_result(o, previous, changed);
-  schedule_next();
+  if (o.ok && watch_) watch_->ensure([this](const char* reason) { passive("held", reason); });
+  schedule_next(o.ok);
 }
 
 template <class Clock>
@@ -99,18 +110,57 @@ void BasicProbeRunner<Clock>::log_result(const Outcome& o, Status previous, bool
 }
 
 template <class Clock>
-void BasicProbeRunner<Clock>::schedule_next() {
-  if (stopped_) return;
+void BasicProbeRunner<Clock>::passive(const char* source, const char* reason) {
+  metrics_.passive(component_, source, reason);
+  if (stopped_ || chasing_ || component_.status == Status::Down) return;  // down: probed every down interval
+  const uint64_t now = clock_.now_ms();
+  if (now < quiet_until_ms_) return;
+  chasing_ = true;
+  chase_left_ = std::max(schedule_.fall, 1);
+  log::get(component_.name).debug("{} failure seen by the {}: probing again now", reason, source);
+  if (in_flight_) return;  // its result is the chase's first
+  const uint64_t since = now - attempt_started_ms_;
+  interval_timer_->start(Millis{static_cast<int64_t>(since >= kReprobeGapMs ? 0 : kReprobeGapMs - since)});
+}
+
+// A chase ends at a success (then signals rest for kSignalQuietMs), at down, or after fall
+// attempts (a failure that does not count, as in the startup grace, cannot make it endless).
+template <class Clock>
+bool BasicProbeRunner<Clock>::chase_next(bool ok) {
+  if (!chasing_) return false;
+  if (!ok && component_.status != Status::Down && --chase_left_ > 0) {
+    interval_timer_->start(Millis{static_cast<int64_t>(kReprobeGapMs)});
+    return true;
+  }
+  chasing_ = false;
+  if (ok) quiet_until_ms_ = clock_.now_ms() + kSignalQuietMs;
+  return false;
+}
+
+template <class Clock>
+void BasicProbeRunner<Clock>::schedule_next(bool ok) {
+  if (stopped_ || chase_next(ok)) return;
   // Attempts start an interval apart (measured from the previous start, so a slow probe does
   // not stretch the period). Jitter only shortens the interval: probes never fire in lockstep,
   // and detection stays within interval x fall + timeout.
-  const double base = static_cast<double>(schedule_.interval.count());
+  const double base = static_cast<double>(interval_now().count());
   std::uniform_real_distribution<double> jitter(0.0, base * schedule_.jitter);
   // In the loop's time, as the timer counts: the next start is exactly an interval (less the
   // jitter) after this one.
   const double elapsed_ms = static_cast<double>(clock_.now_ms() - attempt_started_ms_);
   const double next = std::max(base - jitter(rng_) - elapsed_ms, 1.0);
   interval_timer_->start(Millis{static_cast<int64_t>(next)});
+}
+
+// While the component is not up (down, or unknown: not probed yet or in its grace) it is probed
+// every down_interval (Envoy's unhealthy_interval), so a server back is seen within about that
+// plus rise: a restart costs the gate a second, not interval x rise. Never slower than the
+// interval.
+template <class Clock>
+Millis BasicProbeRunner<Clock>::interval_now() const {
+  const bool up = component_.status == Status::Up || component_.status == Status::Degraded;
+  if (up || schedule_.down_interval.count() <= 0) return schedule_.interval;
+  return std::min(schedule_.interval, schedule_.down_interval);
 }
 
 // The loop's clock for lettagate; the tests' hand-driven one for the schedule tests (dropped

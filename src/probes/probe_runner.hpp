@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "core/loop_clock.hpp"
 #include "probes/health_state.hpp"
+#include "probes/held_connection.hpp"
 #include "probes/probe.hpp"
 #include "probes/probe_metrics.hpp"
 
@@ -30,6 +31,14 @@ class BasicProbeRunner {
   BasicProbeRunner& operator=(const BasicProbeRunner&) = delete;
 
   void start();  // first attempt right away (within a small jitter)
+  // A passive signal (Component::on_passive): counted; unless the component is down already, it
+  // is probed again at once, and after each failure again a few ms later, until a success, down,
+  // or fall attempts; after a success, signals are not followed for a second (the server
+  // answered a fresh probe: the failure was not the server's). Not a mark-down on its own.
+  void passive(const char* source, const char* reason);
+  // A connection to hold between probes (held_connection.hpp): (re)opened after every success;
+  // its end is a passive signal (source "held"). Closed by stop().
+  void hold_connection(std::unique_ptr<Watch> watch) { watch_ = std::move(watch); }
   void stop();   // cancels the attempt in flight and closes the timers
   const Component& component() const { return component_; }
 
@@ -37,7 +46,9 @@ class BasicProbeRunner {
   void fire();
   void on_timeout();
   void finish(Outcome o);
-  void schedule_next();
+  void schedule_next(bool ok);
+  bool chase_next(bool ok);  // true: the next attempt of a chase after a signal is scheduled
+  Millis interval_now() const;  // the interval, or the down interval while not up
   void log_result(const Outcome& o, Status previous, bool changed);
 
   Clock clock_;
@@ -45,6 +56,7 @@ class BasicProbeRunner {
   Component& component_;
   ProbeSchedule schedule_;
   std::unique_ptr<Probe> probe_;
+  std::unique_ptr<Watch> watch_;
   ProbeMetrics& metrics_;
   Reports reports_;  // what the component reports beyond up or down (its metrics)
   typename Clock::Timer* interval_timer_ = nullptr;
@@ -56,6 +68,9 @@ class BasicProbeRunner {
   uint64_t attempt_started_ms_ = 0;  // loop time: the schedule
   double created_ = 0;
   std::string last_logged_code_;
+  bool chasing_ = false;         // re-probing after a passive signal
+  int chase_left_ = 0;           // attempts the chase may still make
+  uint64_t quiet_until_ms_ = 0;  // signals are not followed before this (a re-probe succeeded)
   std::minstd_rand rng_;
 };
 

@@ -78,7 +78,15 @@ ProxyMetrics::ProxyMetrics(Registry& r)
                                "accept() failures (EMFILE and the like); the listener pauses with a back-off.",
                                {"route"})),
       buffered_(r.gauge("lettagate_proxy_buffered_bytes",
-                        "Bytes of proxy buffers held for writes the kernel has not taken yet (all routes).")) {}
+                        "Bytes of proxy buffers held for writes the kernel has not taken yet (all routes).")),
+      retries_(r.counter("lettagate_proxy_upstream_connect_retries_total",
+                         "Upstream connects that failed before any byte was sent and were retried, the client "
+                         "held, by reason (refused, timeout, dns, unreachable, other).",
+                         {"route", "reason"})),
+      held_served_(r.counter("lettagate_proxy_connections_held_served_total",
+                             "Client connections held (waiting for the component, or retrying the upstream "
+                             "connect) and then connected.",
+                             {"route"})) {}
 
 RouteMetrics ProxyMetrics::for_route(const std::string& route) {
   RouteMetrics m;
@@ -89,6 +97,10 @@ RouteMetrics ProxyMetrics::for_route(const std::string& route) {
   for (auto e : {ConnectError::Refused, ConnectError::Timeout, ConnectError::Dns, ConnectError::Unreachable,
                  ConnectError::Other})
     m.connect_errors[static_cast<int>(e)] = &connect_errors_.with({route, to_string(e)});
+  for (auto e : {ConnectError::Refused, ConnectError::Timeout, ConnectError::Dns, ConnectError::Unreachable,
+                 ConnectError::Other})
+    m.retries[static_cast<int>(e)] = &retries_.with({route, to_string(e)});
+  m.held_served = &held_served_.with({route});
   m.bytes_upstream = &bytes_.with({route, "upstream"});
   m.bytes_downstream = &bytes_.with({route, "downstream"});
   m.connect_seconds = &connect_seconds_.with({route});

@@ -28,9 +28,12 @@ struct RouteMetrics {
   metrics::Histogram* connect_seconds = nullptr;
   metrics::Histogram* duration_seconds = nullptr;
   metrics::Counter* accept_errors = nullptr;
+  metrics::Counter* retries[5] = {};  // by ConnectError: a failed connect retried (client held)
+  metrics::Counter* held_served = nullptr;  // clients held (health or retries), then connected
 
   metrics::Counter& rejected_by(RejectReason r) { return *rejected[static_cast<int>(r)]; }
   metrics::Counter& connect_error(ConnectError e) { return *connect_errors[static_cast<int>(e)]; }
+  metrics::Counter& retry(ConnectError e) { return *retries[static_cast<int>(e)]; }
 };
 
 class ProxyMetrics {
@@ -49,6 +52,8 @@ class ProxyMetrics {
   metrics::Family<metrics::Histogram>& duration_;
   metrics::Family<metrics::Counter>& accept_errors_;
   metrics::Family<metrics::Gauge>& buffered_;
+  metrics::Family<metrics::Counter>& retries_;
+  metrics::Family<metrics::Counter>& held_served_;
 };
 
 }  // namespace lg::proxy

@@ -3,9 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <random>
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "proxy/connect_backoff.hpp"
 #include "proxy/route.hpp"
 
 namespace lg::proxy {
@@ -15,7 +17,13 @@ constexpr unsigned kKeepAliveDelayS = 60;  // notice vanished peers of long SSE 
 // How often a socket that is not read (a source a pipe paused for backpressure, or a client
 // whose first chunk is kept while its upstream is not there yet) is checked for a reset.
 constexpr uint64_t kPausedCheckMs = 250;
+
+// A number in [0, 1) for the retry back-off's jitter (one loop thread: one generator).
+double jitter_unit() {
+  static std::minstd_rand rng(static_cast<unsigned>(uv_hrtime()));
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
+}  // namespace
 
 ProxySession::ProxySession(uv_loop_t* loop, std::shared_ptr<BufferPool> pool)
     : loop_(loop),
@@ -35,6 +43,7 @@ ProxySession* ProxySession::accept(uv_loop_t* loop, Route* route, std::shared_pt
     return nullptr;
   }
   s->route_ = route;
+  s->hold_until_ = uv_now(loop) + static_cast<uint64_t>(route->settings().hold_timeout.count());
   uv_tcp_nodelay(s->client_.get(), 1);
   uv_tcp_keepalive(s->client_.get(), 1, kKeepAliveDelayS);
   if (uv_read_start(s->client_.stream(), on_alloc, on_client_read) != 0) {
@@ -48,6 +57,7 @@ ProxySession* ProxySession::accept(uv_loop_t* loop, Route* route, std::shared_pt
 void ProxySession::hold(Millis timeout) {
   if (state_ == State::Closing) return;
   state_ = State::Holding;
+  waited_ = true;
   arm_deadline(static_cast<uint64_t>(timeout.count()));
 }
 
@@ -88,6 +98,7 @@ void ProxySession::on_connected() {
   auto& m = route_->metrics();
   m.connect_seconds->observe(static_cast<double>(uv_hrtime() - connect_started_ns_) / 1e9);
   route_->on_connect_ok();
+  if (waited_) m.held_served->inc();
   state_ = State::Streaming;
   uv_tcp_nodelay(upstream_.get(), 1);
   uv_tcp_keepalive(upstream_.get(), 1, kKeepAliveDelayS);
@@ -117,8 +128,31 @@ void ProxySession::on_connected() {
 }
 
 void ProxySession::fail_connect(int status, bool dns) {
-  if (route_) route_->on_connect_failed(status, dns, connector_.addresses());
+  if (route_ && may_retry()) {
+    retry_later(status, dns);
+    return;
+  }
+  if (route_) route_->on_connect_failed(status, dns, connector_.addresses(), false);
   close();
+}
+
+// Nothing was sent upstream yet (the client's bytes are kept), so another connect is honest.
+bool ProxySession::may_retry() const {
+  return route_->settings().health_mode != ForwardHealthMode::Reject && uv_now(loop_) < hold_until_;
+}
+
+// The pause is cut at the hold's end: the last try is made then, and its failure closes.
+void ProxySession::retry_later(int status, bool dns) {
+  route_->on_connect_failed(status, dns, connector_.addresses(), true);
+  const uint64_t left = hold_until_ - uv_now(loop_);
+  waited_ = true;
+  state_ = State::Retrying;
+  arm_deadline(std::min(connect_backoff_ms(retries_++, jitter_unit()), left));
+}
+
+bool ProxySession::before_streaming() const {
+  return state_ == State::Holding || state_ == State::Resolving || state_ == State::Connecting ||
+         state_ == State::Retrying;
 }
 
 void ProxySession::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
@@ -142,7 +176,10 @@ void ProxySession::on_client_read(uv_stream_t* stream, ssize_t nread, const uv_b
 void ProxySession::on_upstream_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   auto* self = static_cast<ProxySession*>(stream->data);
   if (self->state_ != State::Streaming) return;
-  if (nread > 0) self->exchanges_.responses(buf->base, static_cast<size_t>(nread));
+  if (nread > 0) {
+    self->answered_ = true;
+    self->exchanges_.responses(buf->base, static_cast<size_t>(nread));
+  }
   self->down_.on_read(nread, buf);
   if (self->down_.paused()) self->watch_paused();
   if (self->draining_) self->close_if_idle();
@@ -205,7 +242,7 @@ void ProxySession::read_first_chunk(ssize_t nread, const uv_buf_t*) {
     first_chunk_ = pool_->take_scratch();
     first_chunk_len_ = static_cast<size_t>(nread);
     uv_read_stop(client_.stream());
-    if (state_ == State::Holding || state_ == State::Resolving || state_ == State::Connecting) rearm_before_streaming();
+    if (before_streaming()) rearm_before_streaming();
   } else if (nread == UV_EOF && pending_socket_error(client_.handle()) == 0) {
     client_ended_ = true;  // libuv stopped reading (an EOF with a pending reset is a reset: pipe.hpp)
   } else if (nread < 0) {
@@ -218,8 +255,7 @@ void ProxySession::on_timer(uv_timer_t* handle) {
 }
 
 void ProxySession::on_deadline() {
-  const bool before_streaming = state_ == State::Holding || state_ == State::Resolving || state_ == State::Connecting;
-  if (before_streaming && first_chunk_tick()) return;
+  if (before_streaming() && first_chunk_tick()) return;
   switch (state_) {
     case State::Holding:
       if (route_) route_->on_hold_timeout(this);
@@ -232,6 +268,9 @@ void ProxySession::on_deadline() {
       break;
     case State::Connecting:
       connector_.give_up_on_current(UV_ETIMEDOUT);  // nothing while the next address is not tried yet
+      break;
+    case State::Retrying:
+      connect();
       break;
     case State::Streaming: {
       if (paused_source_failed()) break;
@@ -263,6 +302,7 @@ void ProxySession::on_pipe_error(Pipe& pipe, int status, Side side) {
   if (route_) {
     route_->log().debug("{}: {} error: {}", route_->name(), client_failed ? "client" : "upstream",
                         uv_strerror(status));
+    if (!client_failed && !answered_ && status == UV_ECONNRESET) route_->signal_failure("reset");
   }
   close(client_failed ? Reset::Upstream : Reset::Client);
 }

@@ -8,8 +8,18 @@
 // address is the session's timer, which also serves the hold deadline.
 //
 //   Accepted --hold()--> Holding --release()--> Resolving --> Connecting --> Streaming
-//        \--connect()------------------------------^              |  (next address on failure)
+//        \--connect()------------------------------^  ^            |  (next address on failure)
+//                                                      |            v  (every address failed)
+//                                                      +--------- Retrying (a pause, backed off)
 //   any state --close()--> Closing (handles closing; deleted in the last close callback)
+//
+// A failed upstream connect (refused, unresolvable, timed out) happens before any byte was sent
+// upstream, so it is retried: the client waits in Retrying (25 ms doubling to 500 ms, with
+// jitter: connect_backoff.hpp) and connects again, until --forward-hold after its accept has
+// passed; only a failure after that closes it (counted by reason, as before). A restart of the
+// upstream is then a pause for the app, not an error, whether or not the probes saw it. Not in
+// reject mode (those apps asked to learn at once). Bytes are never replayed: once streaming, a
+// broken upstream breaks the session.
 //
 // Before the upstream is connected the client is read once (at most one block), so a client
 // that resets or sends EOF while held is noticed and its first bytes (a request, a startup
@@ -48,7 +58,7 @@ class Route;
 
 class ProxySession final : public PipeOwner, public ResolveWaiter, Connector::Client {
  public:
-  enum class State { Accepted, Holding, Resolving, Connecting, Streaming, Closing };
+  enum class State { Accepted, Holding, Resolving, Connecting, Retrying, Streaming, Closing };
   enum class Reset { None, Client, Upstream };
 
   // Takes the accepted socket over and starts reading it; nullptr (socket closed) on failure.
@@ -85,6 +95,9 @@ class ProxySession final : public PipeOwner, public ResolveWaiter, Connector::Cl
   void on_connected() override;
   void on_connect_failed(int status) override;
   void fail_connect(int status, bool dns);
+  bool may_retry() const;
+  void retry_later(int status, bool dns);
+  bool before_streaming() const;
   void read_first_chunk(ssize_t nread, const uv_buf_t* buf);
   void on_deadline();
   void watch_paused();
@@ -117,6 +130,10 @@ class ProxySession final : public PipeOwner, public ResolveWaiter, Connector::Cl
   size_t first_chunk_len_ = 0;
   bool client_ended_ = false;  // EOF from the client before the upstream was connected
   uint64_t deadline_ = 0;      // uv_now() ms: the hold or connect deadline, before streaming
+  uint64_t hold_until_ = 0;    // uv_now() ms: accept + --forward-hold; no connect retry after it
+  unsigned retries_ = 0;       // connect retries so far (the back-off's step)
+  bool waited_ = false;        // held or retried before connecting: held_served counts it
+  bool answered_ = false;      // a byte came from the upstream (a reset before it is a signal)
 
   double accepted_at_ = 0;
   uint64_t connect_started_ns_ = 0;

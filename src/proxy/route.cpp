@@ -7,6 +7,7 @@
 
 #include "core/acceptor.hpp"
 #include "core/clock.hpp"
+#include "core/duration.hpp"
 #include "core/log.hpp"
 #include "proxy/proxy_session.hpp"
 
@@ -115,21 +116,31 @@ void Route::on_session_closed(ProxySession* s) {
   metrics_.duration_seconds->observe(mono_seconds() - s->accepted_at());
 }
 
-void Route::on_connect_failed(int status, bool dns, const Addresses& tried) {
+void Route::on_connect_failed(int status, bool dns, const Addresses& tried, bool retrying) {
   const ConnectError reason = dns ? ConnectError::Dns : classify_connect_error(status);
-  metrics_.connect_error(reason).inc();
+  (retrying ? metrics_.retry(reason) : metrics_.connect_error(reason)).inc();
   if (!dns) resolver_.invalidate(tried);  // the container may have moved: resolve afresh
+  signal_failure(to_string(reason));
   // One warning per burst (and a reminder every 10 s while it lasts), not one per client.
   const uint64_t now = uv_now(loop_);
-  ++failures_unlogged_;
+  ++(retrying ? retries_unlogged_ : failures_unlogged_);
   if (!failing_ || now - last_failure_log_ms_ >= kFailureLogEveryMs) {
-    log_.warn("{}: cannot connect to {}: {} ({}; {} client(s) closed since the last report)", route_.name,
-               route_.upstream.str(), uv_strerror(status), to_string(reason), failures_unlogged_);
+    log_.warn("{}: cannot connect to {}: {} ({}; since the last report {} client(s) closed, {} connect(s) retried "
+              "with the client held, for up to {} after its accept)",
+              route_.name, route_.upstream.str(), uv_strerror(status), to_string(reason), failures_unlogged_,
+              retries_unlogged_, format_duration(settings_.hold_timeout));
     failures_unlogged_ = 0;
+    retries_unlogged_ = 0;
     last_failure_log_ms_ = now;
     failing_ = true;
   }
-  ++connect_failures_;
+  ++(retrying ? connect_retries_ : connect_failures_);
+}
+
+// The followed component's runner hears of it (HAProxy's `observe layer4`): it probes again at
+// once rather than at its next interval; it does not mark the component down on this alone.
+void Route::signal_failure(const char* reason) {
+  if (follow_ && follow_->on_passive) follow_->on_passive("forwarder", reason);
 }
 
 void Route::on_connect_ok() {
@@ -164,6 +175,7 @@ void Route::describe(nlohmann::json& out) const {
   if (follow_) r["follows_status"] = probes::to_string(follow_->status);
   r["upstream_ready"] = upstream_ready();
   r["connect_failures"] = connect_failures_;
+  r["connect_retries"] = connect_retries_;
   out.push_back(std::move(r));
 }
 

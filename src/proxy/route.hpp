@@ -12,6 +12,9 @@
 //   ignore : forwarded regardless.
 // A component that is not probed (or health_component "") means ignore. Up and degraded
 // both count as up. Sessions already streaming are never cut by a health change.
+// Whatever the health, a session whose upstream connect fails retries it until hold_timeout
+// after its accept (not in reject mode: proxy_session.hpp); each failure is also a passive
+// signal to the followed component (signal_failure).
 #include <uv.h>
 
 #include <list>
@@ -66,8 +69,13 @@ class Route {
   const log::Logger& log() const { return log_; }
   void on_session_closed(ProxySession* s);
   void on_hold_timeout(ProxySession* s);
-  void on_connect_failed(int status, bool dns, const Addresses& tried);
+  // A session's upstream connect failed: `retrying` when the session holds its client and
+  // tries again (counted as a retry), else the client is closed (counted as a connect error).
+  void on_connect_failed(int status, bool dns, const Addresses& tried, bool retrying);
   void on_connect_ok();
+  // The upstream failed in a way that says the server may be gone (a connect failed, a reset
+  // before any reply): a passive signal to the followed component.
+  void signal_failure(const char* reason);
 
  private:
   void on_accept(int fd);
@@ -87,7 +95,9 @@ class Route {
   std::unordered_set<ProxySession*> sessions_;
   std::list<ProxySession*> held_;
   uint64_t connect_failures_ = 0;
+  uint64_t connect_retries_ = 0;
   uint64_t failures_unlogged_ = 0;
+  uint64_t retries_unlogged_ = 0;
   uint64_t last_failure_log_ms_ = 0;
   bool failing_ = false;
 };

@@ -1,6 +1,7 @@
 // The forwarder when the upstream is not there: refused, a name that does not resolve, a
-// black hole (connect timeout), the connection cap, the idle timeout. Each closes the client
-// promptly and counts the reason.
+// black hole (connect timeout), the connection cap, the idle timeout. A failed connect holds the
+// client and retries until --forward-hold (not in reject mode), then closes it and counts the
+// reason; the others close the client promptly and count the reason.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -35,20 +36,87 @@ void expect_prompt_close(int port, int within_ms, const char* what) {
 
 }  // namespace
 
-TEST_CASE("proxy: upstream refused: the client is closed at once, reason refused", "[stack][proxy]") {
+TEST_CASE("proxy: upstream refused: the client is held and the connect retried until --forward-hold, "
+          "then closed, reason refused", "[stack][proxy]") {
   const int dead_port = lgtest::free_port();  // nothing listens there
-  ForwarderThread fw(forward_to("127.0.0.1", dead_port));
-  expect_prompt_close(fw.port(), 500, "refused");
+  auto settings = forward_to("127.0.0.1", dead_port);
+  settings.hold_timeout = std::chrono::milliseconds(400);
+  ForwarderThread fw(settings);
+  Fd c(connect_to("127.0.0.1", fw.port()));
+  REQUIRE(c.fd >= 0);
+  send_all(c.fd, "hello", 5);
+  double waited = 0;
+  PeerEnd end = wait_end(c.fd, 5000, &waited);
+  INFO("ended by " << to_string(end) << " after " << waited << " ms");
+  CHECK((end == PeerEnd::Eof || end == PeerEnd::Reset));
+  CHECK(waited >= 350);  // held for the hold, not closed at the first refusal
+  CHECK(waited < 1500);
   CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"refused\"") == 1);
   CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"timeout\"") == 0);
+  // 25 ms doubling (jittered down to half): at least 12+25+50+100+200 ms of pauses fit in 400 ms.
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_retries_total", "reason=\"refused\"") >= 4);
+  CHECK(fw.metric("lettagate_proxy_connections_held_served_total") == 0);
+  CHECK(fw.no_session_left(2000));
+}
+
+TEST_CASE("proxy: upstream refused in reject mode: the client is closed at once, no retry", "[stack][proxy]") {
+  const int dead_port = lgtest::free_port();
+  auto settings = forward_to("127.0.0.1", dead_port);
+  settings.health_mode = lg::ForwardHealthMode::Reject;
+  ForwarderThread fw(settings);
+  expect_prompt_close(fw.port(), 500, "refused");
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"refused\"") == 1);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_retries_total", "reason=\"refused\"") == 0);
   CHECK(fw.active() == 0);
 }
 
-TEST_CASE("proxy: upstream name does not resolve: the client is closed, reason dns", "[stack][proxy]") {
+TEST_CASE("proxy: a held client whose upstream starts listening during its retries is served, its bytes kept",
+          "[stack][proxy]") {
+  // The upstream's port is taken now (bound, not listening: refuses), and listened on later.
+  int srv = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(srv >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(srv, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  getsockname(srv, reinterpret_cast<sockaddr*>(&a), &len);
+  Fd server(srv);
+  ForwarderThread fw(forward_to("127.0.0.1", ntohs(a.sin_port)));
+  Fd c(connect_to("127.0.0.1", fw.port()));
+  REQUIRE(c.fd >= 0);
+  REQUIRE(send_all(c.fd, "ping", 4));
+  // Refused for a while (retried), then the server listens and echoes one message.
+  const double deadline = now_ms() + 5000;
+  while (fw.metric("lettagate_proxy_upstream_connect_retries_total", "reason=\"refused\"") < 3 && now_ms() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(listen(srv, 8) == 0);
+  const double listening_at = now_ms();
+  std::thread echo([srv] {
+    int fd = accept(srv, nullptr, nullptr);
+    if (fd < 0) return;
+    char buf[16];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n > 0) send_all(fd, buf, static_cast<size_t>(n));
+    close(fd);
+  });
+  CHECK(recv_n(c.fd, 4, 3000) == "ping");  // the bytes sent while held arrived
+  const double served_after = now_ms() - listening_at;
+  echo.join();
+  INFO("served " << served_after << " ms after the upstream listened");
+  CHECK(served_after < 600);  // the back-off is at most 500 ms
+  CHECK(fw.metric("lettagate_proxy_connections_held_served_total") == 1);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"refused\"") == 0);
+}
+
+TEST_CASE("proxy: upstream name does not resolve: retried, then the client is closed, reason dns", "[stack][proxy]") {
   // .invalid never resolves (RFC 6761); the resolver answers at once here.
-  ForwarderThread fw(forward_to("lettagate-no-such-host.invalid", 8283));
+  auto settings = forward_to("lettagate-no-such-host.invalid", 8283);
+  settings.hold_timeout = std::chrono::milliseconds(300);
+  ForwarderThread fw(settings);
   expect_prompt_close(fw.port(), 3000, "dns");
   CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"dns\"") == 1);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_retries_total", "reason=\"dns\"") >= 1);
   // A second client is answered the same (a failure is not cached as an address).
   expect_prompt_close(fw.port(), 3000, "dns again");
   CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"dns\"") == 2);
@@ -59,6 +127,7 @@ TEST_CASE("proxy: black-holed upstream: the client is closed at connect_timeout,
   BlackHole hole;
   auto settings = forward_to("127.0.0.1", hole.port());
   settings.connect_timeout = std::chrono::milliseconds(400);
+  settings.hold_timeout = std::chrono::milliseconds(300);  // over by the first timeout: no retry
   ForwarderThread fw(settings);
   Fd c(connect_to("127.0.0.1", fw.port()));
   REQUIRE(c.fd >= 0);

@@ -5,8 +5,10 @@
 #   1. TTL: the upstream name moves from 127.0.0.2 to 127.0.0.3; after --forward-dns-ttl the
 #      next client reaches the new address, without a restart.
 #   2. Invalidation: with a long TTL, the old address refusing makes the next lookup fresh
-#      (one client is refused and counted, the next one reaches the new address).
+#      (the client it refused is held, its connect retried: the retry resolves afresh and
+#      reaches the new address; the retry is counted, no client is closed).
 #   3. Each address in turn: the name lists ::1 first (nothing listens there) and 127.0.0.1.
+#   4. The name disappears: retried for --forward-hold (300ms), then closed, counted as dns.
 # Needs root (mount namespaces). Only loopback addresses are used.
 set -euo pipefail
 
@@ -71,15 +73,15 @@ print(data.decode() or "<closed>")
 PY
 }
 
-# start_proxy NAME TTL LISTEN_PORT UPSTREAM: lettagate in its own mount namespace; sets HTTP
+# start_proxy NAME TTL LISTEN_PORT UPSTREAM [HOLD]: lettagate in its own mount namespace; sets HTTP
 # (its health port). Not in a $(...) subshell, so that PIDS keeps the process for the cleanup.
 start_proxy() {
-  local name="$1" ttl="$2" port="$3" upstream="$4" http
+  local name="$1" ttl="$2" port="$3" upstream="$4" hold="${5:-10s}" http
   http="$(free_port)"
   HTTP="$http"
   unshare -m --propagation private bash -c "mount --bind '$TMP/hosts' /etc/hosts && exec '$BIN' serve \
     --listen 127.0.0.1:$http --letta-url off --postgres-dsn off --redis-url off --nginx-url off \
-    --forward 127.0.0.1:$port=$upstream --forward-dns-ttl $ttl" >"$TMP/$name.log" 2>&1 </dev/null &
+    --forward 127.0.0.1:$port=$upstream --forward-dns-ttl $ttl --forward-hold $hold" >"$TMP/$name.log" 2>&1 </dev/null &
   PIDS+=($!)
   local i
   for i in $(seq 100); do
@@ -117,17 +119,18 @@ check_eq "before the move" A "$(ask "$P2")"
 printf '127.0.0.3 lg-upstream.test\n' >"$TMP/hosts"
 check_eq "moved, but the cached address still answers" A "$(ask "$P2")"
 kill "${PIDS[0]}"; wait "${PIDS[0]}" 2>/dev/null || true   # A stops: its address refuses
-check_eq "the old address refuses: client closed" "<closed>" "$(ask "$P2")"
-check_eq "the next client resolves afresh" B "$(ask "$P2")"
+check_eq "the old address refuses: the held client's retry resolves afresh" B "$(ask "$P2")"
+check_eq "and the next client too" B "$(ask "$P2")"
 ROUTE="127.0.0.1:$P2=lg-upstream.test:$UP"
-check_eq "refused counted once" 1 "$(metric "$H2" "lettagate_proxy_upstream_connect_errors_total{route=\"$ROUTE\",reason=\"refused\"}")"
+check_eq "one retry counted, refused" 1 "$(metric "$H2" "lettagate_proxy_upstream_connect_retries_total{route=\"$ROUTE\",reason=\"refused\"}")"
+check_eq "no client closed" 0 "$(metric "$H2" "lettagate_proxy_upstream_connect_errors_total{route=\"$ROUTE\",reason=\"refused\"}")"
 
 echo "== 3. each address in turn: ::1 (nothing there) then 127.0.0.1"
 UP3="$(free_port)"
 tag_server 127.0.0.1 "$UP3" C
 printf '::1 lg-multi.test\n127.0.0.1 lg-multi.test\n' >"$TMP/hosts"
 P3="$(free_port)"
-start_proxy multi 1s "$P3" "lg-multi.test:$UP3"
+start_proxy multi 1s "$P3" "lg-multi.test:$UP3" 300ms
 H3="$HTTP"
 check_eq "reached through the second address" C "$(ask "$P3")"
 grep -q "resolves to \[::1\]:$UP3, 127.0.0.1:$UP3" "$TMP/multi.log" && ok "both addresses resolved, ::1 first" ||
@@ -135,7 +138,7 @@ grep -q "resolves to \[::1\]:$UP3, 127.0.0.1:$UP3" "$TMP/multi.log" && ok "both 
 ROUTE3="127.0.0.1:$P3=lg-multi.test:$UP3"
 check_eq "no connect error counted" 0 "$(metric "$H3" "lettagate_proxy_upstream_connect_errors_total{route=\"$ROUTE3\",reason=\"refused\"}")"
 
-echo "== 4. the name disappears: dns error, client closed"
+echo "== 4. the name disappears: retried for --forward-hold (300ms), then a dns error, client closed"
 printf '127.0.0.1 something-else.test\n' >"$TMP/hosts"
 sleep 1.2  # multi's TTL is 1s
 check_eq "no address: client closed" "<closed>" "$(ask "$P3")"

@@ -215,3 +215,177 @@ TEST_CASE("probe runner: stop() cancels the attempt in flight and fires nothing 
   sc.time.advance(1000ms);
   CHECK(sc.starts.size() == 1);
 }
+
+TEST_CASE("probe runner: a component not up is probed every down_interval, and at the interval once up again",
+          "[unit][probes][schedule]") {
+  lg::ProbeSchedule s;
+  s.interval = 5000ms;
+  s.down_interval = 250ms;
+  s.timeout = 100ms;
+  s.jitter = 0;
+  s.fall = 2;
+  s.rise = 2;
+  Schedule sc(s);
+  sc.runner->start();
+  auto attempt = [&](bool ok) {
+    REQUIRE(sc.time.fire_next());
+    REQUIRE(sc.probe->pending());
+    sc.probe->answer(ok ? Outcome::success("ok") : Outcome::failure("refused", "connection refused"));
+  };
+  using lg::probes::Status;
+  attempt(true);  // unknown -> up at the first success
+  CHECK(sc.component->status == Status::Up);
+  attempt(false);
+  attempt(false);  // fall 2: down
+  CHECK(sc.component->status == Status::Down);
+  attempt(false);
+  attempt(true);  // rise 2: still down after one success
+  CHECK(sc.component->status == Status::Down);
+  attempt(true);
+  CHECK(sc.component->status == Status::Up);
+  attempt(true);
+  attempt(true);
+  // Up: 5 s apart; the failures that made it down too (it was up then); from down on, 250 ms.
+  CHECK(gaps(sc.starts) == std::vector<uint64_t>{5000, 5000, 250, 250, 250, 5000, 5000});
+}
+
+TEST_CASE("probe runner: the down interval never slows probing, and 0 turns it off", "[unit][probes][schedule]") {
+  lg::ProbeSchedule s;
+  s.interval = 100ms;
+  s.timeout = 50ms;
+  s.jitter = 0;
+  s.fall = 1;
+  SECTION("longer than the interval: the interval") { s.down_interval = 250ms; }
+  SECTION("0: the interval") { s.down_interval = 0ms; }
+  Schedule sc(s);
+  sc.runner->start();
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(sc.time.fire_next());
+    sc.probe->answer(Outcome::failure("refused", "connection refused"));
+    CHECK(sc.component->status == lg::probes::Status::Down);
+  }
+  CHECK(gaps(sc.starts) == std::vector<uint64_t>{100, 100, 100});
+}
+
+TEST_CASE("probe runner: a passive signal re-probes at once, failures follow 5 ms apart until down",
+          "[unit][probes][schedule][passive]") {
+  lg::ProbeSchedule s;
+  s.interval = 5000ms;
+  s.down_interval = 250ms;
+  s.timeout = 100ms;
+  s.jitter = 0;
+  s.fall = 3;
+  s.rise = 2;
+  Schedule sc(s);
+  using lg::probes::Status;
+  const auto refused = Outcome::failure("refused", "connection refused");
+  sc.runner->start();
+  REQUIRE(sc.time.fire_next());
+  sc.probe->answer(Outcome::success("ok"));
+  REQUIRE(sc.component->status == Status::Up);
+  sc.time.advance(1000ms);  // mid-interval: the next scheduled attempt is 4 s away
+  const uint64_t signal_at = sc.time.now_ms();
+  REQUIRE(sc.component->on_passive);
+  sc.component->on_passive("forwarder", "refused");
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(sc.time.fire_next());
+    REQUIRE(sc.probe->pending());
+    sc.probe->answer(refused);
+  }
+  CHECK(sc.component->status == Status::Down);  // fall 3 still counted, 10 ms after the signal
+  CHECK(std::vector<uint64_t>(sc.starts.begin() + 1, sc.starts.end()) ==
+        std::vector<uint64_t>{signal_at, signal_at + 5, signal_at + 10});
+  // Down: a signal changes nothing, the down interval goes on.
+  sc.component->on_passive("forwarder", "refused");
+  REQUIRE(sc.time.fire_next());
+  CHECK(sc.starts.back() == signal_at + 10 + 250);
+}
+
+TEST_CASE("probe runner: a re-probe that succeeds ends the chase, and signals then rest for a second",
+          "[unit][probes][schedule][passive]") {
+  lg::ProbeSchedule s;
+  s.interval = 5000ms;
+  s.timeout = 100ms;
+  s.jitter = 0;
+  s.fall = 3;
+  Schedule sc(s);
+  using lg::probes::Status;
+  sc.runner->start();
+  REQUIRE(sc.time.fire_next());
+  sc.probe->answer(Outcome::success("ok"));
+  sc.time.advance(1000ms);
+  const uint64_t signal_at = sc.time.now_ms();
+  sc.component->on_passive("forwarder", "reset");  // one lost connection, the server is fine
+  REQUIRE(sc.time.fire_next());
+  CHECK(sc.starts.back() == signal_at);
+  sc.probe->answer(Outcome::success("ok"));
+  CHECK(sc.component->status == Status::Up);
+  // Within the quiet second: not followed; the next attempt is the interval after the re-probe.
+  sc.time.advance(500ms);
+  sc.component->on_passive("forwarder", "reset");
+  REQUIRE(sc.time.fire_next());
+  CHECK(sc.starts.back() == signal_at + 5000);
+  sc.probe->answer(Outcome::success("ok"));
+  // After it: followed again; a signal while an attempt is in flight waits for its result.
+  sc.time.advance(1500ms);
+  sc.component->on_passive("forwarder", "refused");
+  REQUIRE(sc.time.fire_next());
+  CHECK(sc.starts.back() == signal_at + 6500);
+  sc.component->on_passive("forwarder", "refused");  // in flight: no second attempt at once
+  CHECK(sc.starts.size() == 4);
+  sc.probe->answer(Outcome::failure("refused", "connection refused"));
+  REQUIRE(sc.time.fire_next());
+  CHECK(sc.starts.back() == signal_at + 6505);
+  CHECK(sc.component->status == Status::Up);  // one failure of three
+}
+
+TEST_CASE("probe runner: a chase in the startup grace stops after fall attempts", "[unit][probes][schedule][passive]") {
+  lg::ProbeSchedule s;
+  s.interval = 5000ms;
+  s.down_interval = 0ms;
+  s.timeout = 100ms;
+  s.jitter = 0;
+  s.fall = 2;
+  s.grace = 60000ms;
+  Schedule sc(s);
+  sc.runner->start();
+  REQUIRE(sc.time.fire_next());
+  sc.probe->answer(Outcome::failure("refused", "connection refused"));
+  REQUIRE(sc.component->status == lg::probes::Status::Unknown);
+  sc.time.advance(100ms);
+  const uint64_t signal_at = sc.time.now_ms();
+  sc.component->on_passive("forwarder", "refused");
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(sc.time.fire_next());
+    sc.probe->answer(Outcome::failure("refused", "connection refused"));
+  }
+  CHECK(sc.component->status == lg::probes::Status::Unknown);
+  // Two chase attempts (fall 2), then the interval: 5 s after the chase's last start.
+  CHECK(std::vector<uint64_t>(sc.starts.end() - 3, sc.starts.end()) ==
+        std::vector<uint64_t>{signal_at, signal_at + 5, signal_at + 5 + 5000});
+}
+
+TEST_CASE("probe runner: a flapping network (a lost connection every 100 ms, the server fine) never fails the "
+          "gate and costs at most one re-probe a second", "[unit][probes][schedule][passive]") {
+  lg::ProbeSchedule s;
+  s.interval = 5000ms;
+  s.timeout = 100ms;
+  s.jitter = 0;
+  s.fall = 3;
+  Schedule sc(s);
+  sc.runner->start();
+  REQUIRE(sc.time.fire_next());
+  sc.probe->answer(Outcome::success("ok"));
+  const size_t before = sc.starts.size();
+  for (int i = 0; i < 100; ++i) {  // 10 s of signals, one every 100 ms; every probe succeeds
+    sc.time.advance(100ms);
+    sc.component->on_passive("held", "reset");
+    sc.time.advance(0ms);  // a re-probe due now starts now
+    if (sc.probe->pending()) sc.probe->answer(Outcome::success("ok"));
+    REQUIRE(sc.component->status == lg::probes::Status::Up);
+  }
+  const size_t attempts = sc.starts.size() - before;
+  INFO(attempts << " attempts in 10 s");
+  CHECK(attempts >= 9);   // the signals are followed (about one a second)...
+  CHECK(attempts <= 12);  // ...but not one each: 10 re-probes and 2 at the interval at most
+}

@@ -3,8 +3,10 @@
 #include <uv.h>
 
 #include <catch2/catch.hpp>
+#include <vector>
 
 #include "proxy/buffer_pool.hpp"
+#include "proxy/connect_backoff.hpp"
 #include "proxy/pipe.hpp"
 #include "proxy/proxy_metrics.hpp"
 
@@ -47,4 +49,17 @@ TEST_CASE("proxy: backpressure marks", "[unit][proxy]") {
   STATIC_REQUIRE(Pipe::kMaxBlocks == 4);
   STATIC_REQUIRE(Pipe::kResumeBlocks == 2);
   STATIC_REQUIRE(Block::kSize == 64 * 1024);
+}
+
+TEST_CASE("proxy: connect retries back off from 25 ms, doubling to 500 ms, jittered in the upper half",
+          "[unit][proxy]") {
+  const std::vector<uint64_t> full = {25, 50, 100, 200, 400, 500, 500, 500};
+  for (unsigned i = 0; i < full.size(); ++i) {
+    INFO("retry " << i);
+    CHECK(connect_backoff_ms(i, 0.0) == full[i] / 2);
+    CHECK(connect_backoff_ms(i, 0.999999) == full[i] - 1);
+    CHECK(connect_backoff_ms(i, 0.5) >= full[i] / 2);
+    CHECK(connect_backoff_ms(i, 0.5) <= full[i]);
+  }
+  CHECK(connect_backoff_ms(1000, 1.0) == 500);  // never past the cap, however many retries
 }
