@@ -13,46 +13,13 @@
 #include "core/net_address.hpp"
 #include "integration/proxy_harness.hpp"
 #include "proxy/resolver.hpp"
+#include "support/black_hole.hpp"
 #include "support/test_env.hpp"
 
 using namespace lgtest::proxy;
+using lgtest::BlackHole;
 
 namespace {
-
-// A loopback listener whose accept queue is full (backlog 0, never accepted, already holding
-// connections): further SYNs are dropped, so connecting to it hangs: a black hole that needs
-// no routing tricks.
-struct BlackHole {
-  int listener = -1;
-  int port = 0;
-  std::vector<int> fillers;
-  BlackHole() {
-    listener = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(listen(listener, 0) == 0);
-    socklen_t len = sizeof a;
-    getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    // Fill the queue: connect (non-blocking) until one stays pending.
-    for (int i = 0; i < 8; ++i) {
-      int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-      int rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-      fillers.push_back(fd);
-      if (rc != 0 && errno == EINPROGRESS) {
-        pollfd p{fd, POLLOUT, 0};
-        if (poll(&p, 1, 300) == 0) return;  // this one hangs: the queue is full
-      }
-    }
-    FAIL("could not fill the accept queue of a backlog-0 listener");
-  }
-  ~BlackHole() {
-    for (int fd : fillers) close(fd);
-    close(listener);
-  }
-};
 
 void expect_prompt_close(int port, int within_ms, const char* what) {
   INFO(what);
@@ -72,8 +39,8 @@ TEST_CASE("proxy: upstream refused: the client is closed at once, reason refused
   const int dead_port = lgtest::free_port();  // nothing listens there
   ForwarderThread fw(forward_to("127.0.0.1", dead_port));
   expect_prompt_close(fw.port(), 500, "refused");
-  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"refused\"") == 1);
-  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"timeout\"") == 0);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", {{"reason", "refused"}}) == 1);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", {{"reason", "timeout"}}) == 0);
   CHECK(fw.active() == 0);
 }
 
@@ -81,16 +48,16 @@ TEST_CASE("proxy: upstream name does not resolve: the client is closed, reason d
   // .invalid never resolves (RFC 6761); the resolver answers at once here.
   ForwarderThread fw(forward_to("lettagate-no-such-host.invalid", 8283));
   expect_prompt_close(fw.port(), 3000, "dns");
-  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"dns\"") == 1);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", {{"reason", "dns"}}) == 1);
   // A second client is answered the same (a failure is not cached as an address).
   expect_prompt_close(fw.port(), 3000, "dns again");
-  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"dns\"") == 2);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", {{"reason", "dns"}}) == 2);
 }
 
 TEST_CASE("proxy: black-holed upstream: the client is closed at connect_timeout, reason timeout",
           "[stack][proxy]") {
   BlackHole hole;
-  auto settings = forward_to("127.0.0.1", hole.port);
+  auto settings = forward_to("127.0.0.1", hole.port());
   settings.connect_timeout = std::chrono::milliseconds(400);
   ForwarderThread fw(settings);
   Fd c(connect_to("127.0.0.1", fw.port()));
@@ -101,7 +68,7 @@ TEST_CASE("proxy: black-holed upstream: the client is closed at connect_timeout,
   CHECK((end == PeerEnd::Eof || end == PeerEnd::Reset));
   CHECK(waited >= 350);
   CHECK(waited < 1500);
-  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"timeout\"") == 1);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", {{"reason", "timeout"}}) == 1);
 }
 
 TEST_CASE("proxy: the connection cap closes excess clients at once and counts them", "[stack][proxy]") {
@@ -118,7 +85,7 @@ TEST_CASE("proxy: the connection cap closes excess clients at once and counts th
     open.push_back(fd);
   }
   expect_prompt_close(fw.port(), 500, "over the cap");
-  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", "reason=\"limit\"") == 1);
+  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", {{"reason", "limit"}}) == 1);
   // The three admitted ones still work; after one leaves, a new client is admitted.
   REQUIRE(send_all(open[0], "pong", 4));
   CHECK(recv_n(open[0], 4, 3000) == "pong");
@@ -171,13 +138,12 @@ TEST_CASE("proxy: an upstream given by name is resolved and connected", "[stack]
   Fd c(connect_to("127.0.0.1", fw.port()));
   REQUIRE(send_all(c.fd, "ping", 4));
   CHECK(recv_n(c.fd, 4, 3000) == "ping");
-  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"refused\"") == 0);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", {{"reason", "refused"}}) == 0);
 }
 
 TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again, lookups coalesce",
           "[stack][proxy]") {
-  uv_loop_t loop;
-  uv_loop_init(&loop);
+  lgtest::TestLoop loop;
   struct Waiter : lg::proxy::ResolveWaiter {
     int calls = 0, status = 1;
     lg::Addresses got;
@@ -190,20 +156,20 @@ TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again,
   auto resolve = [&](lg::proxy::Resolver& r, Waiter& w) -> lg::Addresses {
     if (auto cached = r.lookup(&w)) return cached;
     REQUIRE(w.calls == 0);  // never called back from inside lookup()
-    lgtest::run_until(&loop, [&] { return w.calls > 0; }, std::chrono::milliseconds(5000));
+    loop.run_until([&] { return w.calls > 0; }, std::chrono::milliseconds(5000));
     REQUIRE(w.calls == 1);
     REQUIRE(w.status == 0);
     return w.got;
   };
   {
-    lg::proxy::Resolver r(&loop, "localhost", 5432, std::chrono::milliseconds(300), "test");
+    lg::proxy::Resolver r(loop.get(), "localhost", 5432, std::chrono::milliseconds(300), "test");
     Waiter w1, w2, w3;
     // Three lookups while the first is in flight: one getaddrinfo.
     CHECK(r.lookup(&w1) == nullptr);
     CHECK(r.lookup(&w2) == nullptr);
     CHECK(r.lookup(&w3) == nullptr);
     r.cancel(&w3);
-    lgtest::run_until(&loop, [&] { return w1.calls && w2.calls; }, std::chrono::milliseconds(5000));
+    loop.run_until([&] { return w1.calls && w2.calls; }, std::chrono::milliseconds(5000));
     CHECK(r.lookups() == 1);
     CHECK(w1.calls == 1);
     CHECK(w2.calls == 1);
@@ -214,7 +180,7 @@ TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again,
     CHECK(r.lookup(&w4) == w1.got);  // within the TTL: the cached answer, no lookup
     CHECK(r.lookups() == 1);
     uv_sleep(350);
-    uv_update_time(&loop);
+    uv_update_time(loop.get());
     Waiter w5;
     resolve(r, w5);  // the TTL ran out: resolved again
     CHECK(r.lookups() == 2);
@@ -224,16 +190,15 @@ TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again,
     CHECK(r.lookups() == 3);
   }
   {
-    lg::proxy::Resolver zero(&loop, "localhost", 1, std::chrono::milliseconds(0), "test");
+    lg::proxy::Resolver zero(loop.get(), "localhost", 1, std::chrono::milliseconds(0), "test");
     Waiter a, b;
     resolve(zero, a);
     resolve(zero, b);
     CHECK(zero.lookups() == 2);  // ttl 0: every connection resolves
-    lg::proxy::Resolver literal(&loop, "127.0.0.1", 1, std::chrono::milliseconds(0), "test");
+    lg::proxy::Resolver literal(loop.get(), "127.0.0.1", 1, std::chrono::milliseconds(0), "test");
     Waiter c;
     CHECK(literal.lookup(&c) != nullptr);  // an IP literal is never resolved
     CHECK(literal.lookups() == 0);
   }
-  lgtest::run_until(&loop, [&] { return !uv_loop_alive(&loop); }, std::chrono::milliseconds(2000));
-  CHECK(uv_loop_close(&loop) == 0);
+  CHECK(loop.close());
 }

@@ -66,15 +66,6 @@ int free_port() {
   return ntohs(a.sin_port);  // fd stays open on purpose (see the header): closed when we exit
 }
 
-bool run_until(uv_loop_t* loop, const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done() && std::chrono::steady_clock::now() < deadline) {
-    uv_run(loop, UV_RUN_NOWAIT);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return done();
-}
-
 HttpResult http_get(int port, const std::string& path, int timeout_ms) {
   HttpResult res;
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -157,6 +148,15 @@ std::string Process::log() const {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+bool Process::wait_log(const std::string& text, int timeout_ms) const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (log().find(text) == std::string::npos) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // a file has no event to wait on here
+  }
+  return true;
 }
 
 bool wait_live(int port, int timeout_ms) {
