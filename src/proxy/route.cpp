@@ -8,6 +8,7 @@
 #include "core/acceptor.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "core/manual_clock.hpp"
 #include "proxy/proxy_session.hpp"
 
 namespace lg::proxy {
@@ -17,9 +18,11 @@ constexpr int kAcceptsPerTurn = 128;              // then the loop's other work 
 constexpr uint64_t kFailureLogEveryMs = 10000;  // upstream failures: one warning per 10 s at most
 }
 
-Route::Route(uv_loop_t* loop, const ForwardRoute& route, const ForwardSettings& settings, RouteMetrics metrics,
-             std::shared_ptr<BufferPool> pool, const probes::Component* follow)
+template <class Clock>
+BasicRoute<Clock>::BasicRoute(uv_loop_t* loop, Clock clock, const ForwardRoute& route, const ForwardSettings& settings,
+                              RouteMetrics metrics, std::shared_ptr<BufferPool> pool, const probes::Component* follow)
     : loop_(loop),
+      clock_(clock),
       route_(route),
       settings_(settings),
       metrics_(metrics),
@@ -28,9 +31,11 @@ Route::Route(uv_loop_t* loop, const ForwardRoute& route, const ForwardSettings& 
       resolver_(loop, route.upstream.host, route.upstream.port, settings.dns_ttl, route.name),
       log_(log::get("proxy")) {}
 
-Route::~Route() { close_all(); }
+template <class Clock>
+BasicRoute<Clock>::~BasicRoute() { close_all(); }
 
-bool Route::start(std::string* error) {
+template <class Clock>
+bool BasicRoute<Clock>::start(std::string* error) {
   Acceptor::Options options;
   options.name = route_.name;
   options.log_component = "proxy";
@@ -45,19 +50,22 @@ bool Route::start(std::string* error) {
   return true;
 }
 
-void Route::stop_accepting() {
+template <class Clock>
+void BasicRoute<Clock>::stop_accepting() {
   if (!listener_) return;
   listener_->close();
   listener_ = nullptr;
 }
 
-void Route::drain() {
+template <class Clock>
+void BasicRoute<Clock>::drain() {
   stop_accepting();
   std::vector<ProxySession*> open(sessions_.begin(), sessions_.end());
   for (auto* s : open) s->drain();  // an idle one closes (and leaves sessions_) at once
 }
 
-void Route::close_all() {
+template <class Clock>
+void BasicRoute<Clock>::close_all() {
   stop_accepting();
   std::vector<ProxySession*> open(sessions_.begin(), sessions_.end());
   for (auto* s : open) s->close();  // each one calls on_session_closed and lets go of this route
@@ -65,19 +73,21 @@ void Route::close_all() {
   held_.clear();
 }
 
-bool Route::upstream_ready() const {
+template <class Clock>
+bool BasicRoute<Clock>::upstream_ready() const {
   if (!follow_ || settings_.health_mode == ForwardHealthMode::Ignore) return true;
   return follow_->status == probes::Status::Up || follow_->status == probes::Status::Degraded;
 }
 
-void Route::on_accept(int fd) {
+template <class Clock>
+void BasicRoute<Clock>::on_accept(int fd) {
   metrics_.accepted->inc();
   if (static_cast<int>(sessions_.size()) >= settings_.max_connections) {
     ::close(fd);
     metrics_.rejected_by(RejectReason::Limit).inc();
     return;
   }
-  ProxySession* s = ProxySession::accept(loop_, this, pool_, fd);
+  ProxySession* s = ProxySession::accept(loop_, clock_, this, pool_, fd);
   if (!s) return;
   sessions_.insert(s);
   metrics_.active->inc();
@@ -94,7 +104,8 @@ void Route::on_accept(int fd) {
   }
 }
 
-void Route::on_health_change() {
+template <class Clock>
+void BasicRoute<Clock>::on_health_change() {
   if (held_.empty() || !upstream_ready()) return;
   log_.info("{}: {} is up: connecting {} held client(s)", route_.name, follow_->name, held_.size());
   std::vector<ProxySession*> waiting(held_.begin(), held_.end());
@@ -103,9 +114,11 @@ void Route::on_health_change() {
   for (auto* s : waiting) s->release();
 }
 
-void Route::on_hold_timeout(ProxySession*) { metrics_.rejected_by(RejectReason::HoldTimeout).inc(); }
+template <class Clock>
+void BasicRoute<Clock>::on_hold_timeout(ProxySession*) { metrics_.rejected_by(RejectReason::HoldTimeout).inc(); }
 
-void Route::on_session_closed(ProxySession* s) {
+template <class Clock>
+void BasicRoute<Clock>::on_session_closed(ProxySession* s) {
   if (s->held) {
     held_.erase(s->held_at);
     s->held = false;
@@ -115,12 +128,13 @@ void Route::on_session_closed(ProxySession* s) {
   metrics_.duration_seconds->observe(mono_seconds() - s->accepted_at());
 }
 
-void Route::on_connect_failed(int status, bool dns, const Addresses& tried) {
+template <class Clock>
+void BasicRoute<Clock>::on_connect_failed(int status, bool dns, const Addresses& tried) {
   const ConnectError reason = dns ? ConnectError::Dns : classify_connect_error(status);
   metrics_.connect_error(reason).inc();
   if (!dns) resolver_.invalidate(tried);  // the container may have moved: resolve afresh
   // One warning per burst (and a reminder every 10 s while it lasts), not one per client.
-  const uint64_t now = uv_now(loop_);
+  const uint64_t now = clock_.now_ms();
   ++failures_unlogged_;
   if (!failing_ || now - last_failure_log_ms_ >= kFailureLogEveryMs) {
     log_.warn("{}: cannot connect to {}: {} ({}; {} client(s) closed since the last report)", route_.name,
@@ -132,13 +146,15 @@ void Route::on_connect_failed(int status, bool dns, const Addresses& tried) {
   ++connect_failures_;
 }
 
-void Route::on_connect_ok() {
+template <class Clock>
+void BasicRoute<Clock>::on_connect_ok() {
   if (!failing_) return;
   failing_ = false;
   log_.info("{}: connected to {} again", route_.name, route_.upstream.str());
 }
 
-const char* Route::mode_name() const {
+template <class Clock>
+const char* BasicRoute<Clock>::mode_name() const {
   switch (settings_.health_mode) {
     case ForwardHealthMode::Hold: return "hold";
     case ForwardHealthMode::Reject: return "reject";
@@ -147,7 +163,8 @@ const char* Route::mode_name() const {
   return "hold";
 }
 
-void Route::describe(nlohmann::json& out) const {
+template <class Clock>
+void BasicRoute<Clock>::describe(nlohmann::json& out) const {
   nlohmann::json r;
   r["route"] = route_.name;
   r["listen"] = route_.listen.str();
@@ -166,5 +183,8 @@ void Route::describe(nlohmann::json& out) const {
   r["connect_failures"] = connect_failures_;
   out.push_back(std::move(r));
 }
+
+template class BasicRoute<LoopClock>;
+template class BasicRoute<ManualClock>;
 
 }  // namespace lg::proxy
