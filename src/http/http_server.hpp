@@ -50,10 +50,12 @@ class BasicHttpServer {
   using Connection = BasicHttpConnection<Clock>;
 
   BasicHttpServer(uv_loop_t* loop, Clock clock, Options options, Handler handler, metrics::Registry* registry = nullptr);
-  // Production: the loop's own clock.
+  // Production: the loop's own clock. (A member template: an explicit instantiation for
+  // another Clock leaves it alone.)
+  template <class C = Clock>
+    requires std::is_same_v<C, LoopClock>
   BasicHttpServer(uv_loop_t* loop, Options options, Handler handler, metrics::Registry* registry = nullptr)
-    requires std::is_same_v<Clock, LoopClock>
-      : BasicHttpServer(loop, LoopClock(loop), options, std::move(handler), registry) {}
+      : BasicHttpServer(loop, C(loop), options, std::move(handler), registry) {}
   ~BasicHttpServer();
   BasicHttpServer(const BasicHttpServer&) = delete;
   BasicHttpServer& operator=(const BasicHttpServer&) = delete;

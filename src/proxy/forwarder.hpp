@@ -30,11 +30,13 @@ class BasicForwarder {
  public:
   BasicForwarder(uv_loop_t* loop, Clock clock, const ForwardSettings& settings, probes::HealthState& health,
                  metrics::Registry& registry);
-  // Production: the loop's own clock.
+  // Production: the loop's own clock. (A member template: an explicit instantiation for
+  // another Clock leaves it alone.)
+  template <class C = Clock>
+    requires std::is_same_v<C, LoopClock>
   BasicForwarder(uv_loop_t* loop, const ForwardSettings& settings, probes::HealthState& health,
                  metrics::Registry& registry)
-    requires std::is_same_v<Clock, LoopClock>
-      : BasicForwarder(loop, LoopClock(loop), settings, health, registry) {}
+      : BasicForwarder(loop, C(loop), settings, health, registry) {}
   ~BasicForwarder();
   BasicForwarder(const BasicForwarder&) = delete;
   BasicForwarder& operator=(const BasicForwarder&) = delete;

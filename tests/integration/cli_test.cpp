@@ -10,6 +10,7 @@
 
 #include "integration/gate_harness.hpp"
 #include "support/raw_conn.hpp"
+#include "support/silent_listener.hpp"
 #include "support/test_env.hpp"
 
 namespace {
@@ -63,18 +64,10 @@ TEST_CASE("check: 0 when ready, 1 when not ready or unreachable, 2 on bad usage"
 
 TEST_CASE("check gives up after its timeout on a server that never answers", "[stack][cli]") {
   // A listening socket nobody accepts from: connect succeeds, no answer ever comes.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  REQUIRE(listen(fd, 8) == 0);
+  lgtest::SilentListener silent(8);
   auto start = std::chrono::steady_clock::now();
-  auto r = lgtest::run(bin() + " check --timeout 500ms --url http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/readyz");
+  auto r = lgtest::run(bin() + " check --timeout 500ms --url http://127.0.0.1:" + std::to_string(silent.port()) + "/readyz");
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
-  close(fd);
   INFO(r.out);
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.out, Catch::Contains("no answer within 500ms"));

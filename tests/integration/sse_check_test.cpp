@@ -36,17 +36,8 @@ struct Step {
 class ScriptedServer {
  public:
   ScriptedServer(std::vector<Step> steps, int hold_ms) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    fd_ = lgtest::bind_loopback(&port_, 0, true);
     REQUIRE(listen(fd_, 4) == 0);
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
     thread_ = std::thread([this, steps = std::move(steps), hold_ms] { serve(steps, hold_ms); });
   }
   ~ScriptedServer() {

@@ -12,20 +12,19 @@
 #include <cerrno>
 #include <vector>
 
+#include "support/test_env.hpp"
+
 namespace lgtest {
 
 class BlackHole {
  public:
   BlackHole() {
-    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    listener_ = bind_loopback(&port_);
+    REQUIRE(listen(listener_, 0) == 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port_));
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(listen(listener_, 0) == 0);
-    socklen_t len = sizeof a;
-    getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
     // Fill the queue: connect (non-blocking) until one stays pending.
     for (int i = 0; i < 8; ++i) {
       const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -35,6 +35,10 @@ std::string source_dir();
 // listen. Until one does, connecting to it is refused.
 int free_port();
 
+// A TCP socket bound to 127.0.0.1 on a port of its own (port 0, read back into *port), not yet
+// listening; `flags` are added to socket()'s type (SOCK_NONBLOCK). The test FAILS if it cannot.
+int bind_loopback(int* port, int flags = 0, bool reuse_address = false);
+
 // Blocking HTTP GET on 127.0.0.1 with plain sockets (independent of the code under test).
 struct HttpResult {
   int status = 0;

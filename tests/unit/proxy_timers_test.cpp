@@ -17,6 +17,7 @@
 #include "probes/health_state.hpp"
 #include "proxy/forwarder.hpp"
 #include "support/scrape.hpp"
+#include "support/test_env.hpp"
 #include "support/test_loop.hpp"
 
 namespace {
@@ -68,16 +69,13 @@ struct Fixture {
 
   explicit Fixture(const std::function<void(lg::ForwardSettings&)>& tune) {
     letta = &health.add("letta", true, "test");  // status unknown: not up
-    upstream_listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    sockaddr_in a = loopback(0);
-    REQUIRE(bind(upstream_listener, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    int upstream_port = 0;
+    upstream_listener = lgtest::bind_loopback(&upstream_port, SOCK_NONBLOCK);
     REQUIRE(listen(upstream_listener, 4) == 0);
-    socklen_t len = sizeof a;
-    getsockname(upstream_listener, reinterpret_cast<sockaddr*>(&a), &len);
     lg::ForwardSettings s;
     lg::ForwardRoute r;
     r.listen = lg::HostPort{"127.0.0.1", 0};
-    r.upstream = lg::HostPort{"127.0.0.1", ntohs(a.sin_port)};
+    r.upstream = lg::HostPort{"127.0.0.1", static_cast<uint16_t>(upstream_port)};
     r.name = "test";
     s.routes.push_back(r);
     s.health_component = "";
