@@ -3,16 +3,14 @@
 // keep-alive idle timeout and the linger after a final answer. The server runs on a real loop
 // with a loopback client socket; only time is fake, so each deadline is seen to fire exactly
 // when due and not a millisecond before, with no sleep.
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
+#include <memory>
 #include <string>
 
 #include "core/manual_clock.hpp"
 #include "http/http_server.hpp"
 #include "metrics/registry.hpp"
+#include "support/peer.hpp"
 #include "support/scrape.hpp"
 #include "support/test_loop.hpp"
 
@@ -27,63 +25,31 @@ struct Fixture {
   lgtest::TestLoop loop;
   lg::metrics::Registry registry;
   Server server;
-  int client = -1;
+  std::unique_ptr<lgtest::Peer> client;
   uint64_t sent = 0;
-  std::string got;
-  bool eof = false;
 
   explicit Fixture(lg::http::HttpServerOptions options)
       : server(loop.get(), lg::ManualClock(time), options,
                [](const lg::http::Request&) { return lg::http::Response::text(200, "ok\n"); }, &registry) {
     std::string error;
     REQUIRE(server.listen(lg::HostPort{"127.0.0.1", 0}, &error) == 0);
-    client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(server.port()));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(connect(client, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);  // the kernel's backlog
+    client = std::make_unique<lgtest::Peer>(server.port());  // the kernel's backlog
     REQUIRE(loop.run_until([&] { return server.connection_count() == 1; }, 5000ms));
   }
   ~Fixture() {
-    if (client >= 0) close(client);
+    client.reset();
     server.close_all();
   }
 
   void send(const std::string& bytes) {
-    REQUIRE(::send(client, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
+    client->send(bytes);
     sent += bytes.size();
     REQUIRE(loop.run_until([&] { return lgtest::sockets_read(loop.get(), sent); }, 5000ms));
   }
-  // Takes what the client can read now, without waiting.
-  void pump() {
-    char buf[4096];
-    for (;;) {
-      const ssize_t n = recv(client, buf, sizeof buf, MSG_DONTWAIT);
-      if (n > 0) {
-        got.append(buf, static_cast<size_t>(n));
-        continue;
-      }
-      if (n == 0) eof = true;
-      return;
-    }
-  }
   bool client_sees(const std::string& text) {
-    return loop.run_until(
-        [&] {
-          pump();
-          return got.find(text) != std::string::npos;
-        },
-        5000ms);
+    return client->wait(loop, [&] { return client->got.find(text) != std::string::npos; });
   }
-  bool client_sees_eof() {
-    return loop.run_until(
-        [&] {
-          pump();
-          return eof;
-        },
-        5000ms);
-  }
+  bool client_sees_eof() { return client->wait(loop, [&] { return client->eof; }); }
   double timeouts() { return lgtest::Scrape(registry.expose()).counter("lettagate_http_request_timeouts_total"); }
   // One loop turn without waiting: the loop acts on what the clock fired.
   void settle() { uv_run(loop.get(), UV_RUN_NOWAIT); }
@@ -103,12 +69,12 @@ TEST_CASE("http deadlines: a partial request is answered 408 at the header deadl
   Fixture f(options());
   f.send("GET /livez HTTP/1.1\r\nHost: x\r\n");  // no blank line: the head never ends
   f.time.advance(299ms);
-  f.pump();
-  CHECK(f.got.empty());
+  f.client->pump();
+  CHECK(f.client->got.empty());
   CHECK(f.timeouts() == 0);
   f.time.advance(1ms);
   REQUIRE(f.client_sees("HTTP/1.1 408 "));
-  CHECK(f.got.find("Connection: close") != std::string::npos);
+  CHECK(f.client->got.find("Connection: close") != std::string::npos);
   CHECK(f.timeouts() == 1);
   // Half-closed (the client reads EOF) but kept open to drain unread input for the linger.
   REQUIRE(f.client_sees_eof());
@@ -131,7 +97,7 @@ TEST_CASE("http deadlines: a client that never sends a byte is cut at the header
   CHECK(f.server.connection_count() == 0);
   CHECK(f.timeouts() == 1);
   REQUIRE(f.client_sees_eof());
-  CHECK(f.got.empty());  // closed without an answer
+  CHECK(f.client->got.empty());  // closed without an answer
 }
 
 TEST_CASE("http deadlines: an idle keep-alive connection closes at the keep-alive timeout, uncounted",
@@ -155,11 +121,11 @@ TEST_CASE("http deadlines: a later request's header deadline runs from its first
   f.send("GET /livez HTTP/1.1\r\nHost: x\r\n\r\n");
   REQUIRE(f.client_sees("ok\n"));
   f.time.advance(1000ms);
-  f.got.clear();
+  f.client->got.clear();
   f.send("GET /livez HTTP/1.1\r\n");  // the keep-alive deadline is 4 s away: the header one is earlier
   f.time.advance(299ms);
-  f.pump();
-  CHECK(f.got.empty());
+  f.client->pump();
+  CHECK(f.client->got.empty());
   f.time.advance(1ms);
   REQUIRE(f.client_sees("HTTP/1.1 408 "));
   CHECK(f.timeouts() == 1);

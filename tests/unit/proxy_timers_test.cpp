@@ -16,6 +16,7 @@
 #include "metrics/registry.hpp"
 #include "probes/health_state.hpp"
 #include "proxy/forwarder.hpp"
+#include "support/peer.hpp"
 #include "support/scrape.hpp"
 #include "support/test_env.hpp"
 #include "support/test_loop.hpp"
@@ -25,35 +26,14 @@ namespace {
 using namespace std::chrono_literals;
 using Forwarder = lg::proxy::BasicForwarder<lg::ManualClock>;
 
-sockaddr_in loopback(int port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
+using lgtest::Peer;
 
-// A socket the test reads without blocking; pump() takes what has arrived.
-struct Peer {
-  int fd = -1;
-  std::string got;
-  bool eof = false;
-  ~Peer() {
-    if (fd >= 0) close(fd);
-  }
-  void pump() {
-    char buf[4096];
-    for (;;) {
-      const ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-      if (n > 0) {
-        got.append(buf, static_cast<size_t>(n));
-        continue;
-      }
-      if (n == 0) eof = true;
-      return;
-    }
-  }
-};
+// Following `letta` in hold mode, held at most 2 s.
+void hold_2s(lg::ForwardSettings& s) {
+  s.health_component = "letta";
+  s.health_mode = lg::ForwardHealthMode::Hold;
+  s.hold_timeout = 2000ms;
+}
 
 // One route from 127.0.0.1:0 to an upstream listener of the test's, on a ManualClock.
 struct Fixture {
@@ -64,7 +44,8 @@ struct Fixture {
   lg::probes::Component* letta = nullptr;
   int upstream_listener = -1;
   std::unique_ptr<Forwarder> forwarder;
-  Peer client, upstream;
+  std::unique_ptr<Peer> client;
+  Peer upstream;
   uint64_t sent = 0;
 
   explicit Fixture(const std::function<void(lg::ForwardSettings&)>& tune) {
@@ -85,9 +66,7 @@ struct Fixture {
     const bool started = forwarder->start(&error);
     INFO(error);
     REQUIRE(started);
-    client.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in to = loopback(forwarder->ports().at(0));
-    REQUIRE(connect(client.fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);  // the kernel's backlog
+    client = std::make_unique<Peer>(forwarder->ports().at(0));  // the kernel's backlog
     REQUIRE(loop.run_until([&] { return forwarder->active_sessions() == 1; }, 5000ms));
   }
   ~Fixture() {
@@ -96,7 +75,7 @@ struct Fixture {
   }
 
   void send(const std::string& bytes) {
-    REQUIRE(::send(client.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
+    client->send(bytes);
     sent += bytes.size();
   }
   // Runs the loop until the forwarder connected to the upstream and the test accepted it.
@@ -116,60 +95,40 @@ struct Fixture {
     return lgtest::Scrape(registry.expose())
         .counter("lettagate_proxy_connections_rejected_total", {{"reason", reason}});
   }
-  bool client_sees_eof() {
-    return loop.run_until(
-        [&] {
-          client.pump();
-          return client.eof;
-        },
-        5000ms);
-  }
+  bool client_sees_eof() { return client->wait(loop, [&] { return client->eof; }); }
 };
 
 }  // namespace
 
 TEST_CASE("proxy timers: a held client is closed at hold_timeout to the millisecond, counted", "[unit][proxy]") {
-  Fixture f([](lg::ForwardSettings& s) {
-    s.health_component = "letta";
-    s.health_mode = lg::ForwardHealthMode::Hold;
-    s.hold_timeout = 2000ms;
-  });
+  Fixture f(hold_2s);
   f.send("first bytes");
   // Held, its first bytes read and kept (from then on its socket is looked at every 250 ms).
   REQUIRE(f.loop.run_until([&] { return f.forwarder->held_sessions() == 1 && lgtest::sockets_read(f.loop.get(), 11); },
                            5000ms));
   f.time.advance(1999ms);
-  f.client.pump();
-  CHECK_FALSE(f.client.eof);
+  f.client->pump();
+  CHECK_FALSE(f.client->eof);
   CHECK(f.forwarder->held_sessions() == 1);
   CHECK(f.rejected("hold_timeout") == 0);
   f.time.advance(1ms);
   CHECK(f.forwarder->active_sessions() == 0);
   CHECK(f.rejected("hold_timeout") == 1);
   CHECK(f.client_sees_eof());
-  CHECK(f.client.got.empty());
+  CHECK(f.client->got.empty());
   CHECK(f.connected() == 0);  // nothing went upstream
 }
 
 TEST_CASE("proxy timers: a held client released before hold_timeout is forwarded, never timed out",
           "[unit][proxy]") {
-  Fixture f([](lg::ForwardSettings& s) {
-    s.health_component = "letta";
-    s.health_mode = lg::ForwardHealthMode::Hold;
-    s.hold_timeout = 2000ms;
-  });
+  Fixture f(hold_2s);
   f.send("first bytes");
   REQUIRE(f.loop.run_until([&] { return f.forwarder->held_sessions() == 1 && lgtest::sockets_read(f.loop.get(), 11); },
                            5000ms));
   f.time.advance(1999ms);
   f.health.record(*f.letta, lg::probes::Outcome::success(), 1, 1, false);  // up: released
   f.accept_upstream();
-  REQUIRE(f.loop.run_until(
-      [&] {
-        f.upstream.pump();
-        return f.upstream.got == "first bytes";
-      },
-      5000ms));
+  REQUIRE(f.upstream.wait(f.loop, [&] { return f.upstream.got == "first bytes"; }));
   f.time.advance(60000ms);  // long past the hold deadline: the session streams on
   CHECK(f.forwarder->active_sessions() == 1);
   CHECK(f.rejected("hold_timeout") == 0);
@@ -182,15 +141,10 @@ TEST_CASE("proxy timers: the idle timeout closes a silent connection when idle t
   // Traffic at 200 ms: the connection is now idle from there.
   f.time.advance(200ms);
   f.send("k");
-  REQUIRE(f.loop.run_until(
-      [&] {
-        f.upstream.pump();
-        return f.upstream.got == "k";
-      },
-      5000ms));
+  REQUIRE(f.upstream.wait(f.loop, [&] { return f.upstream.got == "k"; }));
   f.time.advance(299ms);  // 499 ms since the start, 299 ms of silence
-  f.client.pump();
-  CHECK_FALSE(f.client.eof);
+  f.client->pump();
+  CHECK_FALSE(f.client->eof);
   CHECK(f.forwarder->active_sessions() == 1);
   f.time.advance(1ms);
   CHECK(f.forwarder->active_sessions() == 0);
