@@ -11,6 +11,8 @@ void ManualTimer::start(std::chrono::milliseconds timeout, std::chrono::millisec
   ++time_.starts_;
 }
 
+uint64_t ManualTimer::due_in() const { return armed_ && due_ > time_.now_ ? due_ - time_.now_ : 0; }
+
 void ManualTimer::close() {
   closed_ = true;
   armed_ = false;

@@ -21,6 +21,7 @@ class ManualTimer {
   void start(std::chrono::milliseconds timeout, std::chrono::milliseconds repeat = {});
   void stop() { armed_ = false; }
   bool active() const { return armed_; }
+  uint64_t due_in() const;  // ms until it fires (0 when not armed), as uv_timer_get_due_in
   void close();
   void unref() {}
 

@@ -2,6 +2,7 @@
 
 #include "core/decimal.hpp"
 #include "core/log.hpp"
+#include "core/manual_clock.hpp"
 #include "http/http_server.hpp"
 
 namespace lg::http {
@@ -21,22 +22,25 @@ struct WriteReq {
 
 }  // namespace
 
-HttpConnection::HttpConnection(HttpServer* server, uv_loop_t* loop)
+template <class Clock>
+BasicHttpConnection<Clock>::BasicHttpConnection(Server* server, uv_loop_t* loop)
     : server_(server),
-      deadline_(loop, [this] { on_deadline(); }),
+      deadline_(server->clock_, [this] { on_deadline(); }),
       parser_({server->options_.max_header_bytes, server->options_.max_body_bytes}, [this] { on_request_begin(); },
               [this](const Request& r) { return on_request(r); }) {
   tcp_.init(this, uv_tcp_init, loop);  // no socket yet: cannot fail
 }
 
-void HttpConnection::start() {
+template <class Clock>
+void BasicHttpConnection<Clock>::start() {
   uv_tcp_nodelay(tcp_.get(), 1);
   // The first request's deadline runs from accept: a client that sends nothing is cut too.
   deadline_.set(server_->options_.header_timeout);
   uv_read_start(tcp_.stream(), on_alloc, on_read);
 }
 
-void HttpConnection::reject_busy() {
+template <class Clock>
+void BasicHttpConnection<Clock>::reject_busy() {
   Response r = Response::text(503, "too many connections\n");
   Request req;
   req.method = "GET";
@@ -44,13 +48,15 @@ void HttpConnection::reject_busy() {
   flush();
 }
 
-void HttpConnection::drain() {
+template <class Clock>
+void BasicHttpConnection<Clock>::drain() {
   draining_ = true;
   // A paused connection answers its next request (with Connection: close) when it resumes.
   if (state_ == State::Idle && writes_pending_ == 0 && !input_paused_) close();
 }
 
-void HttpConnection::close() {
+template <class Clock>
+void BasicHttpConnection<Clock>::close() {
   if (state_ == State::Closing) return;
   state_ = State::Closing;
   deadline_.close();
@@ -63,8 +69,9 @@ void HttpConnection::close() {
   group_.close();  // freed once the socket is closed
 }
 
-void HttpConnection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
-  auto* c = static_cast<HttpConnection*>(h->data);
+template <class Clock>
+void BasicHttpConnection<Clock>::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  auto* c = static_cast<BasicHttpConnection*>(h->data);
   if (!c->server_) {
     buf->base = nullptr;
     buf->len = 0;
@@ -74,8 +81,9 @@ void HttpConnection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   buf->len = sizeof(c->server_->read_buffer_);
 }
 
-void HttpConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
-  auto* c = static_cast<HttpConnection*>(s->data);
+template <class Clock>
+void BasicHttpConnection<Clock>::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+  auto* c = static_cast<BasicHttpConnection*>(s->data);
   if (nread == 0) return;
   if (nread < 0) {  // EOF, reset, or ENOBUFS after detach
     c->close();
@@ -86,7 +94,8 @@ void HttpConnection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf)
   c->feed(buf->base, static_cast<size_t>(nread));
 }
 
-void HttpConnection::feed(const char* data, size_t len) {
+template <class Clock>
+void BasicHttpConnection<Clock>::feed(const char* data, size_t len) {
   size_t parsed = len;
   switch (parser_.feed(data, len, &parsed)) {
     case RequestParser::Result::Ok:
@@ -107,7 +116,8 @@ void HttpConnection::feed(const char* data, size_t len) {
 
 // `rest` may be in the read buffer all connections share: it is copied. No more is read until
 // it has been parsed, so what is kept is at most one read.
-void HttpConnection::pause_input(const char* rest, size_t len) {
+template <class Clock>
+void BasicHttpConnection<Clock>::pause_input(const char* rest, size_t len) {
   input_paused_ = true;
   pending_input_.assign(rest, len);
   uv_read_stop(tcp_.stream());
@@ -115,7 +125,8 @@ void HttpConnection::pause_input(const char* rest, size_t len) {
 
 // Output drained below the low-water mark (the server calls this on the next loop turn): parse
 // what was kept (which may pause again), then read again.
-void HttpConnection::resume_input() {
+template <class Clock>
+void BasicHttpConnection<Clock>::resume_input() {
   input_paused_ = false;
   std::string input;
   input.swap(pending_input_);  // feed() may keep a new rest in pending_input_
@@ -129,16 +140,19 @@ void HttpConnection::resume_input() {
   uv_read_start(tcp_.stream(), on_alloc, on_read);
 }
 
-size_t HttpConnection::unsent() const { return out_.size() + tail_.size() + tcp_.get()->write_queue_size; }
+template <class Clock>
+size_t BasicHttpConnection<Clock>::unsent() const { return out_.size() + tail_.size() + tcp_.get()->write_queue_size; }
 
-void HttpConnection::on_request_begin() {
+template <class Clock>
+void BasicHttpConnection<Clock>::on_request_begin() {
   // The first request's deadline runs from accept; later ones from their first byte.
   if (!first_request_ && server_) deadline_.set(server_->options_.header_timeout);
   first_request_ = false;
   state_ = State::Reading;
 }
 
-bool HttpConnection::on_request(const Request& req) {
+template <class Clock>
+bool BasicHttpConnection<Clock>::on_request(const Request& req) {
   if (!server_) return false;
   deadline_.clear();
   take_tail();  // the handler may rewrite what the previous response's shared body shows
@@ -153,7 +167,8 @@ bool HttpConnection::on_request(const Request& req) {
   return true;
 }
 
-void HttpConnection::respond(const Request& req, const Response& res, bool keep_alive) {
+template <class Clock>
+void BasicHttpConnection<Clock>::respond(const Request& req, const Response& res, bool keep_alive) {
   take_tail();
   if (server_) server_->count_request(req.path, res.status);
   const std::string_view body = res.payload();
@@ -177,12 +192,14 @@ void HttpConnection::respond(const Request& req, const Response& res, bool keep_
   if (!keep_alive) close_after_flush_ = true;
 }
 
-void HttpConnection::take_tail() {
+template <class Clock>
+void BasicHttpConnection<Clock>::take_tail() {
   out_ += tail_;
   tail_ = {};
 }
 
-void HttpConnection::fail(int status, const char* why) {
+template <class Clock>
+void BasicHttpConnection<Clock>::fail(int status, const char* why) {
   if (state_ == State::Lingering || state_ == State::Closing) return;
   Request req;
   req.method = "GET";
@@ -190,7 +207,8 @@ void HttpConnection::fail(int status, const char* why) {
   state_ = State::Lingering;
 }
 
-void HttpConnection::flush() {
+template <class Clock>
+void BasicHttpConnection<Clock>::flush() {
   if (state_ == State::Closing) {
     tail_ = {};
     return;
@@ -229,7 +247,8 @@ void HttpConnection::flush() {
 // What try_write left (from `offset` of out_ then tail_) goes out with uv_write: out_'s buffer
 // moves into the request (never held twice), tail_ is copied (it is only valid until the loop
 // runs again). False when the connection closed.
-bool HttpConnection::queue_write(size_t offset) {
+template <class Clock>
+bool BasicHttpConnection<Clock>::queue_write(size_t offset) {
   auto* w = new WriteReq;
   w->req.data = this;
   w->data.swap(out_);
@@ -251,9 +270,10 @@ bool HttpConnection::queue_write(size_t offset) {
   return true;
 }
 
-void HttpConnection::on_write(uv_write_t* req, int status) {
+template <class Clock>
+void BasicHttpConnection<Clock>::on_write(uv_write_t* req, int status) {
   auto* w = reinterpret_cast<WriteReq*>(req);
-  auto* c = static_cast<HttpConnection*>(req->data);
+  auto* c = static_cast<BasicHttpConnection*>(req->data);
   delete w;
   --c->writes_pending_;
   if (status < 0) {
@@ -265,7 +285,8 @@ void HttpConnection::on_write(uv_write_t* req, int status) {
   c->after_write();
 }
 
-void HttpConnection::after_write() {
+template <class Clock>
+void BasicHttpConnection<Clock>::after_write() {
   if (input_paused_) {
     if (tcp_.get()->write_queue_size <= kOutputLowWater && server_) server_->schedule_resume(this);
     return;
@@ -280,7 +301,8 @@ void HttpConnection::after_write() {
 
 // After a final response: half-close, keep reading (and discarding) briefly so unread input
 // does not turn our close into a reset that destroys the response in flight.
-void HttpConnection::linger() {
+template <class Clock>
+void BasicHttpConnection<Clock>::linger() {
   if (state_ == State::Closing) return;
   close_after_flush_ = false;
   state_ = State::Lingering;
@@ -296,13 +318,15 @@ void HttpConnection::linger() {
   deadline_.set(kLinger);
 }
 
-void HttpConnection::on_shutdown(uv_shutdown_t* req, int status) {
-  auto* c = static_cast<HttpConnection*>(req->data);
+template <class Clock>
+void BasicHttpConnection<Clock>::on_shutdown(uv_shutdown_t* req, int status) {
+  auto* c = static_cast<BasicHttpConnection*>(req->data);
   delete req;
   if (status < 0 && status != UV_ECANCELED) c->close();
 }
 
-void HttpConnection::on_deadline() {
+template <class Clock>
+void BasicHttpConnection<Clock>::on_deadline() {
   switch (state_) {
     case State::Reading:
       if (server_ && server_->timeouts_) server_->timeouts_->inc();
@@ -319,5 +343,8 @@ void HttpConnection::on_deadline() {
       break;
   }
 }
+
+template class BasicHttpConnection<LoopClock>;
+template class BasicHttpConnection<ManualClock>;
 
 }  // namespace lg::http

@@ -1,7 +1,7 @@
 #pragma once
 // One client connection of the HttpServer. Owns its uv_tcp_t (a Handle<> of its HandleGroup:
-// created with new, freed once close() was called and the socket is closed) and a Deadline for
-// the header and keep-alive deadlines.
+// created with new, freed once close() was called and the socket is closed) and a Deadline of
+// the server's Clock for the header, keep-alive and linger deadlines.
 //
 // Backpressure: once its unsent output passes a high-water mark, the connection stops parsing
 // (pipelined requests stay unparsed, copied out of the shared read buffer) and reading; when
@@ -21,11 +21,14 @@
 
 namespace lg::http {
 
-class HttpServer;
+template <class Clock>
+class BasicHttpServer;
 
-class HttpConnection {
+template <class Clock>
+class BasicHttpConnection {
  public:
-  HttpConnection(HttpServer* server, uv_loop_t* loop);
+  using Server = BasicHttpServer<Clock>;
+  BasicHttpConnection(Server* server, uv_loop_t* loop);
   uv_tcp_t* tcp() { return tcp_.get(); }
   // Starts reading and arms the first header deadline.
   void start();
@@ -38,10 +41,10 @@ class HttpConnection {
   void drain();
 
  private:
-  friend class ConnectionList<HttpConnection>;
-  friend class HttpServer;
+  friend class ConnectionList<BasicHttpConnection>;
+  friend class BasicHttpServer<Clock>;
   friend class lg::HandleGroup;
-  ~HttpConnection() = default;
+  ~BasicHttpConnection() = default;
   enum class State { Idle, Reading, Lingering, Closing };
 
   static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
@@ -64,11 +67,11 @@ class HttpConnection {
   void linger();
   void on_deadline();
 
-  HttpServer* server_;
-  ConnectionList<HttpConnection>::Hook hook_;  // in one of the server's lists
+  Server* server_;
+  typename ConnectionList<BasicHttpConnection>::Hook hook_;  // in one of the server's lists
   HandleGroup group_{this};
   Handle<uv_tcp_t> tcp_{group_};
-  Deadline deadline_;
+  BasicDeadline<Clock> deadline_;  // header, keep-alive idle or linger, by state
   RequestParser parser_;
   State state_ = State::Idle;
   bool first_request_ = true;

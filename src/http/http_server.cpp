@@ -8,12 +8,15 @@
 
 #include "core/log.hpp"
 #include "core/net_address.hpp"
+#include "core/manual_clock.hpp"
 #include "http/http_connection.hpp"
 
 namespace lg::http {
 
-HttpServer::HttpServer(uv_loop_t* loop, Options options, Handler handler, metrics::Registry* registry)
-    : loop_(loop), options_(options), handler_(std::move(handler)) {
+template <class Clock>
+BasicHttpServer<Clock>::BasicHttpServer(uv_loop_t* loop, Clock clock, Options options, Handler handler,
+                                        metrics::Registry* registry)
+    : loop_(loop), clock_(clock), options_(options), handler_(std::move(handler)) {
   accepts_per_turn_ = std::clamp(options_.max_connections / 4, 1, 64);
   resumer_ = Defer::create(loop_, [this] { run_resumes(); });
   turns_ = EveryTurn::create(loop_, [this] { on_turn(); });
@@ -33,9 +36,11 @@ HttpServer::HttpServer(uv_loop_t* loop, Options options, Handler handler, metric
   }
 }
 
-HttpServer::~HttpServer() { close_all(); }
+template <class Clock>
+BasicHttpServer<Clock>::~BasicHttpServer() { close_all(); }
 
-int HttpServer::listen(const HostPort& address, std::string* error) {
+template <class Clock>
+int BasicHttpServer<Clock>::listen(const HostPort& address, std::string* error) {
   if (!parse_ip_literal(address.host, address.port)) {
     if (error) *error = fmt::format("{} is not an IP address (the health server binds an address, not a name)", address.host);
     return UV_EINVAL;
@@ -55,8 +60,9 @@ int HttpServer::listen(const HostPort& address, std::string* error) {
   return 0;
 }
 
-void HttpServer::accept_one(int fd) {
-  auto* conn = new HttpConnection(this, loop_);
+template <class Clock>
+void BasicHttpServer<Clock>::accept_one(int fd) {
+  auto* conn = new Connection(this, loop_);
   if (uv_tcp_open(conn->tcp(), fd) != 0) {
     ::close(fd);  // not the handle's yet
     conn->detach();
@@ -75,7 +81,8 @@ void HttpServer::accept_one(int fd) {
   if (stopping_) conn->drain();
 }
 
-void HttpServer::on_turn() {
+template <class Clock>
+void BasicHttpServer<Clock>::on_turn() {
   waiting_.splice_back(first_poll_);
   first_poll_.splice_back(fresh_);
   answers_this_turn_ = 0;
@@ -88,31 +95,36 @@ void HttpServer::on_turn() {
 // behind every connection that has been quieter than it. Accepts are spread over turns (two
 // turns' worth is at most half a cap of 4 or more), so only a cap of 1 or 2 can leave nothing
 // to close.
-bool HttpServer::make_room() {
-  HttpConnection* oldest = waiting_.front();
+template <class Clock>
+bool BasicHttpServer<Clock>::make_room() {
+  Connection* oldest = waiting_.front();
   if (!oldest) return false;
   oldest->close();
   if (evicted_) evicted_->inc();
   return true;
 }
 
-void HttpServer::forget(HttpConnection* c) { ConnectionList<HttpConnection>::take(c); }
+template <class Clock>
+void BasicHttpServer<Clock>::forget(Connection* c) { ConnectionList<Connection>::take(c); }
 
 // A connection showed life (a read, a write completed): it goes to the back of waiting_.
-void HttpServer::touch(HttpConnection* c) {
+template <class Clock>
+void BasicHttpServer<Clock>::touch(Connection* c) {
   if (waiting_.back() == c) return;
-  ConnectionList<HttpConnection>::take(c);
+  ConnectionList<Connection>::take(c);
   waiting_.push_back(c);
 }
 
-void HttpServer::schedule_resume(HttpConnection* c) {
+template <class Clock>
+void BasicHttpServer<Clock>::schedule_resume(Connection* c) {
   if (c->resume_queued_ || !resumer_) return;
   c->resume_queued_ = true;
   to_resume_.push_back(c);
   resumer_->schedule();  // nothing when already scheduled
 }
 
-void HttpServer::cancel_resume(HttpConnection* c) {
+template <class Clock>
+void BasicHttpServer<Clock>::cancel_resume(Connection* c) {
   if (!c->resume_queued_) return;
   c->resume_queued_ = false;
   for (auto it = to_resume_.begin(); it != to_resume_.end(); ++it) {
@@ -123,16 +135,18 @@ void HttpServer::cancel_resume(HttpConnection* c) {
   }
 }
 
-bool HttpServer::spend_answer() { return ++answers_this_turn_ > kAnswersPerTurn; }
+template <class Clock>
+bool BasicHttpServer<Clock>::spend_answer() { return ++answers_this_turn_ > kAnswersPerTurn; }
 
 // Connections queued before this turn parse on, in turn, while the turn's answers last (at
 // least one connection per turn, so every one gets there); those that pause again queue at the
 // back for a later turn.
-void HttpServer::run_resumes() {
+template <class Clock>
+void BasicHttpServer<Clock>::run_resumes() {
   bool first = true;
   for (size_t n = to_resume_.size(); n > 0 && !to_resume_.empty(); --n, first = false) {
     if (!first && answers_this_turn_ >= kAnswersPerTurn) break;
-    HttpConnection* c = to_resume_.front();
+    Connection* c = to_resume_.front();
     to_resume_.pop_front();
     c->resume_queued_ = false;
     c->resume_input();
@@ -140,7 +154,8 @@ void HttpServer::run_resumes() {
   if (resumer_ && !to_resume_.empty()) resumer_->schedule();  // the next turn
 }
 
-void HttpServer::count_request(std::string_view path, int status) {
+template <class Clock>
+void BasicHttpServer<Clock>::count_request(std::string_view path, int status) {
   if (!requests_) return;
   static constexpr std::string_view kRoutes[] = {"/livez", "/readyz", "/status", "/metrics", "/", "other"};
   constexpr int kOther = static_cast<int>(std::size(kRoutes)) - 1;
@@ -157,15 +172,17 @@ void HttpServer::count_request(std::string_view path, int status) {
   c.inc();
 }
 
-void HttpServer::stop_listening() {
+template <class Clock>
+void BasicHttpServer<Clock>::stop_listening() {
   stopping_ = true;
   if (listener_) listener_->close();
   listener_ = nullptr;
   for (auto* c : all_connections()) c->drain();
 }
 
-std::vector<HttpConnection*> HttpServer::all_connections() const {
-  std::vector<HttpConnection*> all = waiting_.snapshot();
+template <class Clock>
+auto BasicHttpServer<Clock>::all_connections() const -> std::vector<Connection*> {
+  std::vector<Connection*> all = waiting_.snapshot();
   for (const auto* list : {&first_poll_, &fresh_}) {
     const auto more = list->snapshot();
     all.insert(all.end(), more.begin(), more.end());
@@ -173,7 +190,8 @@ std::vector<HttpConnection*> HttpServer::all_connections() const {
   return all;
 }
 
-void HttpServer::close_all() {
+template <class Clock>
+void BasicHttpServer<Clock>::close_all() {
   stop_listening();
   if (resumer_) resumer_->close();
   resumer_ = nullptr;
@@ -184,5 +202,8 @@ void HttpServer::close_all() {
     c->detach();
   }
 }
+
+template class BasicHttpServer<LoopClock>;
+template class BasicHttpServer<ManualClock>;
 
 }  // namespace lg::http

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.hpp"
+#include "core/manual_clock.hpp"
 #include "proxy/buffer_pool.hpp"
 #include "proxy/proxy_metrics.hpp"
 #include "proxy/route.hpp"
@@ -20,9 +21,11 @@ const char* mode_name(ForwardHealthMode m) {
 }
 }  // namespace
 
-Forwarder::Forwarder(uv_loop_t* loop, const ForwardSettings& settings, probes::HealthState& health,
-                     metrics::Registry& registry)
+template <class Clock>
+BasicForwarder<Clock>::BasicForwarder(uv_loop_t* loop, Clock clock, const ForwardSettings& settings,
+                                      probes::HealthState& health, metrics::Registry& registry)
     : loop_(loop),
+      clock_(clock),
       settings_(settings),
       health_(health),
       metrics_(std::make_unique<ProxyMetrics>(registry)),
@@ -36,14 +39,16 @@ Forwarder::Forwarder(uv_loop_t* loop, const ForwardSettings& settings, probes::H
   });
 }
 
-Forwarder::~Forwarder() {
+template <class Clock>
+BasicForwarder<Clock>::~BasicForwarder() {
   close_all();
   if (subscription_) health_.unsubscribe(subscription_);
 }
 
 // The component a route follows: its own (@COMPONENT) or --forward-health; nullptr when none
 // or when that component is not probed (then the route forwards regardless, as with ignore).
-const probes::Component* Forwarder::followed(const ForwardRoute& route) const {
+template <class Clock>
+const probes::Component* BasicForwarder<Clock>::followed(const ForwardRoute& route) const {
   const std::string& name = route.health ? *route.health : settings_.health_component;
   if (name.empty()) return nullptr;
   const probes::Component* c = health_.find(name);
@@ -54,12 +59,14 @@ const probes::Component* Forwarder::followed(const ForwardRoute& route) const {
   return c;
 }
 
-bool Forwarder::start(std::string* error) {
+template <class Clock>
+bool BasicForwarder<Clock>::start(std::string* error) {
   bool any_followed = false;
   for (const auto& r : settings_.routes) {
     const probes::Component* follow = followed(r);
     any_followed = any_followed || follow != nullptr;
-    routes_.push_back(std::make_unique<Route>(loop_, r, settings_, metrics_->for_route(r.name), pool_, follow));
+    routes_.push_back(
+        std::make_unique<BasicRoute<Clock>>(loop_, clock_, r, settings_, metrics_->for_route(r.name), pool_, follow));
     if (!routes_.back()->start(error)) return false;
   }
   if (any_followed && settings_.health_mode == ForwardHealthMode::Hold) {
@@ -72,39 +79,47 @@ bool Forwarder::start(std::string* error) {
   return true;
 }
 
-void Forwarder::stop_accepting() {
+template <class Clock>
+void BasicForwarder<Clock>::stop_accepting() {
   for (auto& r : routes_) r->stop_accepting();
 }
 
-void Forwarder::drain() {
+template <class Clock>
+void BasicForwarder<Clock>::drain() {
   for (auto& r : routes_) r->drain();
 }
 
-size_t Forwarder::active_sessions() const {
+template <class Clock>
+size_t BasicForwarder<Clock>::active_sessions() const {
   size_t n = 0;
   for (const auto& r : routes_) n += r->active();
   return n;
 }
 
-size_t Forwarder::held_sessions() const {
+template <class Clock>
+size_t BasicForwarder<Clock>::held_sessions() const {
   size_t n = 0;
   for (const auto& r : routes_) n += r->held();
   return n;
 }
 
-void Forwarder::close_all() {
+template <class Clock>
+void BasicForwarder<Clock>::close_all() {
   for (auto& r : routes_) r->close_all();
 }
 
-std::vector<int> Forwarder::ports() const {
+template <class Clock>
+std::vector<int> BasicForwarder<Clock>::ports() const {
   std::vector<int> out;
   for (const auto& r : routes_) out.push_back(r->port());
   return out;
 }
 
-size_t Forwarder::buffered_bytes() const { return pool_->buffered_bytes(); }
+template <class Clock>
+size_t BasicForwarder<Clock>::buffered_bytes() const { return pool_->buffered_bytes(); }
 
-void Forwarder::describe(nlohmann::json& status) const {
+template <class Clock>
+void BasicForwarder<Clock>::describe(nlohmann::json& status) const {
   nlohmann::json f;
   f["health_component"] = settings_.health_component;
   bool any_followed = false;
@@ -122,5 +137,8 @@ void Forwarder::describe(nlohmann::json& status) const {
   for (const auto& r : routes_) r->describe(f["routes"]);
   status["forward"] = std::move(f);
 }
+
+template class BasicForwarder<LoopClock>;
+template class BasicForwarder<ManualClock>;
 
 }  // namespace lg::proxy

@@ -8,25 +8,38 @@
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/loop_clock.hpp"
 #include "metrics/registry.hpp"
 #include "probes/health_state.hpp"
 
 namespace lg::proxy {
 
-class Route;
+template <class Clock>
+class BasicRoute;
 class BufferPool;
 class ProxyMetrics;
 
-class Forwarder {
+// Written against a Clock (core/loop_clock.hpp) for its sessions' hold, connect and idle
+// deadlines: Forwarder runs on the loop's time; tests run BasicForwarder<ManualClock>.
+template <class Clock>
+class BasicForwarder {
  public:
-  Forwarder(uv_loop_t* loop, const ForwardSettings& settings, probes::HealthState& health,
-            metrics::Registry& registry);
-  ~Forwarder();
-  Forwarder(const Forwarder&) = delete;
-  Forwarder& operator=(const Forwarder&) = delete;
+  BasicForwarder(uv_loop_t* loop, Clock clock, const ForwardSettings& settings, probes::HealthState& health,
+                 metrics::Registry& registry);
+  // Production: the loop's own clock. (A member template: an explicit instantiation for
+  // another Clock leaves it alone.)
+  template <class C = Clock>
+    requires std::is_same_v<C, LoopClock>
+  BasicForwarder(uv_loop_t* loop, const ForwardSettings& settings, probes::HealthState& health,
+                 metrics::Registry& registry)
+      : BasicForwarder(loop, C(loop), settings, health, registry) {}
+  ~BasicForwarder();
+  BasicForwarder(const BasicForwarder&) = delete;
+  BasicForwarder& operator=(const BasicForwarder&) = delete;
 
   // Binds every route's listener; on failure returns false with an error naming the route.
   bool start(std::string* error);
@@ -51,14 +64,17 @@ class Forwarder {
 
  private:
   uv_loop_t* loop_;
+  Clock clock_;
   ForwardSettings settings_;
   probes::HealthState& health_;
   std::unique_ptr<ProxyMetrics> metrics_;
   std::shared_ptr<BufferPool> pool_;
-  std::vector<std::unique_ptr<Route>> routes_;
+  std::vector<std::unique_ptr<BasicRoute<Clock>>> routes_;
   const probes::Component* followed(const ForwardRoute& route) const;
 
   int subscription_ = 0;
 };
+
+using Forwarder = BasicForwarder<LoopClock>;
 
 }  // namespace lg::proxy

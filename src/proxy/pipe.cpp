@@ -12,12 +12,12 @@ int pending_socket_error(uv_handle_t* handle) {
   return -err;
 }
 
-void Pipe::attach(uv_stream_t* src, uv_stream_t* dst, uv_alloc_cb alloc, uv_read_cb read) {
+void Pipe::attach(uv_stream_t* src, uv_stream_t* dst, uv_alloc_cb alloc, uv_read_cb read, uint64_t now_ms) {
   src_ = src;
   dst_ = dst;
   alloc_ = alloc;
   read_ = read;
-  last_activity_ = uv_now(src->loop);
+  last_activity_ = now_ms;
 }
 
 void Pipe::inject(Block* block, size_t len) { queue(block, 0, len); }
@@ -47,11 +47,11 @@ void Pipe::resume() {
   reading_ = true;
 }
 
-void Pipe::on_read(ssize_t nread, const uv_buf_t* buf) {
+void Pipe::on_read(ssize_t nread, const uv_buf_t* buf, uint64_t now_ms) {
   if (nread > 0) {
     const auto n = static_cast<size_t>(nread);
     bytes_ += n;
-    last_activity_ = uv_now(src_->loop);
+    last_activity_ = now_ms;
     if (counter_) counter_->inc(static_cast<double>(n));
     uv_buf_t out = uv_buf_init(buf->base, static_cast<unsigned int>(n));
     int written = uv_try_write(dst_, &out, 1);

@@ -61,14 +61,14 @@ class Pipe {
   Pipe(const Pipe&) = delete;
   Pipe& operator=(const Pipe&) = delete;
 
-  void attach(uv_stream_t* src, uv_stream_t* dst, uv_alloc_cb alloc, uv_read_cb read);
+  void attach(uv_stream_t* src, uv_stream_t* dst, uv_alloc_cb alloc, uv_read_cb read, uint64_t now_ms);
   // Bytes read before dst existed (held in a block taken from the pool): queued first.
   void inject(Block* block, size_t len);
   // Starts reading src (the source already ended: shut dst down instead).
   void start();
   void start_ended();
-  // The owner's read callback for src forwards here.
-  void on_read(ssize_t nread, const uv_buf_t* buf);
+  // The owner's read callback for src forwards here (now_ms: its clock's time).
+  void on_read(ssize_t nread, const uv_buf_t* buf, uint64_t now_ms);
   // No more reads, resumes or reports (the owner is closing both sockets).
   void stop();
 
@@ -76,7 +76,7 @@ class Pipe {
   bool paused() const { return paused_; }
   uint64_t bytes() const { return bytes_; }
   size_t queued_blocks() const { return queued_blocks_; }
-  uint64_t last_activity() const { return last_activity_; }  // uv_now of the last read
+  uint64_t last_activity() const { return last_activity_; }  // the owner's clock, at the last read
   // Counts every byte read from src (nullptr: not counted).
   void set_counter(metrics::Counter* c) { counter_ = c; }
 

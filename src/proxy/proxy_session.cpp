@@ -8,6 +8,7 @@
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "proxy/connect_backoff.hpp"
+#include "core/manual_clock.hpp"
 #include "proxy/route.hpp"
 
 namespace lg::proxy {
@@ -25,25 +26,29 @@ double jitter_unit() {
 }
 }  // namespace
 
-ProxySession::ProxySession(uv_loop_t* loop, std::shared_ptr<BufferPool> pool)
+template <class Clock>
+BasicProxySession<Clock>::BasicProxySession(uv_loop_t* loop, Clock clock, std::shared_ptr<BufferPool> pool)
     : loop_(loop),
+      clock_(clock),
       pool_(std::move(pool)),
       connector_(loop, group_, upstream_, this, *this),
       up_(*this, *pool_),
       down_(*this, *pool_) {}
 
-ProxySession* ProxySession::accept(uv_loop_t* loop, Route* route, std::shared_ptr<BufferPool> pool, int fd) {
-  auto* s = new ProxySession(loop, std::move(pool));
+template <class Clock>
+BasicProxySession<Clock>* BasicProxySession<Clock>::accept(uv_loop_t* loop, Clock clock, Route* route,
+                                                           std::shared_ptr<BufferPool> pool, int fd) {
+  auto* s = new BasicProxySession(loop, clock, std::move(pool));
   s->accepted_at_ = mono_seconds();
   s->client_.init(s, uv_tcp_init, loop);  // no socket yet: cannot fail
-  s->timer_.init(s, uv_timer_init, loop);
+  s->timer_.init(s, clock);
   if (uv_tcp_open(s->client_.get(), fd) != 0) {
     ::close(fd);  // not the handle's yet
     s->close();
     return nullptr;
   }
   s->route_ = route;
-  s->hold_until_ = uv_now(loop) + static_cast<uint64_t>(route->settings().hold_timeout.count());
+  s->hold_until_ = clock.now_ms() + static_cast<uint64_t>(route->settings().hold_timeout.count());
   uv_tcp_nodelay(s->client_.get(), 1);
   uv_tcp_keepalive(s->client_.get(), 1, kKeepAliveDelayS);
   if (uv_read_start(s->client_.stream(), on_alloc, on_client_read) != 0) {
@@ -54,18 +59,21 @@ ProxySession* ProxySession::accept(uv_loop_t* loop, Route* route, std::shared_pt
   return s;
 }
 
-void ProxySession::hold(Millis timeout) {
+template <class Clock>
+void BasicProxySession<Clock>::hold(Millis timeout) {
   if (state_ == State::Closing) return;
   state_ = State::Holding;
   waited_ = true;
   arm_deadline(static_cast<uint64_t>(timeout.count()));
 }
 
-void ProxySession::release() {
+template <class Clock>
+void BasicProxySession<Clock>::release() {
   if (state_ == State::Holding) connect();
 }
 
-void ProxySession::connect() {
+template <class Clock>
+void BasicProxySession<Clock>::connect() {
   if (state_ == State::Closing || !route_) return;
   state_ = State::Resolving;
   connect_started_ns_ = uv_hrtime();
@@ -73,7 +81,8 @@ void ProxySession::connect() {
   if (Addresses cached = route_->resolver().lookup(this)) start_attempts(cached);
 }
 
-void ProxySession::on_resolved(int status, const Addresses& addresses) {
+template <class Clock>
+void BasicProxySession<Clock>::on_resolved(int status, const Addresses& addresses) {
   if (state_ != State::Resolving) return;
   if (status != 0) {
     fail_connect(status, true);
@@ -82,19 +91,23 @@ void ProxySession::on_resolved(int status, const Addresses& addresses) {
   start_attempts(addresses);
 }
 
-void ProxySession::start_attempts(const Addresses& addresses) {
+template <class Clock>
+void BasicProxySession<Clock>::start_attempts(const Addresses& addresses) {
   state_ = State::Connecting;
   connector_.start(addresses, Millis{0});  // the deadline per address is ours: on_address_tried()
 }
 
-void ProxySession::on_address_tried() {
+template <class Clock>
+void BasicProxySession<Clock>::on_address_tried() {
   arm_deadline(static_cast<uint64_t>(route_->settings().connect_timeout.count()));
 }
 
-void ProxySession::on_connect_failed(int status) { fail_connect(status, false); }
+template <class Clock>
+void BasicProxySession<Clock>::on_connect_failed(int status) { fail_connect(status, false); }
 
-void ProxySession::on_connected() {
-  uv_timer_stop(timer_.get());
+template <class Clock>
+void BasicProxySession<Clock>::on_connected() {
+  timer_.stop();
   auto& m = route_->metrics();
   m.connect_seconds->observe(static_cast<double>(uv_hrtime() - connect_started_ns_) / 1e9);
   route_->on_connect_ok();
@@ -105,8 +118,8 @@ void ProxySession::on_connected() {
   auto* client = client_.stream();
   auto* upstream = upstream_.stream();
   uv_read_stop(client);  // the early read; the pipe reads from here on
-  up_.attach(client, upstream, on_alloc, on_client_read);
-  down_.attach(upstream, client, on_alloc, on_upstream_read);
+  up_.attach(client, upstream, on_alloc, on_client_read, clock_.now_ms());
+  down_.attach(upstream, client, on_alloc, on_upstream_read, clock_.now_ms());
   up_.set_counter(m.bytes_upstream);
   down_.set_counter(m.bytes_downstream);
   if (first_chunk_) {
@@ -123,11 +136,12 @@ void ProxySession::on_connected() {
   down_.start();
   if (state_ == State::Closing) return;
   const auto idle = route_->settings().idle_timeout;
-  if (idle.count() > 0) uv_timer_start(timer_.get(), on_timer, static_cast<uint64_t>(idle.count()), 0);
+  if (idle.count() > 0) timer_.start(static_cast<uint64_t>(idle.count()));
   if (draining_) close_if_idle();
 }
 
-void ProxySession::fail_connect(int status, bool dns) {
+template <class Clock>
+void BasicProxySession<Clock>::fail_connect(int status, bool dns) {
   if (route_ && may_retry()) {
     retry_later(status, dns);
     return;
@@ -137,35 +151,40 @@ void ProxySession::fail_connect(int status, bool dns) {
 }
 
 // Nothing was sent upstream yet (the client's bytes are kept), so another connect is honest.
-bool ProxySession::may_retry() const {
-  return route_->settings().health_mode != ForwardHealthMode::Reject && uv_now(loop_) < hold_until_;
+template <class Clock>
+bool BasicProxySession<Clock>::may_retry() const {
+  return route_->settings().health_mode != ForwardHealthMode::Reject && clock_.now_ms() < hold_until_;
 }
 
 // The pause is cut at the hold's end: the last try is made then, and its failure closes.
-void ProxySession::retry_later(int status, bool dns) {
+template <class Clock>
+void BasicProxySession<Clock>::retry_later(int status, bool dns) {
   route_->on_connect_failed(status, dns, connector_.addresses(), true);
-  const uint64_t left = hold_until_ - uv_now(loop_);
+  const uint64_t left = hold_until_ - clock_.now_ms();
   waited_ = true;
   state_ = State::Retrying;
   arm_deadline(std::min(connect_backoff_ms(retries_++, jitter_unit()), left));
 }
 
-bool ProxySession::before_streaming() const {
+template <class Clock>
+bool BasicProxySession<Clock>::before_streaming() const {
   return state_ == State::Holding || state_ == State::Resolving || state_ == State::Connecting ||
          state_ == State::Retrying;
 }
 
-void ProxySession::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
-  auto* self = static_cast<ProxySession*>(handle->data);
+template <class Clock>
+void BasicProxySession<Clock>::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  auto* self = static_cast<BasicProxySession*>(handle->data);
   Block* b = self->pool_->scratch();
   *buf = uv_buf_init(b->data, static_cast<unsigned int>(Block::kSize));
 }
 
-void ProxySession::on_client_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
-  auto* self = static_cast<ProxySession*>(stream->data);
+template <class Clock>
+void BasicProxySession<Clock>::on_client_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  auto* self = static_cast<BasicProxySession*>(stream->data);
   if (self->state_ == State::Streaming) {
     if (nread > 0) self->exchanges_.requests(buf->base, static_cast<size_t>(nread));
-    self->up_.on_read(nread, buf);
+    self->up_.on_read(nread, buf, self->clock_.now_ms());
     if (self->up_.paused()) self->watch_paused();
     if (self->draining_) self->close_if_idle();
   } else if (self->state_ != State::Closing) {
@@ -173,14 +192,15 @@ void ProxySession::on_client_read(uv_stream_t* stream, ssize_t nread, const uv_b
   }
 }
 
-void ProxySession::on_upstream_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
-  auto* self = static_cast<ProxySession*>(stream->data);
+template <class Clock>
+void BasicProxySession<Clock>::on_upstream_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  auto* self = static_cast<BasicProxySession*>(stream->data);
   if (self->state_ != State::Streaming) return;
   if (nread > 0) {
     self->answered_ = true;
     self->exchanges_.responses(buf->base, static_cast<size_t>(nread));
   }
-  self->down_.on_read(nread, buf);
+  self->down_.on_read(nread, buf, self->clock_.now_ms());
   if (self->down_.paused()) self->watch_paused();
   if (self->draining_) self->close_if_idle();
 }
@@ -189,13 +209,15 @@ void ProxySession::on_upstream_read(uv_stream_t* stream, ssize_t nread, const uv
 // socket: a reset from its peer (a client gone while its upload waits on a slow Letta) would
 // go unnoticed until the other side drains, keeping both connections open. While a pipe is
 // paused, the session's timer looks at the source's pending socket error every kPausedCheckMs.
-void ProxySession::watch_paused() {
+template <class Clock>
+void BasicProxySession<Clock>::watch_paused() {
   if (state_ != State::Streaming) return;
-  if (uv_is_active(timer_.handle()) && uv_timer_get_due_in(timer_.get()) <= kPausedCheckMs) return;
-  uv_timer_start(timer_.get(), on_timer, kPausedCheckMs, 0);
+  if (timer_.active() && timer_.due_in() <= kPausedCheckMs) return;
+  timer_.start(kPausedCheckMs);
 }
 
-bool ProxySession::paused_source_failed() {
+template <class Clock>
+bool BasicProxySession<Clock>::paused_source_failed() {
   for (Pipe* pipe : {&up_, &down_}) {
     if (!pipe->paused()) continue;
     const int err = pending_socket_error(pipe == &up_ ? client_.handle() : upstream_.handle());
@@ -210,34 +232,38 @@ bool ProxySession::paused_source_failed() {
 // client's first chunk is kept its socket is no longer read, so no longer polled: a reset
 // from it would wait for that deadline. Until then the timer also wakes every kPausedCheckMs
 // to look at the client's pending error.
-void ProxySession::arm_deadline(uint64_t ms) {
-  deadline_ = uv_now(loop_) + ms;
+template <class Clock>
+void BasicProxySession<Clock>::arm_deadline(uint64_t ms) {
+  deadline_ = clock_.now_ms() + ms;
   rearm_before_streaming();
 }
 
-void ProxySession::rearm_before_streaming() {
-  const uint64_t now = uv_now(loop_);
+template <class Clock>
+void BasicProxySession<Clock>::rearm_before_streaming() {
+  const uint64_t now = clock_.now_ms();
   uint64_t next = deadline_ > now ? deadline_ - now : 0;
   if (first_chunk_) next = std::min(next, kPausedCheckMs);
-  uv_timer_start(timer_.get(), on_timer, next, 0);
+  timer_.start(next);
 }
 
 // A tick before the state's deadline: true when it was only a look at the held client (which
 // may have closed the session: it reset).
-bool ProxySession::first_chunk_tick() {
+template <class Clock>
+bool BasicProxySession<Clock>::first_chunk_tick() {
   if (first_chunk_ && pending_socket_error(client_.handle()) != 0) {
     if (route_) route_->log().debug("{}: a client reset while waiting for the upstream", route_->name());
     close();
     return true;
   }
-  if (uv_now(loop_) >= deadline_) return false;
+  if (clock_.now_ms() >= deadline_) return false;
   rearm_before_streaming();
   return true;
 }
 
 // Before the upstream is connected: keep the first chunk (and stop reading: bounded), note an
 // EOF (a half-closed client still gets its answer), close on an error (the client is gone).
-void ProxySession::read_first_chunk(ssize_t nread, const uv_buf_t*) {
+template <class Clock>
+void BasicProxySession<Clock>::read_first_chunk(ssize_t nread, const uv_buf_t*) {
   if (nread > 0) {
     first_chunk_ = pool_->take_scratch();
     first_chunk_len_ = static_cast<size_t>(nread);
@@ -250,11 +276,8 @@ void ProxySession::read_first_chunk(ssize_t nread, const uv_buf_t*) {
   }
 }
 
-void ProxySession::on_timer(uv_timer_t* handle) {
-  static_cast<ProxySession*>(handle->data)->on_deadline();
-}
-
-void ProxySession::on_deadline() {
+template <class Clock>
+void BasicProxySession<Clock>::on_deadline() {
   if (before_streaming() && first_chunk_tick()) return;
   switch (state_) {
     case State::Holding:
@@ -276,7 +299,7 @@ void ProxySession::on_deadline() {
       if (paused_source_failed()) break;
       const uint64_t idle = static_cast<uint64_t>(route_ ? route_->settings().idle_timeout.count() : 0);
       const uint64_t last = std::max(up_.last_activity(), down_.last_activity());
-      const uint64_t now = uv_now(loop_);
+      const uint64_t now = clock_.now_ms();
       uint64_t next = 0;
       if (idle > 0) {
         if (now - last >= idle) {
@@ -287,7 +310,7 @@ void ProxySession::on_deadline() {
         next = idle - (now - last);
       }
       if (up_.paused() || down_.paused()) next = next == 0 ? kPausedCheckMs : std::min(next, kPausedCheckMs);
-      if (next > 0) uv_timer_start(timer_.get(), on_timer, next, 0);
+      if (next > 0) timer_.start(next);
       break;
     }
     case State::Accepted:
@@ -296,7 +319,8 @@ void ProxySession::on_deadline() {
   }
 }
 
-void ProxySession::on_pipe_error(Pipe& pipe, int status, Side side) {
+template <class Clock>
+void BasicProxySession<Clock>::on_pipe_error(Pipe& pipe, int status, Side side) {
   // The socket that failed is closed; the other one is reset, so a reset travels through.
   const bool client_failed = (&pipe == &up_) == (side == Side::Source);
   if (route_) {
@@ -307,15 +331,18 @@ void ProxySession::on_pipe_error(Pipe& pipe, int status, Side side) {
   close(client_failed ? Reset::Upstream : Reset::Client);
 }
 
-void ProxySession::on_pipe_done(Pipe&) {
+template <class Clock>
+void BasicProxySession<Clock>::on_pipe_done(Pipe&) {
   if (up_.done() && down_.done()) close();
 }
 
-void ProxySession::on_pipe_flushed(Pipe&) {
+template <class Clock>
+void BasicProxySession<Clock>::on_pipe_flushed(Pipe&) {
   if (draining_) close_if_idle();
 }
 
-void ProxySession::drain() {
+template <class Clock>
+void BasicProxySession<Clock>::drain() {
   if (state_ == State::Closing) return;
   draining_ = true;
   close_if_idle();
@@ -324,7 +351,8 @@ void ProxySession::drain() {
 // Idle by HTTP's rules and nothing of ours still on its way: an ordinary close (FIN both ways),
 // as a server closes an idle keep-alive connection. A request the client sends at that very
 // moment meets the close, as with any keep-alive timeout; clients retry such requests.
-void ProxySession::close_if_idle() {
+template <class Clock>
+void BasicProxySession<Clock>::close_if_idle() {
   if (state_ != State::Streaming || !exchanges_.idle()) return;
   if (up_.queued_blocks() != 0 || down_.queued_blocks() != 0) return;
   if (route_) {
@@ -334,7 +362,8 @@ void ProxySession::close_if_idle() {
   close();
 }
 
-void ProxySession::close(Reset reset) {
+template <class Clock>
+void BasicProxySession<Clock>::close(Reset reset) {
   if (state_ == State::Closing) return;
   const State was = state_;
   state_ = State::Closing;
@@ -357,5 +386,8 @@ void ProxySession::close(Reset reset) {
   else upstream_.close();
   group_.close();  // freed once the handles are closed
 }
+
+template class BasicProxySession<LoopClock>;
+template class BasicProxySession<ManualClock>;
 
 }  // namespace lg::proxy

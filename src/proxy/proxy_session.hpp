@@ -2,6 +2,9 @@
 // ProxySession: one proxied client connection (a session). It owns three handles, the client
 // socket, the upstream socket and one timer: Handle<> members of its HandleGroup, which frees
 // it once close() was called and the last close callback has run (core/handle_group.hpp).
+// Written against a Clock (core/loop_clock.hpp) for its timer and idle time: ProxySession runs on
+// the loop's; the hold and idle tests run BasicProxySession<ManualClock> (through
+// BasicForwarder<ManualClock>) and fire them by advancing the clock.
 // Requests (connect, write, shutdown) live inside it or inside pool blocks; libuv runs their
 // callbacks (UV_ECANCELED when closing) before the close callbacks, so nothing fires on freed
 // memory. The upstream is connected by a Connector (each address in turn); the deadline per
@@ -51,18 +54,23 @@
 #include "proxy/http_exchanges.hpp"
 #include "proxy/pipe.hpp"
 #include "proxy/resolver.hpp"
+#include "proxy/session_timer.hpp"
 
 namespace lg::proxy {
 
-class Route;
+template <class Clock>
+class BasicRoute;
 
-class ProxySession final : public PipeOwner, public ResolveWaiter, Connector::Client {
+template <class Clock>
+class BasicProxySession final : public PipeOwner, public ResolveWaiter, Connector::Client {
  public:
+  using Route = BasicRoute<Clock>;
   enum class State { Accepted, Holding, Resolving, Connecting, Retrying, Streaming, Closing };
   enum class Reset { None, Client, Upstream };
 
   // Takes the accepted socket over and starts reading it; nullptr (socket closed) on failure.
-  static ProxySession* accept(uv_loop_t* loop, Route* route, std::shared_ptr<BufferPool> pool, int fd);
+  static BasicProxySession* accept(uv_loop_t* loop, Clock clock, Route* route, std::shared_ptr<BufferPool> pool,
+                                   int fd);
 
   void hold(Millis timeout);  // wait for release() (the component is up) or the deadline
   void release();             // Holding -> connect()
@@ -74,7 +82,7 @@ class ProxySession final : public PipeOwner, public ResolveWaiter, Connector::Cl
   double accepted_at() const { return accepted_at_; }  // mono_seconds()
 
   // The route's hold list (FIFO), kept by the route.
-  std::list<ProxySession*>::iterator held_at;
+  typename std::list<BasicProxySession*>::iterator held_at;
   bool held = false;
 
   // PipeOwner
@@ -86,8 +94,9 @@ class ProxySession final : public PipeOwner, public ResolveWaiter, Connector::Cl
 
  private:
   friend class lg::HandleGroup;
-  ProxySession(uv_loop_t* loop, std::shared_ptr<BufferPool> pool);
-  ~ProxySession() = default;
+  friend class SessionTimer<BasicProxySession, Clock>;
+  BasicProxySession(uv_loop_t* loop, Clock clock, std::shared_ptr<BufferPool> pool);
+  ~BasicProxySession() = default;
 
   void start_attempts(const Addresses& addresses);
   // Connector::Client
@@ -110,15 +119,15 @@ class ProxySession final : public PipeOwner, public ResolveWaiter, Connector::Cl
   static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void on_client_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void on_upstream_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
-  static void on_timer(uv_timer_t* handle);
 
   uv_loop_t* loop_;
+  Clock clock_;
   Route* route_ = nullptr;
   std::shared_ptr<BufferPool> pool_;
   HandleGroup group_{this};
   Handle<uv_tcp_t> client_{group_};
   Handle<uv_tcp_t> upstream_{group_};
-  Handle<uv_timer_t> timer_{group_};
+  SessionTimer<BasicProxySession, Clock> timer_{group_};
   Connector connector_;  // the upstream_
   Pipe up_;    // client -> upstream
   Pipe down_;  // upstream -> client
@@ -129,8 +138,8 @@ class ProxySession final : public PipeOwner, public ResolveWaiter, Connector::Cl
   Block* first_chunk_ = nullptr;  // client bytes read before the upstream was connected
   size_t first_chunk_len_ = 0;
   bool client_ended_ = false;  // EOF from the client before the upstream was connected
-  uint64_t deadline_ = 0;      // uv_now() ms: the hold or connect deadline, before streaming
-  uint64_t hold_until_ = 0;    // uv_now() ms: accept + --forward-hold; no connect retry after it
+  uint64_t deadline_ = 0;      // clock_ ms: the hold or connect deadline, before streaming
+  uint64_t hold_until_ = 0;    // clock_ ms: accept + --forward-hold; no connect retry after it
   unsigned retries_ = 0;       // connect retries so far (the back-off's step)
   bool waited_ = false;        // held or retried before connecting: held_served counts it
   bool answered_ = false;      // a byte came from the upstream (a reset before it is a signal)
@@ -138,5 +147,7 @@ class ProxySession final : public PipeOwner, public ResolveWaiter, Connector::Cl
   double accepted_at_ = 0;
   uint64_t connect_started_ns_ = 0;
 };
+
+using ProxySession = BasicProxySession<LoopClock>;
 
 }  // namespace lg::proxy

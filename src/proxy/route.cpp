@@ -9,6 +9,7 @@
 #include "core/clock.hpp"
 #include "core/duration.hpp"
 #include "core/log.hpp"
+#include "core/manual_clock.hpp"
 #include "proxy/proxy_session.hpp"
 
 namespace lg::proxy {
@@ -18,9 +19,11 @@ constexpr int kAcceptsPerTurn = 128;              // then the loop's other work 
 constexpr uint64_t kFailureLogEveryMs = 10000;  // upstream failures: one warning per 10 s at most
 }
 
-Route::Route(uv_loop_t* loop, const ForwardRoute& route, const ForwardSettings& settings, RouteMetrics metrics,
-             std::shared_ptr<BufferPool> pool, const probes::Component* follow)
+template <class Clock>
+BasicRoute<Clock>::BasicRoute(uv_loop_t* loop, Clock clock, const ForwardRoute& route, const ForwardSettings& settings,
+                              RouteMetrics metrics, std::shared_ptr<BufferPool> pool, const probes::Component* follow)
     : loop_(loop),
+      clock_(clock),
       route_(route),
       settings_(settings),
       metrics_(metrics),
@@ -29,9 +32,11 @@ Route::Route(uv_loop_t* loop, const ForwardRoute& route, const ForwardSettings& 
       resolver_(loop, route.upstream.host, route.upstream.port, settings.dns_ttl, route.name),
       log_(log::get("proxy")) {}
 
-Route::~Route() { close_all(); }
+template <class Clock>
+BasicRoute<Clock>::~BasicRoute() { close_all(); }
 
-bool Route::start(std::string* error) {
+template <class Clock>
+bool BasicRoute<Clock>::start(std::string* error) {
   Acceptor::Options options;
   options.name = route_.name;
   options.log_component = "proxy";
@@ -46,19 +51,22 @@ bool Route::start(std::string* error) {
   return true;
 }
 
-void Route::stop_accepting() {
+template <class Clock>
+void BasicRoute<Clock>::stop_accepting() {
   if (!listener_) return;
   listener_->close();
   listener_ = nullptr;
 }
 
-void Route::drain() {
+template <class Clock>
+void BasicRoute<Clock>::drain() {
   stop_accepting();
   std::vector<ProxySession*> open(sessions_.begin(), sessions_.end());
   for (auto* s : open) s->drain();  // an idle one closes (and leaves sessions_) at once
 }
 
-void Route::close_all() {
+template <class Clock>
+void BasicRoute<Clock>::close_all() {
   stop_accepting();
   std::vector<ProxySession*> open(sessions_.begin(), sessions_.end());
   for (auto* s : open) s->close();  // each one calls on_session_closed and lets go of this route
@@ -66,19 +74,21 @@ void Route::close_all() {
   held_.clear();
 }
 
-bool Route::upstream_ready() const {
+template <class Clock>
+bool BasicRoute<Clock>::upstream_ready() const {
   if (!follow_ || settings_.health_mode == ForwardHealthMode::Ignore) return true;
   return follow_->status == probes::Status::Up || follow_->status == probes::Status::Degraded;
 }
 
-void Route::on_accept(int fd) {
+template <class Clock>
+void BasicRoute<Clock>::on_accept(int fd) {
   metrics_.accepted->inc();
   if (static_cast<int>(sessions_.size()) >= settings_.max_connections) {
     ::close(fd);
     metrics_.rejected_by(RejectReason::Limit).inc();
     return;
   }
-  ProxySession* s = ProxySession::accept(loop_, this, pool_, fd);
+  ProxySession* s = ProxySession::accept(loop_, clock_, this, pool_, fd);
   if (!s) return;
   sessions_.insert(s);
   metrics_.active->inc();
@@ -95,7 +105,8 @@ void Route::on_accept(int fd) {
   }
 }
 
-void Route::on_health_change() {
+template <class Clock>
+void BasicRoute<Clock>::on_health_change() {
   if (held_.empty() || !upstream_ready()) return;
   log_.info("{}: {} is up: connecting {} held client(s)", route_.name, follow_->name, held_.size());
   std::vector<ProxySession*> waiting(held_.begin(), held_.end());
@@ -104,9 +115,11 @@ void Route::on_health_change() {
   for (auto* s : waiting) s->release();
 }
 
-void Route::on_hold_timeout(ProxySession*) { metrics_.rejected_by(RejectReason::HoldTimeout).inc(); }
+template <class Clock>
+void BasicRoute<Clock>::on_hold_timeout(ProxySession*) { metrics_.rejected_by(RejectReason::HoldTimeout).inc(); }
 
-void Route::on_session_closed(ProxySession* s) {
+template <class Clock>
+void BasicRoute<Clock>::on_session_closed(ProxySession* s) {
   if (s->held) {
     held_.erase(s->held_at);
     s->held = false;
@@ -116,13 +129,14 @@ void Route::on_session_closed(ProxySession* s) {
   metrics_.duration_seconds->observe(mono_seconds() - s->accepted_at());
 }
 
-void Route::on_connect_failed(int status, bool dns, const Addresses& tried, bool retrying) {
+template <class Clock>
+void BasicRoute<Clock>::on_connect_failed(int status, bool dns, const Addresses& tried, bool retrying) {
   const ConnectError reason = dns ? ConnectError::Dns : classify_connect_error(status);
   (retrying ? metrics_.retry(reason) : metrics_.connect_error(reason)).inc();
   if (!dns) resolver_.invalidate(tried);  // the container may have moved: resolve afresh
   signal_failure(to_string(reason));
   // One warning per burst (and a reminder every 10 s while it lasts), not one per client.
-  const uint64_t now = uv_now(loop_);
+  const uint64_t now = clock_.now_ms();
   ++(retrying ? retries_unlogged_ : failures_unlogged_);
   if (!failing_ || now - last_failure_log_ms_ >= kFailureLogEveryMs) {
     log_.warn("{}: cannot connect to {}: {} ({}; since the last report {} client(s) closed, {} connect(s) retried "
@@ -139,17 +153,20 @@ void Route::on_connect_failed(int status, bool dns, const Addresses& tried, bool
 
 // The followed component's runner hears of it (HAProxy's `observe layer4`): it probes again at
 // once rather than at its next interval; it does not mark the component down on this alone.
-void Route::signal_failure(const char* reason) {
+template <class Clock>
+void BasicRoute<Clock>::signal_failure(const char* reason) {
   if (follow_ && follow_->on_passive) follow_->on_passive("forwarder", reason);
 }
 
-void Route::on_connect_ok() {
+template <class Clock>
+void BasicRoute<Clock>::on_connect_ok() {
   if (!failing_) return;
   failing_ = false;
   log_.info("{}: connected to {} again", route_.name, route_.upstream.str());
 }
 
-const char* Route::mode_name() const {
+template <class Clock>
+const char* BasicRoute<Clock>::mode_name() const {
   switch (settings_.health_mode) {
     case ForwardHealthMode::Hold: return "hold";
     case ForwardHealthMode::Reject: return "reject";
@@ -158,7 +175,8 @@ const char* Route::mode_name() const {
   return "hold";
 }
 
-void Route::describe(nlohmann::json& out) const {
+template <class Clock>
+void BasicRoute<Clock>::describe(nlohmann::json& out) const {
   nlohmann::json r;
   r["route"] = route_.name;
   r["listen"] = route_.listen.str();
@@ -178,5 +196,8 @@ void Route::describe(nlohmann::json& out) const {
   r["connect_retries"] = connect_retries_;
   out.push_back(std::move(r));
 }
+
+template class BasicRoute<LoopClock>;
+template class BasicRoute<ManualClock>;
 
 }  // namespace lg::proxy

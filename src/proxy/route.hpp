@@ -24,6 +24,7 @@
 #include <unordered_set>
 
 #include "config/config.hpp"
+#include "core/loop_clock.hpp"
 #include "core/log.hpp"
 #include "probes/health_state.hpp"
 #include "proxy/buffer_pool.hpp"
@@ -37,15 +38,19 @@ class Acceptor;
 
 namespace lg::proxy {
 
-class ProxySession;
+template <class Clock>
+class BasicProxySession;
 
-class Route {
+// On a Clock (core/loop_clock.hpp), which its sessions run on: see proxy_session.hpp.
+template <class Clock>
+class BasicRoute {
  public:
-  Route(uv_loop_t* loop, const ForwardRoute& route, const ForwardSettings& settings, RouteMetrics metrics,
-        std::shared_ptr<BufferPool> pool, const probes::Component* follow);
-  ~Route();
-  Route(const Route&) = delete;
-  Route& operator=(const Route&) = delete;
+  using ProxySession = BasicProxySession<Clock>;
+  BasicRoute(uv_loop_t* loop, Clock clock, const ForwardRoute& route, const ForwardSettings& settings,
+             RouteMetrics metrics, std::shared_ptr<BufferPool> pool, const probes::Component* follow);
+  ~BasicRoute();
+  BasicRoute(const BasicRoute&) = delete;
+  BasicRoute& operator=(const BasicRoute&) = delete;
 
   bool start(std::string* error);
   void stop_accepting();
@@ -83,6 +88,7 @@ class Route {
   const char* mode_name() const;
 
   uv_loop_t* loop_;
+  Clock clock_;
   ForwardRoute route_;
   const ForwardSettings& settings_;
   RouteMetrics metrics_;
@@ -101,5 +107,7 @@ class Route {
   uint64_t last_failure_log_ms_ = 0;
   bool failing_ = false;
 };
+
+using Route = BasicRoute<LoopClock>;
 
 }  // namespace lg::proxy

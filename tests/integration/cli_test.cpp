@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "integration/gate_harness.hpp"
 #include "support/raw_conn.hpp"
 #include "support/silent_listener.hpp"
 #include "support/test_env.hpp"
@@ -117,7 +118,7 @@ TEST_CASE("JSON logs: one object a line, component named, secrets redacted", "[s
                     " --postgres-dsn postgresql://letta:sup3rsecret@127.0.0.1:1/letta --redis-url off --nginx-url off"
                     " --forward off --letta-url http://127.0.0.1:1 --probe-interval 200ms --probe-timeout 100ms");
   REQUIRE(lgtest::wait_live(port));
-  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  REQUIRE(p.wait_log(R"("component":"letta","msg":"unknown -> down)", 5000));  // the line looked for below
   p.signal(SIGTERM);
   CHECK(p.wait(5000) == 0);
   std::istringstream lines(p.log());
@@ -140,15 +141,15 @@ TEST_CASE("JSON logs: one object a line, component named, secrets redacted", "[s
 }
 
 TEST_CASE("state changes are logged once, not every tick", "[stack][cli]") {
-  int port = lgtest::free_port();
-  lgtest::Process p("serve --listen 127.0.0.1:" + std::to_string(port) +
-                    " --postgres-dsn off --redis-url off --nginx-url off --forward off"
-                    " --letta-url http://127.0.0.1:1 --probe-interval 100ms --probe-timeout 50ms");
-  REQUIRE(lgtest::wait_live(port));
-  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // about ten failed probes
-  p.signal(SIGTERM);
-  REQUIRE(p.wait(5000) == 0);
-  std::string log = p.log();
+  lgtest::Gate g("--postgres-dsn off --redis-url off --nginx-url off --letta-url http://127.0.0.1:1"
+                 " --probe-interval 100ms --probe-timeout 50ms");
+  // Ten failed probes, counted by the gate itself.
+  CHECK(g.wait_status([](const nlohmann::json& s) { return lgtest::comp(s, "letta")["consecutive_failures"] >= 10; },
+                      10000)
+            .is_object());
+  g.process->signal(SIGTERM);
+  REQUIRE(g.process->wait(5000) == 0);
+  std::string log = g.process->log();
   size_t count = 0;
   for (size_t pos = log.find("[letta]"); pos != std::string::npos; pos = log.find("[letta]", pos + 1)) ++count;
   INFO(log);

@@ -217,8 +217,12 @@ TEST_CASE("gate: Letta stop and start detected within interval x fall/rise + tim
     stop_s = seconds_since(t0);
     REQUIRE(g.wait_readyz(503, 10000));
     down_s = seconds_since(t0);
-    // Stay down a few more intervals: no further transition may be logged.
-    std::this_thread::sleep_for(std::chrono::milliseconds(4 * interval));
+    // Stay down for four more failed probes: no further transition may be logged.
+    const auto failures = [](const json& s) { return comp(s, "letta")["consecutive_failures"].get<int>(); };
+    const json at_down = g.wait_status([](const json&) { return true; }, 2000);
+    REQUIRE(at_down.is_object());
+    const int failed = failures(at_down);
+    CHECK(g.wait_status([&](const json& s) { return failures(s) >= failed + 4; }, 20 * interval).is_object());
     CHECK(g.readyz() == 503);
     auto t1 = Clock::now();
     REQUIRE(stopped.restart());

@@ -13,6 +13,7 @@
 
 using lgtest::RawConn;
 using namespace lgtest::http_server;
+using lgtest::wait_quiet;
 
 // At the cap a newcomer takes the place of the connection that has waited longest on its
 // client.
@@ -50,9 +51,9 @@ TEST_CASE("at the connection cap the least recently active connection makes room
 TEST_CASE("at the connection cap a newcomer is refused only when every connection is newer than a poll",
           "[http][stack]") {
   Server s("--max-connections 1");
-  kill(s.proc.pid(), SIGSTOP);
+  kill(s.pid(), SIGSTOP);
   auto stopped = [&] {
-    std::ifstream stat("/proc/" + std::to_string(s.proc.pid()) + "/stat");
+    std::ifstream stat("/proc/" + std::to_string(s.pid()) + "/stat");
     std::string line;
     std::getline(stat, line);
     const auto paren = line.rfind(')');
@@ -63,7 +64,7 @@ TEST_CASE("at the connection cap a newcomer is refused only when every connectio
   REQUIRE(stopped());
   {
     RawConn x(s.port), y(s.port);
-    kill(s.proc.pid(), SIGCONT);
+    kill(s.pid(), SIGCONT);
     CHECK(y.read_to_eof(3000));
     CHECK_THAT(y.data(), Catch::StartsWith("HTTP/1.1 503"));
     CHECK_THAT(y.data(), Catch::Contains("too many connections"));
@@ -85,7 +86,7 @@ TEST_CASE("at the connection cap a connection stalled on unread answers makes ro
   std::string burst;
   while (burst.size() < 64 * 1024) burst += "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
   REQUIRE(stalled.send(burst));
-  wait_quiet(s.proc.pid());
+  wait_quiet(s.pid());
   RawConn c(s.port);
   REQUIRE(c.send(kGet));
   CHECK_THAT(c.read_until("ok\n", 1, 2000), Catch::StartsWith("HTTP/1.1 200"));

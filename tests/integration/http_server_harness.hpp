@@ -1,17 +1,14 @@
 #pragma once
-// What the health server's tests share: the real binary with every component off (Server),
-// responses split from a raw stream, counters read from /metrics bodies, and a process's RSS
-// and CPU time from /proc.
+// What the health server's tests share: the real binary with every component off (Server, a
+// Gate), responses split from a raw stream, counters read from /metrics bodies.
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "integration/gate_harness.hpp"
+#include "support/process_stats.hpp"
 #include "support/raw_conn.hpp"
 #include "support/test_env.hpp"
 
@@ -32,15 +29,11 @@ inline constexpr bool kAddressSanitizer = true;
 inline constexpr bool kAddressSanitizer = false;
 #endif
 
-struct Server {
-  int port = free_port();
-  Process proc;
+// The real binary with every component off.
+struct Server : Gate {
   explicit Server(const std::string& extra = "", const std::string& env = "")
-      : proc("serve --listen 127.0.0.1:" + std::to_string(port) +
-                 " --letta-url off --postgres-dsn off --redis-url off --nginx-url off --forward off " + extra,
-             env) {
-    REQUIRE(wait_live(port));
-  }
+      : Gate("--letta-url off --postgres-dsn off --redis-url off --nginx-url off " + extra, env) {}
+  int pid() const { return process->pid(); }
 };
 
 inline const std::string kGet = "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -90,50 +83,7 @@ inline std::optional<Scrape> scrape_on(RawConn& c, size_t before) {
 
 // The value of lettagate_http_requests_total{path=PATH,code="200"} in a /metrics body (0: absent).
 inline long served_count(const std::string& metrics, const std::string& path) {
-  const std::string key = "lettagate_http_requests_total{path=\"" + path + "\",code=\"200\"} ";
-  const size_t p = metrics.find(key);
-  return p == std::string::npos ? 0 : std::stol(metrics.substr(p + key.size()));
-}
-
-// Resident memory of a process, in KiB (/proc/PID/status VmRSS).
-inline long rss_kib(int pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
-// User + system CPU time of a process, in clock ticks (/proc/PID/stat).
-inline long cpu_ticks(int pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  std::istringstream rest(line.substr(line.rfind(')') + 2));
-  std::string field;
-  long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stol(field);
-    if (i == 15) stime = std::stol(field);
-  }
-  return utime + stime;
-}
-
-// Waits (at most 10 s) until a process has used no CPU for 300 ms: a server that stopped
-// answering a client that does not read.
-inline void wait_quiet(int pid) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  long ticks = cpu_ticks(pid);
-  auto still_since = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() < deadline &&
-         std::chrono::steady_clock::now() - still_since < std::chrono::milliseconds(300)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    const long now = cpu_ticks(pid);
-    if (now != ticks) {
-      ticks = now;
-      still_since = std::chrono::steady_clock::now();
-    }
-  }
+  return static_cast<long>(Scrape(metrics).counter("lettagate_http_requests_total", {{"path", path}, {"code", "200"}}));
 }
 
 }  // namespace lgtest::http_server

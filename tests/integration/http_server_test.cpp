@@ -7,6 +7,8 @@
 
 using lgtest::RawConn;
 using namespace lgtest::http_server;
+using lgtest::rss_kib;
+using lgtest::wait_quiet;
 
 TEST_CASE("keep-alive: several requests on one connection", "[stack][http]") {
   Server s;
@@ -259,7 +261,7 @@ TEST_CASE("a client pipelining scrapes and never reading costs the server its ou
   // Under AddressSanitizer freed memory waits in a quarantine (256 MiB by default), which RSS
   // would show as growth: none here, so RSS counts what is live (plus ASan's shadow of it).
   Server s("", "ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0\"");
-  const int pid = s.proc.pid();
+  const int pid = s.pid();
   std::string burst;
   while (burst.size() < 64 * 1024) burst += "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
   const long before = rss_kib(pid);

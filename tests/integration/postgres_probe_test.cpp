@@ -19,6 +19,7 @@
 #include "integration/probe_harness.hpp"
 #include "probes/factories.hpp"
 #include "support/silent_listener.hpp"
+#include "support/test_loop.hpp"
 
 using lg::probes::Status;
 using lgtest::ProbeHarness;
@@ -173,17 +174,6 @@ struct RestartOnExit {
   bool armed = true;
   ~RestartOnExit() {
     if (armed) lgtest::run(lgtest::source_dir() + "/scripts/services start postgres", 120);
-  }
-};
-
-// A loop of its own for driving one probe by hand; asserts at the end that nothing is left
-// on it (every handle closed, every request returned).
-struct OwnLoop {
-  uv_loop_t loop{};
-  OwnLoop() { uv_loop_init(&loop); }
-  bool drained() {
-    bool idle = lgtest::run_until(&loop, [this] { return !uv_loop_alive(&loop); }, milliseconds(3000));
-    return idle && uv_loop_close(&loop) == 0;
   }
 };
 
@@ -388,16 +378,16 @@ TEST_CASE("postgres: a server that never answers is cut by the runner's timeout"
 
 TEST_CASE("postgres: cancel while connecting calls no done and leaves nothing behind", "[stack][postgres]") {
   lgtest::SilentListener silent;
-  OwnLoop l;
+  lgtest::TestLoop l;
   lg::Config cfg = pg_config("postgresql://letta:" + password() + "@127.0.0.1:" + std::to_string(silent.port()) + "/letta");
-  auto probe = lg::probes::make_probe(&l.loop, cfg.postgres);
+  auto probe = lg::probes::make_probe(l.get(), cfg.postgres);
   int calls = 0;
   probe->start([&](lg::probes::Outcome) { ++calls; });
-  lgtest::run_until(&l.loop, [] { return false; }, milliseconds(200));  // connected, waiting for the server
+  l.run_for(milliseconds(200));  // connected, waiting for the server
   CHECK(calls == 0);
   probe->cancel();
   probe.reset();
-  CHECK(l.drained());  // every handle closed, nothing pending (LeakSanitizer checks the memory)
+  CHECK(l.close());  // every handle closed, nothing pending (LeakSanitizer checks the memory)
   CHECK(calls == 0);
   CHECK(silent.drain_client(2000).size() == 8);
 }
@@ -405,18 +395,18 @@ TEST_CASE("postgres: cancel while connecting calls no done and leaves nothing be
 TEST_CASE("postgres: cancel at once and while resolving leaves nothing behind", "[stack][postgres]") {
   for (const bool resolving : {false, true}) {
     DYNAMIC_SECTION((resolving ? "while resolving" : "at once")) {
-      OwnLoop l;
+      lgtest::TestLoop l;
       // localhost is a name: resolved with uv_getaddrinfo on libuv's thread pool.
       lg::Config cfg = pg_config(resolving ? "host=localhost port=" + lgtest::env("LG_PG_PORT") +
                                                  " dbname=letta user=letta password=" + password()
                                            : dsn("letta"));
-      auto probe = lg::probes::make_probe(&l.loop, cfg.postgres);
+      auto probe = lg::probes::make_probe(l.get(), cfg.postgres);
       int calls = 0;
       probe->start([&](lg::probes::Outcome) { ++calls; });
-      if (resolving) uv_run(&l.loop, UV_RUN_NOWAIT);  // the lookup is now queued or running
+      if (resolving) uv_run(l.get(), UV_RUN_NOWAIT);  // the lookup is now queued or running
       probe->cancel();
       probe.reset();
-      CHECK(l.drained());
+      CHECK(l.close());
       CHECK(calls == 0);
     }
   }
@@ -424,23 +414,23 @@ TEST_CASE("postgres: cancel at once and while resolving leaves nothing behind", 
 
 TEST_CASE("postgres: cancel while the query waits on the server leaves nothing behind", "[stack][serial][postgres]") {
   AgentsLocked lock(lgtest::env("LG_PG_DB_FRESH"));
-  OwnLoop l;
+  lgtest::TestLoop l;
   lg::Config cfg = pg_config(dsn(lock.db), {}, "4s");
-  auto probe = lg::probes::make_probe(&l.loop, cfg.postgres);
+  auto probe = lg::probes::make_probe(l.get(), cfg.postgres);
   int calls = 0;
   probe->start([&](lg::probes::Outcome) { ++calls; });
   // Run the loop until the probe's query waits for the lock on agents (seen from the server).
   auto deadline = Clock::now() + milliseconds(5000);
   bool waiting = false;
   while (!waiting && Clock::now() < deadline) {
-    lgtest::run_until(&l.loop, [] { return false; }, milliseconds(20));
+    l.run_for(milliseconds(20));
     waiting = lock.waiting() == "1";
   }
   REQUIRE(waiting);
   CHECK(calls == 0);
   probe->cancel();
   probe.reset();
-  CHECK(l.drained());
+  CHECK(l.close());
   CHECK(calls == 0);
   // PQfinish ended the session: the server forgets the waiting query.
   for (int i = 0; i < 100 && lock.waiting() != "0"; ++i) std::this_thread::sleep_for(milliseconds(20));

@@ -17,6 +17,7 @@
 #include "probes/probe_metrics.hpp"
 #include "probes/probe_runner.hpp"
 #include "support/test_env.hpp"
+#include "support/test_loop.hpp"
 
 namespace lgtest {
 
@@ -33,27 +34,25 @@ class ProbeHarness {
  public:
   using Factory = std::function<std::unique_ptr<lg::probes::Probe>(uv_loop_t*)>;
   ProbeHarness(const std::string& name, const lg::ProbeSchedule& schedule, const Factory& make) : name_(name) {
-    uv_loop_init(&loop_);
-    auto probe = make(&loop_);
+    auto probe = make(loop_.get());
     metrics_ = std::make_unique<lg::probes::ProbeMetrics>(registry_, health_);
     component_ = &health_.add(name, schedule.required, probe->target());
-    runner_ = std::make_unique<lg::probes::ProbeRunner>(&loop_, health_, *component_, schedule, std::move(probe),
+    runner_ = std::make_unique<lg::probes::ProbeRunner>(loop_.get(), health_, *component_, schedule, std::move(probe),
                                                         *metrics_, lg::Reports{.http_status = true});
   }
   ~ProbeHarness() {
     runner_.reset();  // cancels the attempt in flight; its handles close on the next loop turns
-    run_until(&loop_, [this] { return !uv_loop_alive(&loop_); }, std::chrono::milliseconds(5000));
     // Every handle an attempt opened is closed once it is cancelled or done: nothing leaks.
-    CHECK(uv_loop_close(&loop_) == 0);
+    CHECK(loop_.close());
   }
-  uv_loop_t* loop() { return &loop_; }
+  uv_loop_t* loop() { return loop_.get(); }
 
   // Starts the runner (first call) and runs the loop until `results` results were recorded.
   const lg::probes::Component& run_results(uint64_t results, std::chrono::milliseconds timeout) {
     if (!started_) runner_->start();
     started_ = true;
     const uint64_t target = seen_ + results;
-    bool ok = run_until(&loop_, [&] { return count() >= target; }, timeout);
+    bool ok = loop_.run_until([&] { return count() >= target; }, timeout);
     INFO("component " << name_ << ": " << component_->reason);
     REQUIRE(ok);
     seen_ = count();
@@ -70,7 +69,7 @@ class ProbeHarness {
   uint64_t count() const { return component_->history.size(); }
 
   std::string name_;
-  uv_loop_t loop_{};
+  TestLoop loop_;
   lg::metrics::Registry registry_;
   lg::probes::HealthState health_;
   std::unique_ptr<lg::probes::ProbeMetrics> metrics_;

@@ -51,8 +51,8 @@ TEST_CASE("proxy: a reset from the client resets the upstream at once and leaves
   CHECK(e.at - reset_at < 1000);
   CHECK(fw.no_session_left(2000));
   CHECK(fw.metric("lettagate_proxy_connection_duration_seconds_count") == 1);
-  CHECK(fw.metric("lettagate_proxy_bytes_total", "direction=\"upstream\"") == 1);
-  CHECK(fw.metric("lettagate_proxy_bytes_total", "direction=\"downstream\"") == 1);
+  CHECK(fw.metric("lettagate_proxy_bytes_total", {{"direction", "upstream"}}) == 1);
+  CHECK(fw.metric("lettagate_proxy_bytes_total", {{"direction", "downstream"}}) == 1);
 }
 
 TEST_CASE("proxy: a client that resets while the upstream streams to it stops the upstream's stream",

@@ -19,7 +19,7 @@ TEST_CASE("proxy: psql through the forwarder", "[stack][proxy]") {
   INFO(r.out);
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::StartsWith("through proxy\n200000\nxxxx"));
-  CHECK(fw.metric("lettagate_proxy_bytes_total", "direction=\"downstream\"") > 1000000);
+  CHECK(fw.metric("lettagate_proxy_bytes_total", {{"direction", "downstream"}}) > 1000000);
 }
 
 TEST_CASE("proxy: redis-cli through the forwarder", "[stack][proxy]") {

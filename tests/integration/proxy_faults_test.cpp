@@ -51,10 +51,10 @@ TEST_CASE("proxy: upstream refused: the client is held and the connect retried u
   CHECK((end == PeerEnd::Eof || end == PeerEnd::Reset));
   CHECK(waited >= 350);  // held for the hold, not closed at the first refusal
   CHECK(waited < 1500);
-  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"refused\"") == 1);
-  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"timeout\"") == 0);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", {{"reason", "refused"}}) == 1);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", {{"reason", "timeout"}}) == 0);
   // 25 ms doubling (jittered down to half): at least 12+25+50+100+200 ms of pauses fit in 400 ms.
-  CHECK(fw.metric("lettagate_proxy_upstream_connect_retries_total", "reason=\"refused\"") >= 4);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_retries_total", {{"reason", "refused"}}) >= 4);
   CHECK(fw.metric("lettagate_proxy_connections_held_served_total") == 0);
   CHECK(fw.no_session_left(2000));
 }
@@ -65,8 +65,8 @@ TEST_CASE("proxy: upstream refused in reject mode: the client is closed at once,
   settings.health_mode = lg::ForwardHealthMode::Reject;
   ForwarderThread fw(settings);
   expect_prompt_close(fw.port(), 500, "refused");
-  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"refused\"") == 1);
-  CHECK(fw.metric("lettagate_proxy_upstream_connect_retries_total", "reason=\"refused\"") == 0);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", {{"reason", "refused"}}) == 1);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_retries_total", {{"reason", "refused"}}) == 0);
   CHECK(fw.active() == 0);
 }
 
@@ -88,7 +88,7 @@ TEST_CASE("proxy: a held client whose upstream starts listening during its retri
   REQUIRE(send_all(c.fd, "ping", 4));
   // Refused for a while (retried), then the server listens and echoes one message.
   const double deadline = now_ms() + 5000;
-  while (fw.metric("lettagate_proxy_upstream_connect_retries_total", "reason=\"refused\"") < 3 && now_ms() < deadline)
+  while (fw.metric("lettagate_proxy_upstream_connect_retries_total", {{"reason", "refused"}}) < 3 && now_ms() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   REQUIRE(listen(srv, 8) == 0);
   const double listening_at = now_ms();
@@ -106,7 +106,7 @@ TEST_CASE("proxy: a held client whose upstream starts listening during its retri
   INFO("served " << served_after << " ms after the upstream listened");
   CHECK(served_after < 600);  // the back-off is at most 500 ms
   CHECK(fw.metric("lettagate_proxy_connections_held_served_total") == 1);
-  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"refused\"") == 0);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", {{"reason", "refused"}}) == 0);
 }
 
 TEST_CASE("proxy: upstream name does not resolve: retried, then the client is closed, reason dns", "[stack][proxy]") {
@@ -115,11 +115,11 @@ TEST_CASE("proxy: upstream name does not resolve: retried, then the client is cl
   settings.hold_timeout = std::chrono::milliseconds(300);
   ForwarderThread fw(settings);
   expect_prompt_close(fw.port(), 3000, "dns");
-  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"dns\"") == 1);
-  CHECK(fw.metric("lettagate_proxy_upstream_connect_retries_total", "reason=\"dns\"") >= 1);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", {{"reason", "dns"}}) == 1);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_retries_total", {{"reason", "dns"}}) >= 1);
   // A second client is answered the same (a failure is not cached as an address).
   expect_prompt_close(fw.port(), 3000, "dns again");
-  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"dns\"") == 2);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", {{"reason", "dns"}}) == 2);
 }
 
 TEST_CASE("proxy: black-holed upstream: the client is closed at connect_timeout, reason timeout",
@@ -137,7 +137,7 @@ TEST_CASE("proxy: black-holed upstream: the client is closed at connect_timeout,
   CHECK((end == PeerEnd::Eof || end == PeerEnd::Reset));
   CHECK(waited >= 350);
   CHECK(waited < 1500);
-  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"timeout\"") == 1);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", {{"reason", "timeout"}}) == 1);
 }
 
 TEST_CASE("proxy: the connection cap closes excess clients at once and counts them", "[stack][proxy]") {
@@ -154,7 +154,7 @@ TEST_CASE("proxy: the connection cap closes excess clients at once and counts th
     open.push_back(fd);
   }
   expect_prompt_close(fw.port(), 500, "over the cap");
-  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", "reason=\"limit\"") == 1);
+  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", {{"reason", "limit"}}) == 1);
   // The three admitted ones still work; after one leaves, a new client is admitted.
   REQUIRE(send_all(open[0], "pong", 4));
   CHECK(recv_n(open[0], 4, 3000) == "pong");
@@ -207,13 +207,12 @@ TEST_CASE("proxy: an upstream given by name is resolved and connected", "[stack]
   Fd c(connect_to("127.0.0.1", fw.port()));
   REQUIRE(send_all(c.fd, "ping", 4));
   CHECK(recv_n(c.fd, 4, 3000) == "ping");
-  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", "reason=\"refused\"") == 0);
+  CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", {{"reason", "refused"}}) == 0);
 }
 
 TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again, lookups coalesce",
           "[stack][proxy]") {
-  uv_loop_t loop;
-  uv_loop_init(&loop);
+  lgtest::TestLoop loop;
   struct Waiter : lg::proxy::ResolveWaiter {
     int calls = 0, status = 1;
     lg::Addresses got;
@@ -226,20 +225,20 @@ TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again,
   auto resolve = [&](lg::proxy::Resolver& r, Waiter& w) -> lg::Addresses {
     if (auto cached = r.lookup(&w)) return cached;
     REQUIRE(w.calls == 0);  // never called back from inside lookup()
-    lgtest::run_until(&loop, [&] { return w.calls > 0; }, std::chrono::milliseconds(5000));
+    loop.run_until([&] { return w.calls > 0; }, std::chrono::milliseconds(5000));
     REQUIRE(w.calls == 1);
     REQUIRE(w.status == 0);
     return w.got;
   };
   {
-    lg::proxy::Resolver r(&loop, "localhost", 5432, std::chrono::milliseconds(300), "test");
+    lg::proxy::Resolver r(loop.get(), "localhost", 5432, std::chrono::milliseconds(300), "test");
     Waiter w1, w2, w3;
     // Three lookups while the first is in flight: one getaddrinfo.
     CHECK(r.lookup(&w1) == nullptr);
     CHECK(r.lookup(&w2) == nullptr);
     CHECK(r.lookup(&w3) == nullptr);
     r.cancel(&w3);
-    lgtest::run_until(&loop, [&] { return w1.calls && w2.calls; }, std::chrono::milliseconds(5000));
+    loop.run_until([&] { return w1.calls && w2.calls; }, std::chrono::milliseconds(5000));
     CHECK(r.lookups() == 1);
     CHECK(w1.calls == 1);
     CHECK(w2.calls == 1);
@@ -250,7 +249,7 @@ TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again,
     CHECK(r.lookup(&w4) == w1.got);  // within the TTL: the cached answer, no lookup
     CHECK(r.lookups() == 1);
     uv_sleep(350);
-    uv_update_time(&loop);
+    uv_update_time(loop.get());
     Waiter w5;
     resolve(r, w5);  // the TTL ran out: resolved again
     CHECK(r.lookups() == 2);
@@ -260,16 +259,15 @@ TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again,
     CHECK(r.lookups() == 3);
   }
   {
-    lg::proxy::Resolver zero(&loop, "localhost", 1, std::chrono::milliseconds(0), "test");
+    lg::proxy::Resolver zero(loop.get(), "localhost", 1, std::chrono::milliseconds(0), "test");
     Waiter a, b;
     resolve(zero, a);
     resolve(zero, b);
     CHECK(zero.lookups() == 2);  // ttl 0: every connection resolves
-    lg::proxy::Resolver literal(&loop, "127.0.0.1", 1, std::chrono::milliseconds(0), "test");
+    lg::proxy::Resolver literal(loop.get(), "127.0.0.1", 1, std::chrono::milliseconds(0), "test");
     Waiter c;
     CHECK(literal.lookup(&c) != nullptr);  // an IP literal is never resolved
     CHECK(literal.lookups() == 0);
   }
-  lgtest::run_until(&loop, [&] { return !uv_loop_alive(&loop); }, std::chrono::milliseconds(2000));
-  CHECK(uv_loop_close(&loop) == 0);
+  CHECK(loop.close());
 }

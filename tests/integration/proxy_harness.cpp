@@ -11,8 +11,6 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace lgtest::proxy {
 
@@ -284,15 +282,11 @@ lg::ForwardSettings forward_to(const std::string& upstream_host, int upstream_po
 
 ForwarderThread::ForwarderThread(lg::ForwardSettings settings, const std::string& component)
     : settings_(std::move(settings)) {
-  uv_loop_init(&loop_);
-  uv_async_init(&loop_, &async_, on_async);
-  async_.data = this;
   if (!component.empty()) component_ = &health_.add(component, true, "test");
-  thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
   std::string error;
   bool ok = false;
   call([&] {
-    forwarder_ = std::make_unique<lg::proxy::Forwarder>(&loop_, settings_, health_, registry_);
+    forwarder_ = std::make_unique<lg::proxy::Forwarder>(loop_.get(), settings_, health_, registry_);
     ok = forwarder_->start(&error);
     ports_ = forwarder_->ports();
   });
@@ -302,37 +296,8 @@ ForwarderThread::ForwarderThread(lg::ForwardSettings settings, const std::string
 
 ForwarderThread::~ForwarderThread() {
   call([this] { forwarder_->close_all(); });
-  call([this] {
-    forwarder_.reset();  // sessions still closing must not need it
-    quit_ = true;
-    uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
-  });
-  thread_.join();
-  uv_loop_close(&loop_);
-}
-
-void ForwarderThread::on_async(uv_async_t* a) {
-  auto* self = static_cast<ForwarderThread*>(a->data);
-  std::vector<std::function<void()>> work;
-  {
-    std::lock_guard<std::mutex> lock(self->mu_);
-    work.swap(self->queue_);
-  }
-  for (auto& fn : work) fn();
-}
-
-void ForwarderThread::call(const std::function<void()>& fn) {
-  std::promise<void> done;
-  auto f = done.get_future();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back([&] {
-      fn();
-      done.set_value();
-    });
-  }
-  uv_async_send(&async_);
-  f.wait();
+  call([this] { forwarder_.reset(); });  // sessions still closing must not need it
+  loop_.stop();  // every session's handles closed, or the test fails
 }
 
 void ForwarderThread::set_component(bool up) {
@@ -343,13 +308,12 @@ void ForwarderThread::set_component(bool up) {
   });
 }
 
-double ForwarderThread::metric(const std::string& name, const std::string& extra_labels, size_t route) {
+double ForwarderThread::metric(const std::string& name, const Labels& labels, size_t route) {
   std::string text;
   call([&] { text = registry_.expose(); });
-  std::string series = name + "{route=\"" + route_name(route) + "\"" + (extra_labels.empty() ? "" : "," + extra_labels) + "} ";
-  auto at = text.find("\n" + series);
-  if (at == std::string::npos) return -1;
-  return std::stod(text.substr(at + 1 + series.size()));
+  Labels all = labels;
+  all["route"] = route_name(route);
+  return Scrape(text).get(name, all).value_or(-1);
 }
 
 size_t ForwarderThread::active() {
@@ -367,34 +331,20 @@ bool ForwarderThread::no_session_left(int timeout_ms) {
   return false;
 }
 
+bool ForwarderThread::wait_held(size_t sessions, uint64_t bytes, int timeout_ms) {
+  const double deadline = now_ms() + timeout_ms;
+  bool held = false;
+  while (!held && now_ms() < deadline) {
+    call([&] { held = forwarder_->held_sessions() == sessions && sockets_read(loop_.get(), bytes); });
+    if (!held) std::this_thread::sleep_for(std::chrono::milliseconds(5));  // both change on the loop thread
+  }
+  return held;
+}
+
 size_t ForwarderThread::buffered_bytes() {
   size_t n = 0;
   call([&] { n = forwarder_->buffered_bytes(); });
   return n;
-}
-
-double cpu_seconds(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto close_paren = all.rfind(')');
-  if (close_paren == std::string::npos) return -1;
-  std::istringstream fields(all.substr(close_paren + 2));
-  std::string f;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && (fields >> f); ++i) {
-    if (i == 14) utime = std::stoull(f);
-    if (i == 15) stime = std::stoull(f);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-long rss_kib(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
 }
 
 }  // namespace lgtest::proxy

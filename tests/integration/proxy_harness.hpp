@@ -1,7 +1,7 @@
 #pragma once
 // Helpers for the forwarder tests: blocking sockets, deterministic random byte streams with a
 // checksum, small thread-per-connection servers (echo, answer-after-EOF, push, SSE), and the
-// Forwarder running on its own uv loop in a thread (ForwarderThread) with a health state the
+// Forwarder running on a LoopThread (support/test_loop.hpp) with a health state the
 // test can flip. Everything binds loopback and port 0.
 #include <unistd.h>
 #include <uv.h>
@@ -21,6 +21,8 @@
 #include "metrics/registry.hpp"
 #include "probes/health_state.hpp"
 #include "proxy/forwarder.hpp"
+#include "support/scrape.hpp"
+#include "support/test_loop.hpp"
 
 namespace lgtest::proxy {
 
@@ -121,38 +123,30 @@ class ForwarderThread {
 
   int port(size_t route = 0) const { return ports_.at(route); }
   const std::string& route_name(size_t route = 0) const { return settings_.routes.at(route).name; }
-  // Runs fn on the loop thread and waits for it.
-  void call(const std::function<void()>& fn);
+  // Runs fn on the loop thread and waits for it (bounded: the test fails if the loop is stuck).
+  void call(const std::function<void()>& fn) { loop_.call(fn); }
   lg::proxy::Forwarder& forwarder() { return *forwarder_; }  // only inside call()
   // Records one probe result (rise = fall = 1): true turns the component up, false down.
   void set_component(bool up);
-  // The value of one exposition line, e.g. series("lettagate_proxy_connections_rejected_total",
-  // "reason=\"limit\""): route label added; -1 when absent.
-  double metric(const std::string& name, const std::string& extra_labels = "", size_t route = 0);
+  // The value of one series, e.g. metric("lettagate_proxy_connections_rejected_total",
+  // {{"reason", "limit"}}): the route's label added; -1 when absent.
+  double metric(const std::string& name, const Labels& labels = {}, size_t route = 0);
   size_t active();
   size_t buffered_bytes();
+  // Waits until `sessions` clients are held and the forwarder has read `bytes` from its sockets
+  // (a held client's first chunk is read and kept); false after timeout_ms.
+  bool wait_held(size_t sessions, uint64_t bytes, int timeout_ms);
   // Waits until no session is left and the active gauge says so; false after timeout_ms.
   bool no_session_left(int timeout_ms);
 
  private:
-  static void on_async(uv_async_t* a);
   lg::ForwardSettings settings_;
-  uv_loop_t loop_{};
-  uv_async_t async_{};
-  std::thread thread_;
-  std::mutex mu_;
-  std::vector<std::function<void()>> queue_;
+  LoopThread loop_;  // destroyed last: the forwarder is gone before the loop stops
   lg::metrics::Registry registry_;
   lg::probes::HealthState health_;
   lg::probes::Component* component_ = nullptr;
   std::unique_ptr<lg::proxy::Forwarder> forwarder_;
   std::vector<int> ports_;
-  bool quit_ = false;
 };
-
-// CPU seconds (user + system) a process has used, from /proc/PID/stat.
-double cpu_seconds(int pid);
-// Resident set size in KiB, from /proc/PID/status.
-long rss_kib(int pid);
 
 }  // namespace lgtest::proxy

@@ -30,7 +30,7 @@ TEST_CASE("proxy hold: a client connecting while the component is down gets thro
   Fd c(connect_to("127.0.0.1", fw.port()));
   REQUIRE(c.fd >= 0);
   REQUIRE(send_all(c.fd, "first bytes", 11));  // read and kept while held, not forwarded
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  REQUIRE(fw.wait_held(1, 11, 5000));
   CHECK(echo.connections() == 0);  // nothing reached the upstream yet
   CHECK(wait_end(c.fd, 10) == PeerEnd::Timeout);
   CHECK(fw.metric("lettagate_proxy_connections_active") == 1);
@@ -41,7 +41,7 @@ TEST_CASE("proxy hold: a client connecting while the component is down gets thro
   REQUIRE(send_all(c.fd, "more", 4));
   CHECK(recv_n(c.fd, 4, 3000) == "more");
   CHECK(echo.connections() == 1);
-  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", "reason=\"hold_timeout\"") == 0);
+  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", {{"reason", "hold_timeout"}}) == 0);
 }
 
 TEST_CASE("proxy hold: a held client that resets after its first bytes is closed within a second, not at the deadline",
@@ -54,13 +54,13 @@ TEST_CASE("proxy hold: a held client that resets after its first bytes is closed
   Fd c(connect_to("127.0.0.1", fw.port()));
   REQUIRE(c.fd >= 0);
   REQUIRE(send_all(c.fd, "first bytes", 11));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  REQUIRE(fw.wait_held(1, 11, 5000));  // its first chunk kept: the client is no longer read
   REQUIRE(fw.active() == 1);
   const double reset_at = reset_close(c);
   REQUIRE(fw.no_session_left(5000));
   CHECK(now_ms() - reset_at < 1000);  // checked every 250 ms; the hold deadline is 10 s
   CHECK(echo.connections() == 0);    // nothing was forwarded for a client that is gone
-  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", "reason=\"hold_timeout\"") == 0);
+  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", {{"reason", "hold_timeout"}}) == 0);
   // The forwarder goes on: the next held client still gets through once Letta is up.
   Fd d(connect_to("127.0.0.1", fw.port()));
   REQUIRE(send_all(d.fd, "next", 4));
@@ -75,7 +75,7 @@ TEST_CASE("proxy hold: a held client that half-closed still gets its answer", "[
   Fd c(connect_to("127.0.0.1", fw.port()));
   REQUIRE(send_all(c.fd, "question", 8));
   ::shutdown(c.fd, SHUT_WR);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  REQUIRE(fw.wait_held(1, 8, 5000));  // held with its question read (the EOF waits in the kernel)
   fw.set_component(true);
   bool eof = false;
   CHECK(recv_to_eof(c.fd, 3000, &eof) == "question");
@@ -94,7 +94,7 @@ TEST_CASE("proxy hold: the client is closed at hold_timeout when the component s
   CHECK(end == PeerEnd::Eof);
   CHECK(waited >= 350);
   CHECK(waited < 1500);
-  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", "reason=\"hold_timeout\"") == 1);
+  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", {{"reason", "hold_timeout"}}) == 1);
   CHECK(echo.connections() == 0);
   CHECK(fw.active() == 0);
 }
@@ -104,7 +104,7 @@ TEST_CASE("proxy hold: unknown (never probed yet) counts as not up", "[stack][pr
   ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Hold, 300), "letta");
   Fd c(connect_to("127.0.0.1", fw.port()));
   CHECK(wait_end(c.fd, 3000) == PeerEnd::Eof);
-  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", "reason=\"hold_timeout\"") == 1);
+  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", {{"reason", "hold_timeout"}}) == 1);
 }
 
 TEST_CASE("proxy reject: clients are closed at once while the component is down", "[stack][proxy]") {
@@ -117,7 +117,7 @@ TEST_CASE("proxy reject: clients are closed at once while the component is down"
     CHECK(wait_end(c.fd, 3000, &waited) != PeerEnd::Timeout);
     CHECK(waited < 300);
   }
-  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", "reason=\"unhealthy\"") == 1);
+  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", {{"reason", "unhealthy"}}) == 1);
   CHECK(echo.connections() == 0);
   fw.set_component(true);
   Fd c(connect_to("127.0.0.1", fw.port()));
@@ -173,7 +173,7 @@ TEST_CASE("proxy: a route follows its own component (@COMPONENT) or none (@off),
     Fd c(connect_to("127.0.0.1", fw.port(0)));
     CHECK(wait_end(c.fd, 3000) != PeerEnd::Timeout);  // rejected: letta is down
   }
-  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", "reason=\"unhealthy\"") == 1);
+  CHECK(fw.metric("lettagate_proxy_connections_rejected_total", {{"reason", "unhealthy"}}) == 1);
   {
     Fd c(connect_to("127.0.0.1", fw.port(1)));
     REQUIRE(send_all(c.fd, "free", 4));

@@ -11,9 +11,12 @@
 #include <thread>
 
 #include "integration/proxy_harness.hpp"
+#include "support/process_stats.hpp"
 #include "support/test_env.hpp"
 
 using namespace lgtest::proxy;
+using lgtest::cpu_seconds;
+using lgtest::rss_kib;
 
 namespace {
 
@@ -134,7 +137,7 @@ TEST_CASE("proxy EMFILE: descriptors taken away at run time: no busy loop, servi
     if (fd >= 0) clients.push_back(fd);
     send_all(fd, "x", 1);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // let it hit the limit
+  REQUIRE(proc.wait_log("pausing accepts", 5000));  // it hit the limit
   const double cpu_before = cpu_seconds(proc.pid());
   std::this_thread::sleep_for(std::chrono::milliseconds(3000));
   const double cpu_used = cpu_seconds(proc.pid()) - cpu_before;

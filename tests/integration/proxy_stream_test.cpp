@@ -66,8 +66,8 @@ TEST_CASE("proxy: 256 MiB each way on one connection arrive intact", "[stack][pr
   CHECK(t.received_sum == t.sent_sum);
   WARN("256 MiB each way through the proxy in " << t.seconds << " s ("
        << static_cast<int>(2 * 256 / t.seconds) << " MiB/s both directions together)");
-  CHECK(fw.metric("lettagate_proxy_bytes_total", "direction=\"upstream\"") == Approx(total));
-  CHECK(fw.metric("lettagate_proxy_bytes_total", "direction=\"downstream\"") == Approx(total));
+  CHECK(fw.metric("lettagate_proxy_bytes_total", {{"direction", "upstream"}}) == Approx(total));
+  CHECK(fw.metric("lettagate_proxy_bytes_total", {{"direction", "downstream"}}) == Approx(total));
   // The session ends once both sides have closed.
   auto deadline = now_ms() + 3000;
   while (fw.active() != 0 && now_ms() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -103,7 +103,7 @@ TEST_CASE("proxy: 16 connections x 16 MiB each way at once arrive intact", "[sta
   }
   WARN(kConns << " x 16 MiB each way in " << seconds << " s");
   CHECK(fw.metric("lettagate_proxy_connections_accepted_total") == kConns);
-  CHECK(fw.metric("lettagate_proxy_bytes_total", "direction=\"upstream\"") == Approx(kConns * each));
+  CHECK(fw.metric("lettagate_proxy_bytes_total", {{"direction", "upstream"}}) == Approx(kConns * each));
 }
 
 TEST_CASE("proxy: IPv6 listener to an IPv6 upstream, and IPv4 to IPv6", "[stack][proxy]") {

@@ -16,7 +16,7 @@
 using lg::probes::Outcome;
 using lgtest::BlackHole;
 using lgtest::redis::OwnRedis;
-using lgtest::redis::PrivateLoop;
+using lgtest::TestLoop;
 using lgtest::SilentListener;
 using lgtest::redis::cli;
 using lgtest::redis::make_temp_dir;
@@ -39,7 +39,7 @@ lg::RedisSettings settings(const std::string& url, std::vector<std::string> flag
 
 // One attempt, start to done, on a private loop that must close clean.
 Outcome probe_once(const lg::RedisSettings& s, std::chrono::milliseconds timeout = 5000ms) {
-  PrivateLoop loop;
+  TestLoop loop;
   int calls = 0;
   std::optional<Outcome> got;
   {
@@ -49,7 +49,7 @@ Outcome probe_once(const lg::RedisSettings& s, std::chrono::milliseconds timeout
       got = std::move(o);
     });
     REQUIRE(calls == 0);  // never from inside start()
-    REQUIRE(lgtest::run_until(loop.get(), [&] { return got.has_value(); }, timeout));
+    REQUIRE(loop.run_until([&] { return got.has_value(); }, timeout));
   }
   CHECK(loop.close());
   CHECK(calls == 1);
@@ -67,7 +67,7 @@ TEST_CASE("redis: a healthy server answers PONG, with role and version from INFO
   CHECK(o.facts.role.value() == "master");
   CHECK(std::regex_match(o.facts.version.value(), std::regex(R"(\d+\.\d+\.\d+)")));
   CHECK(o.reason == "PONG, role master, redis " + o.facts.version.value());
-  PrivateLoop loop;
+  TestLoop loop;
   CHECK(lg::probes::make_probe(loop.get(), s)->target() == plain_url());
 }
 
@@ -95,7 +95,7 @@ TEST_CASE("redis: AUTH with the right password on the requirepass server", "[sta
     INFO(o.reason);
     CHECK(o.reason_code == "ok");
     CHECK(o.facts.role.value() == "master");
-    PrivateLoop loop;
+    TestLoop loop;
     auto target = lg::probes::make_probe(loop.get(), s)->target();
     CHECK(target == "redis://:***@" + auth_host_port() + "/2");
     CHECK_FALSE(contains(target, password));
@@ -171,7 +171,7 @@ TEST_CASE("redis: cancel at any early point: no done, every handle closed", "[st
   for (const std::string host : {"127.0.0.1", "localhost"}) {
     for (int turns = 0; turns < 6; ++turns) {
       CAPTURE(host, turns);
-      PrivateLoop loop;
+      TestLoop loop;
       int calls = 0;
       {
         auto probe = lg::probes::make_probe(loop.get(),
@@ -180,42 +180,39 @@ TEST_CASE("redis: cancel at any early point: no done, every handle closed", "[st
         for (int i = 0; i < turns; ++i) uv_run(loop.get(), UV_RUN_NOWAIT);
         if (calls == 0) probe->cancel();
       }
-      lgtest::run_until(loop.get(), [] { return false; }, 100ms);
+      CHECK(loop.close());  // until nothing is left on the loop: any late done has come
       CHECK(calls <= 1);
-      CHECK(loop.close());
     }
   }
 }
 
 TEST_CASE("redis: cancel mid-connect (black-holed server): no done, no leak", "[stack][redis]") {
   BlackHole hole;
-  PrivateLoop loop;
+  TestLoop loop;
   int calls = 0;
   auto probe = lg::probes::make_probe(loop.get(), settings("redis://127.0.0.1:" + std::to_string(hole.port())));
   probe->start([&](Outcome) { ++calls; });
-  lgtest::run_until(loop.get(), [&] { return calls > 0; }, 300ms);
+  loop.run_until([&] { return calls > 0; }, 300ms);
   REQUIRE(calls == 0);  // still connecting
   probe->cancel();
-  lgtest::run_until(loop.get(), [&] { return calls > 0; }, 200ms);
-  CHECK(calls == 0);
   probe.reset();
-  CHECK(loop.close());
+  CHECK(loop.close());  // runs the loop until nothing is left on it: a late done would have come
+  CHECK(calls == 0);
 }
 
 TEST_CASE("redis: cancel while waiting for replies (connected, silent server): no done, no leak",
           "[stack][redis]") {
   SilentListener silent;
-  PrivateLoop loop;
+  TestLoop loop;
   int calls = 0;
   auto probe =
       lg::probes::make_probe(loop.get(), settings("redis://127.0.0.1:" + std::to_string(silent.port())));
   probe->start([&](Outcome) { ++calls; });
-  lgtest::run_until(loop.get(), [&] { return calls > 0; }, 300ms);
+  loop.run_until([&] { return calls > 0; }, 300ms);
   REQUIRE(calls == 0);
   probe.reset();  // the destructor cancels
-  lgtest::run_until(loop.get(), [&] { return calls > 0; }, 200ms);
+  CHECK(loop.close());  // runs the loop until nothing is left on it: a late done would have come
   CHECK(calls == 0);
-  CHECK(loop.close());
 }
 
 TEST_CASE("redis: the runner's deadline cuts a black-holed connect as timeout", "[stack][redis]") {

@@ -1,6 +1,6 @@
 #pragma once
-// Helpers for the Redis probe tests: a private loop that must close clean, sockets that
-// misbehave on purpose (black-holed, silent), and a redis-server of our own stopped by PID.
+// Helpers for the Redis probe tests: a redis-server of our own stopped by PID, and redis-cli.
+// (The private loop, the black hole and the silent listener are in tests/support/.)
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -19,33 +19,12 @@
 #include "support/test_env.hpp"
 #include "support/black_hole.hpp"
 #include "support/silent_listener.hpp"
+#include "support/test_loop.hpp"
 
 namespace lgtest::redis {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-// A private loop; close() runs it until nothing is left and reports whether uv_loop_close
-// succeeded, i.e. every handle the probe opened was closed.
-class PrivateLoop {
- public:
-  PrivateLoop() { uv_loop_init(&loop_); }
-  ~PrivateLoop() {
-    if (!closed_) close();
-  }
-  uv_loop_t* get() { return &loop_; }
-  bool close() {
-    closed_ = true;
-    lgtest::run_until(&loop_, [&] { return !uv_loop_alive(&loop_); }, 5000ms);
-    return uv_loop_close(&loop_) == 0;
-  }
-  PrivateLoop(const PrivateLoop&) = delete;
-  PrivateLoop& operator=(const PrivateLoop&) = delete;
-
- private:
-  uv_loop_t loop_{};
-  bool closed_ = false;
-};
 
 // A redis-server of our own (loading, IPv6), stopped by PID with bounded waits.
 class OwnRedis {

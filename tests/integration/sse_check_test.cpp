@@ -16,6 +16,7 @@
 
 #include "probes/sse_check.hpp"
 #include "support/test_env.hpp"
+#include "support/test_loop.hpp"
 
 using lg::probes::Outcome;
 using lg::probes::SseCheck;
@@ -35,17 +36,8 @@ struct Step {
 class ScriptedServer {
  public:
   ScriptedServer(std::vector<Step> steps, int hold_ms) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    fd_ = lgtest::bind_loopback(&port_, 0, true);
     REQUIRE(listen(fd_, 4) == 0);
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
     thread_ = std::thread([this, steps = std::move(steps), hold_ms] { serve(steps, hold_ms); });
   }
   ~ScriptedServer() {
@@ -93,8 +85,7 @@ class ScriptedServer {
 
 // Runs one SseCheck against the server on a private loop; returns its outcome.
 Outcome run_check(uint16_t port, int deadline_ms, const std::string& method = "GET", const std::string& body = "") {
-  uv_loop_t loop;
-  uv_loop_init(&loop);
+  lgtest::TestLoop loop;
   std::optional<Outcome> result;
   {
     SseCheckSpec spec;
@@ -105,12 +96,11 @@ Outcome run_check(uint16_t port, int deadline_ms, const std::string& method = "G
     spec.target = "/stream";
     spec.deadline = lg::Millis{deadline_ms};
     spec.what = "SSE " + method + " /stream";
-    SseCheck check(&loop, spec);
+    SseCheck check(loop.get(), spec);
     check.start([&](Outcome o) { result = std::move(o); });
-    lgtest::run_until(&loop, [&] { return result.has_value(); }, std::chrono::milliseconds(deadline_ms + 3000));
+    loop.run_until([&] { return result.has_value(); }, std::chrono::milliseconds(deadline_ms + 3000));
   }
-  lgtest::run_until(&loop, [&] { return !uv_loop_alive(&loop); }, std::chrono::milliseconds(3000));
-  CHECK(uv_loop_close(&loop) == 0);
+  CHECK(loop.close());
   REQUIRE(result);
   return *result;
 }

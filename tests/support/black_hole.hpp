@@ -25,7 +25,7 @@ class BlackHole {
     a.sin_port = htons(static_cast<uint16_t>(listener_.port()));
     // Fill the queue: connect (non-blocking) until one stays pending.
     for (int i = 0; i < 8; ++i) {
-      const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
       const int rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
       fillers_.push_back(fd);
       if (rc != 0 && errno == EINPROGRESS) {

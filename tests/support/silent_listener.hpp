@@ -13,20 +13,15 @@
 #include <chrono>
 #include <string>
 
+#include "support/test_env.hpp"
+
 namespace lgtest {
 
 class SilentListener {
  public:
   explicit SilentListener(int backlog = 64) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    fd_ = bind_loopback(&port_);
     REQUIRE(listen(fd_, backlog) == 0);
-    socklen_t len = sizeof a;
-    REQUIRE(getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-    port_ = ntohs(a.sin_port);
   }
   ~SilentListener() { close(fd_); }
   SilentListener(const SilentListener&) = delete;

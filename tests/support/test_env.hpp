@@ -1,6 +1,6 @@
 #pragma once
 // Helpers shared by the tests: the LG_* environment scripts/services writes, running the
-// lettagate binary, service control, and a loop-driving harness.
+// lettagate binary, service control. (A loop of the test's own: support/test_loop.hpp.)
 #include <uv.h>
 
 #include <chrono>
@@ -35,8 +35,9 @@ std::string source_dir();
 // listen. Until one does, connecting to it is refused.
 int free_port();
 
-// Runs `loop` until `done()` is true or `timeout` passes; returns done().
-bool run_until(uv_loop_t* loop, const std::function<bool()>& done, std::chrono::milliseconds timeout);
+// A TCP socket bound to 127.0.0.1 on a port of its own (port 0, read back into *port), not yet
+// listening; `flags` are added to socket()'s type (SOCK_NONBLOCK). The test FAILS if it cannot.
+int bind_loopback(int* port, int flags = 0, bool reuse_address = false);
 
 // Blocking HTTP GET on 127.0.0.1 with plain sockets (independent of the code under test).
 struct HttpResult {
@@ -57,6 +58,8 @@ class Process {
   int wait(int timeout_ms);
   void signal(int sig);
   std::string log() const;  // what it wrote to stderr/stdout so far
+  // Waits until its output contains `text`; false after timeout_ms.
+  bool wait_log(const std::string& text, int timeout_ms) const;
 
  private:
   int pid_ = -1;
