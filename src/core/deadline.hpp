@@ -31,6 +31,7 @@ class BasicDeadline {
     if (armed_at_ == 0 || deadline_ < armed_at_) arm(deadline_);
   }
   void clear() { deadline_ = 0; }
+  uint64_t now_ms() const { return clock_.now_ms(); }
   void close() {
     if (!timer_) return;
     timer_->close();

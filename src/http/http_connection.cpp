@@ -1,5 +1,7 @@
 #include "http/http_connection.hpp"
 
+#include <algorithm>
+
 #include "core/decimal.hpp"
 #include "core/log.hpp"
 #include "core/manual_clock.hpp"
@@ -12,7 +14,13 @@ namespace {
 // and below which it starts again. A /metrics answer is 10-20 KiB: a few per loop turn.
 constexpr size_t kOutputHighWater = 64 * 1024;
 constexpr size_t kOutputLowWater = 16 * 1024;
-constexpr Millis kLinger{2000};              // after a final response, how long unread input may drain
+// After a final response the connection discards unread input until the client has been quiet
+// for kLinger, and for kLingerMax at most, however long it keeps sending (nginx: lingering_timeout
+// 5 s, lingering_time 30 s). Closing with input unread sends a reset, and a reset can destroy
+// the response before the client reads it: a client still uploading a refused 100 MB body on a
+// busy machine (hostile_clients) lost its 413 to the fixed 2 s this used to be.
+constexpr Millis kLinger{2000};
+constexpr Millis kLingerMax{10000};
 constexpr size_t kKeptOutputBytes = 64 * 1024;  // output capacity a connection keeps between requests
 
 struct WriteReq {
@@ -90,7 +98,11 @@ void BasicHttpConnection<Clock>::on_read(uv_stream_t* s, ssize_t nread, const uv
     return;
   }
   if (c->server_) c->server_->touch(c);
-  if (c->state_ == State::Lingering || c->state_ == State::Closing) return;  // discard
+  if (c->state_ == State::Lingering) {  // discard, and wait for the client to go quiet
+    c->extend_linger();
+    return;
+  }
+  if (c->state_ == State::Closing) return;
   c->feed(buf->base, static_cast<size_t>(nread));
 }
 
@@ -315,7 +327,15 @@ void BasicHttpConnection<Clock>::linger() {
     close();
     return;
   }
+  linger_ends_by_ = deadline_.now_ms() + static_cast<uint64_t>(kLingerMax.count());
   deadline_.set(kLinger);
+}
+
+template <class Clock>
+void BasicHttpConnection<Clock>::extend_linger() {
+  const uint64_t now = deadline_.now_ms();
+  if (now >= linger_ends_by_) return;
+  deadline_.set(std::min(kLinger, Millis(linger_ends_by_ - now)));
 }
 
 template <class Clock>

@@ -65,6 +65,7 @@ class BasicHttpConnection {
   bool queue_write(size_t offset);
   void take_tail();
   void linger();
+  void extend_linger();
   void on_deadline();
 
   Server* server_;
@@ -80,6 +81,7 @@ class BasicHttpConnection {
   bool input_paused_ = false;  // unsent output passed the high-water mark: not parsing, not reading
   bool resume_queued_ = false;  // in the server's to_resume_
   size_t writes_pending_ = 0;
+  uint64_t linger_ends_by_ = 0;  // the clock's ms: the linger's end, however much input comes
   std::string pending_input_;  // what a paused read left unparsed
   std::string out_;  // responses produced by one read, written together (pipelining)
   // The last response's body when it is kept elsewhere (Response::shared): written after

@@ -87,6 +87,45 @@ TEST_CASE("http deadlines: a partial request is answered 408 at the header deadl
   CHECK(f.server.connection_count() == 0);
 }
 
+TEST_CASE("http deadlines: the linger lasts while the client keeps sending, 2 s past its last byte, 10 s at most",
+          "[unit][http]") {
+  Fixture f(options());
+  // A body over the limit (64 KiB): answered 413 once past it, the rest of the upload discarded.
+  f.send("POST /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n" + std::string(70 * 1024, 'c'));
+  REQUIRE(f.client_sees("HTTP/1.1 413 "));
+  REQUIRE(f.client_sees_eof());
+  // Still uploading (a slow client): each read moves the end to 2 s after it.
+  for (int i = 0; i < 3; ++i) {
+    f.time.advance(1500ms);
+    f.settle();
+    REQUIRE(f.server.connection_count() == 1);
+    f.send(std::string(1024, 'x'));
+  }
+  // Quiet from here (4.5 s since the answer): closed 2 s after the last byte, not before.
+  f.time.advance(1999ms);
+  f.settle();
+  CHECK(f.server.connection_count() == 1);
+  f.time.advance(1ms);
+  f.settle();
+  CHECK(f.server.connection_count() == 0);
+}
+
+TEST_CASE("http deadlines: a client that sends for ever is closed 10 s after the answer", "[unit][http]") {
+  Fixture f(options());
+  f.send("POST /livez HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n" + std::string(70 * 1024, 'c'));
+  REQUIRE(f.client_sees("HTTP/1.1 413 "));
+  for (int i = 0; i < 9; ++i) {
+    f.time.advance(1000ms);
+    f.send(std::string(1024, 'x'));
+  }
+  f.time.advance(999ms);  // 9.999 s
+  f.settle();
+  CHECK(f.server.connection_count() == 1);
+  f.time.advance(1ms);
+  f.settle();
+  CHECK(f.server.connection_count() == 0);
+}
+
 TEST_CASE("http deadlines: a client that never sends a byte is cut at the header deadline from accept",
           "[unit][http]") {
   Fixture f(options());
