@@ -20,6 +20,7 @@ for the normal build, a looser 500 ms under ASan, both times the load per core a
 fds return to the baseline and it exits 0 on SIGTERM. Numbers: $LG_BUILD_DIR/hardening/hostile_clients.json.
 """
 
+import collections
 import os
 import random
 import sys
@@ -127,9 +128,16 @@ def oversized(run):
     want = {"field_64k_431": len(big_field), "line_1m_431": len(huge_line), "body_100m_413": len(big_body),
             "chunked_512k_413": len(chunked), "proxy_bulk_echoed_ok": len(bulk)}
     bad = {k: (res[k], v) for k, v in want.items() if res[k] != v}
-    pool.close()
     if bad:
-        raise h.Fail("oversized: (got, want) %s" % bad)
+        # What each connection that missed its answer saw: its first line, and how it ended.
+        seen = collections.Counter(
+            (c.tag, c.data.split(b"\r\n", 1)[0].decode("latin-1")[:40],
+             "open" if c.open else ("reset" if c.reset else "eof"), "sent %d KiB" % (c.sent // 1024))
+            for c in big_field + huge_line + big_body + chunked
+            if not (c.data.startswith(b"HTTP/1.1 431") or c.data.startswith(b"HTTP/1.1 413")) or c.open)
+        pool.close()
+        raise h.Fail("oversized: (got, want) %s; the others: %s" % (bad, dict(seen)))
+    pool.close()
     return res
 
 
