@@ -6,8 +6,10 @@ a new connection every 20 ms. Phases (each bounded):
               server cuts every one at its absolute header deadline (408), the proxy passes the
               bytes through untouched
   oversized   header fields of 64 KiB (431), a 1 MiB header line (431), bodies over the limit
-              (413) on the health port; 8 MiB each way through the proxy on 10 connections
-              (backpressure keeps RSS bounded, every byte comes back)
+              on the health port (413; or 408, as right, where more than the 64 KiB limit of a
+              body has not reached the server within the 3 s request deadline: this one Python
+              thread queues 190 connections' bytes before it pumps them); 8 MiB each way through
+              the proxy on 10 connections (backpressure keeps RSS bounded, every byte comes back)
   idle        3000 idle health connections (cut at the header deadline) + 1500 idle proxied
               sessions (kept: the forwarder has no idle timeout by default); run twice, and RSS
               after the second round must not exceed the first (nothing leaks per connection)
@@ -118,11 +120,13 @@ def oversized(run):
                 all(c.received >= len(payload) and not c.open for c in bulk):
             break
 
-    def answered(conns, code):
-        return sum(1 for c in conns if c.data.startswith(b"HTTP/1.1 %d" % code) and not c.open)
+    def answered(conns, *codes):
+        return sum(1 for c in conns if any(c.data.startswith(b"HTTP/1.1 %d" % code) for code in codes)
+                   and not c.open)
 
     res = {"field_64k_431": answered(big_field, 431), "line_1m_431": answered(huge_line, 431),
-           "body_100m_413": answered(big_body, 413), "chunked_512k_413": answered(chunked, 413),
+           "body_100m_413": answered(big_body, 413, 408), "chunked_512k_413": answered(chunked, 413, 408),
+           "bodies_late_408": answered(big_body + chunked, 408),
            "proxy_bulk_conns": len(bulk), "proxy_bulk_bytes_each": len(payload),
            "proxy_bulk_echoed_ok": sum(1 for c in bulk if c.received == len(payload) and c.eof)}
     want = {"field_64k_431": len(big_field), "line_1m_431": len(huge_line), "body_100m_413": len(big_body),
@@ -134,7 +138,7 @@ def oversized(run):
             (c.tag, c.data.split(b"\r\n", 1)[0].decode("latin-1")[:40],
              "open" if c.open else ("reset" if c.reset else "eof"), "sent %d KiB" % (c.sent // 1024))
             for c in big_field + huge_line + big_body + chunked
-            if not (c.data.startswith(b"HTTP/1.1 431") or c.data.startswith(b"HTTP/1.1 413")) or c.open)
+            if not any(c.data.startswith(b"HTTP/1.1 %d" % code) for code in (431, 413, 408)) or c.open)
         pool.close()
         raise h.Fail("oversized: (got, want) %s; the others: %s" % (bad, dict(seen)))
     pool.close()
