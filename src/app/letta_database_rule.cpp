@@ -2,33 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "app/ruled_probe.hpp"
+
 namespace lg::app {
-namespace {
-
-class RuledLettaProbe : public probes::Probe {
- public:
-  RuledLettaProbe(std::unique_ptr<probes::Probe> letta, const probes::HealthState& health)
-      : letta_(std::move(letta)), health_(health) {}
-  void start(Done done) override {
-    letta_->start([this, done](probes::Outcome o) {
-      done(apply_letta_database_rule(std::move(o), find_postgres()));
-    });
-  }
-  void cancel() override { letta_->cancel(); }
-  std::string target() const override { return letta_->target(); }
-
- private:
-  const probes::Component* find_postgres() const {
-    for (const auto& c : health_.components())
-      if (c->name == "postgres") return c.get();
-    return nullptr;
-  }
-
-  std::unique_ptr<probes::Probe> letta_;
-  const probes::HealthState& health_;
-};
-
-}  // namespace
 
 probes::Outcome apply_letta_database_rule(probes::Outcome letta, const probes::Component* postgres) {
   // A Letta that answered its count: ok, or below --min-agents. Any other failure says more.
@@ -49,7 +25,7 @@ probes::Outcome apply_letta_database_rule(probes::Outcome letta, const probes::C
 
 std::unique_ptr<probes::Probe> with_letta_database_rule(std::unique_ptr<probes::Probe> letta,
                                                         const probes::HealthState& health) {
-  return std::make_unique<RuledLettaProbe>(std::move(letta), health);
+  return with_rule(std::move(letta), health, "postgres", apply_letta_database_rule);
 }
 
 }  // namespace lg::app

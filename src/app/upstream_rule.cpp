@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "app/ruled_probe.hpp"
+
 namespace lg::app {
 namespace {
 
@@ -10,27 +12,6 @@ bool gateway_status(int status) { return status == 502 || status == 503 || statu
 bool is_down(const probes::Component& c) {
   return c.status == probes::Status::Down || (c.last_check > 0 && !c.last_ok);
 }
-
-class UpstreamRuledProbe : public probes::Probe {
- public:
-  UpstreamRuledProbe(std::unique_ptr<probes::Probe> nginx, const probes::HealthState& health)
-      : nginx_(std::move(nginx)), health_(health) {}
-  void start(Done done) override {
-    nginx_->start([this, done](probes::Outcome o) { done(apply_upstream_rule(std::move(o), find_letta())); });
-  }
-  void cancel() override { nginx_->cancel(); }
-  std::string target() const override { return nginx_->target(); }
-
- private:
-  const probes::Component* find_letta() const {
-    for (const auto& c : health_.components())
-      if (c->name == "letta") return c.get();
-    return nullptr;
-  }
-
-  std::unique_ptr<probes::Probe> nginx_;
-  const probes::HealthState& health_;
-};
 
 }  // namespace
 
@@ -46,7 +27,7 @@ probes::Outcome apply_upstream_rule(probes::Outcome nginx, const probes::Compone
 
 std::unique_ptr<probes::Probe> with_upstream_rule(std::unique_ptr<probes::Probe> nginx,
                                                   const probes::HealthState& health) {
-  return std::make_unique<UpstreamRuledProbe>(std::move(nginx), health);
+  return with_rule(std::move(nginx), health, "letta", apply_upstream_rule);
 }
 
 }  // namespace lg::app
