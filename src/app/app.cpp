@@ -13,7 +13,7 @@
 
 namespace lg::app {
 
-App::App(uv_loop_t* loop, Config config) : loop_(loop), config_(std::move(config)) {
+App::App(uv_loop_t* loop, config::Config config) : loop_(loop), config_(std::move(config)) {
   metrics::register_process_metrics(registry_);
   metrics::register_build_info(registry_);
   probe_metrics_ = std::make_unique<probes::ProbeMetrics>(registry_, health_);
@@ -42,7 +42,7 @@ bool App::start(std::string* error) {
 
   for (auto& r : runners_) r->start();
   watch_signals();
-  log::get("app").info("lettagate serving on {} ({})", c.server.listen.str(), describe_config(c));
+  core::log::get("app").info("lettagate serving on {} ({})", c.server.listen.str(), describe_config(c));
   return true;
 }
 
@@ -62,20 +62,20 @@ void App::apply_fd_budget() {
   config_.server.max_connections = b.health_cap;
   config_.forward.max_connections = b.forward_cap;
   const std::string line = describe(b, in, before, hard);
-  if (b.too_small || b.health_lowered || b.forward_lowered) log::get("app").warn("{}", line);
-  else log::get("app").info("{}", line);
+  if (b.too_small || b.health_lowered || b.forward_lowered) core::log::get("app").warn("{}", line);
+  else core::log::get("app").info("{}", line);
 }
 
 void App::watch_signals() {
   std::signal(SIGPIPE, SIG_IGN);
   for (int signum : {SIGTERM, SIGINT}) {
-    signals_.push_back(Signal::create(loop_, signum, [this](int sig) {
+    signals_.push_back(core::Signal::create(loop_, signum, [this](int sig) {
       if (draining_) {
-        log::get("app").warn("second {} received: stopping now", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        core::log::get("app").warn("second {} received: stopping now", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         stop();
         return;
       }
-      log::get("app").info("{} received: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      core::log::get("app").info("{} received: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
       drain();
     }));
   }
@@ -85,27 +85,27 @@ void App::drain() {
   if (draining_ || stopped_) return;
   draining_ = true;
   health_.set_draining();
-  drain_started_ = mono_seconds();
+  drain_started_ = core::mono_seconds();
   if (forwarder_) {
     const size_t before = forwarder_->active_sessions();
     forwarder_->drain();
     const size_t left = forwarder_->active_sessions();
-    log::get("app").info("drain: closed {} idle forwarded connection(s); waiting for {} (at most {})", before - left,
-                         left, format_duration(config_.drain_timeout));
+    core::log::get("app").info("drain: closed {} idle forwarded connection(s); waiting for {} (at most {})",
+                               before - left, left, core::format_duration(config_.drain_timeout));
   }
-  drain_timer_ = Timer::create(loop_, [this] { on_drain_tick(); });
-  drain_timer_->start(Millis{0}, Millis{50});
+  drain_timer_ = core::Timer::create(loop_, [this] { on_drain_tick(); });
+  drain_timer_->start(core::Millis{0}, core::Millis{50});
 }
 
 void App::on_drain_tick() {
   const size_t open = forwarder_ ? forwarder_->active_sessions() : 0;
-  const double elapsed_ms = (mono_seconds() - drain_started_) * 1000.0;
+  const double elapsed_ms = (core::mono_seconds() - drain_started_) * 1000.0;
   if (open == 0) {
-    log::get("app").info("drained: no connections left");
+    core::log::get("app").info("drained: no connections left");
     stop();
   } else if (elapsed_ms >= static_cast<double>(config_.drain_timeout.count())) {
-    log::get("app").warn("drain timeout ({}) reached: closing {} open connection(s)",
-                          format_duration(config_.drain_timeout), open);
+    core::log::get("app").warn("drain timeout ({}) reached: closing {} open connection(s)",
+                               core::format_duration(config_.drain_timeout), open);
     stop();
   }
 }

@@ -21,7 +21,7 @@ namespace lg::app {
 
 class App {
  public:
-  App(uv_loop_t* loop, Config config);
+  App(uv_loop_t* loop, config::Config config);
   ~App();
   App(const App&) = delete;
   App& operator=(const App&) = delete;
@@ -45,7 +45,7 @@ class App {
   void on_drain_tick();
 
   uv_loop_t* loop_;
-  Config config_;
+  config::Config config_;
   metrics::Registry registry_;
   probes::HealthState health_;
   ReadyzDocument readyz_{health_};
@@ -54,8 +54,8 @@ class App {
   std::vector<std::unique_ptr<probes::ProbeRunner>> runners_;
   std::unique_ptr<http::HttpServer> server_;
   std::unique_ptr<proxy::Forwarder> forwarder_;
-  std::vector<Signal*> signals_;
-  Timer* drain_timer_ = nullptr;
+  std::vector<core::Signal*> signals_;
+  core::Timer* drain_timer_ = nullptr;
   double drain_started_ = 0;
   bool draining_ = false;
   bool stopped_ = false;

@@ -11,23 +11,23 @@
 #include "core/timer.hpp"
 #include "http/http_attempt.hpp"
 
-namespace lg::cli {
+namespace lg::app::cli {
 namespace {
 
 std::string default_url() {
-  ParseResult parsed = parse_config({});
-  HostPort listen = parsed.config ? parsed.config->server.listen : HostPort{"0.0.0.0", 8080};
+  config::ParseResult parsed = config::parse_config({});
+  core::HostPort listen = parsed.config ? parsed.config->server.listen : core::HostPort{"0.0.0.0", 8080};
   std::string host = listen.host;
   if (host == "0.0.0.0") host = "127.0.0.1";
   if (host == "::") host = "::1";
-  return fmt::format("http://{}/readyz", HostPort{host, listen.port}.str());
+  return fmt::format("http://{}/readyz", core::HostPort{host, listen.port}.str());
 }
 
 }  // namespace
 
 int run_check(const std::vector<std::string>& args) {
   std::string url_text;
-  Millis timeout{2000};
+  core::Millis timeout{2000};
   bool quiet = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -39,7 +39,7 @@ int run_check(const std::vector<std::string>& args) {
     if (auto v = value("--url")) url_text = *v;
     else if (auto t = value("--timeout")) {
       std::string why;
-      auto d = parse_duration(*t, &why);
+      auto d = core::parse_duration(*t, &why);
       if (!d || d->count() == 0) {
         std::fprintf(stderr, "lettagate check: invalid --timeout '%s': %s\n", t->c_str(), why.empty() ? "must be above 0" : why.c_str());
         return 2;
@@ -47,19 +47,21 @@ int run_check(const std::vector<std::string>& args) {
       timeout = *d;
     } else if (a == "--quiet" || a == "-q") quiet = true;
     else {
-      std::fprintf(stderr, "lettagate check: unexpected argument '%s' (usage: check [--url URL] [--timeout 2s] [--quiet])\n",
-                   redact_message(a, a, RedactOptions{false, true, {}}).c_str());
+      std::fprintf(stderr,
+                   "lettagate check: unexpected argument '%s' (usage: check [--url URL] [--timeout 2s] [--quiet])\n",
+                   redact_message(a, a, config::RedactOptions{false, true, {}}).c_str());
       return 2;
     }
   }
   if (url_text.empty()) url_text = default_url();
   std::string why;
-  auto url = parse_url(url_text, &why);
+  auto url = config::parse_url(url_text, &why);
   if (!url || url->scheme != "http") {
     // A URL that does not parse may still hold a password: the one redaction of config errors.
     const std::string msg = fmt::format("invalid --url '{}': {}", url ? url->redacted() : url_text,
                                         url ? "only http:// is supported" : why);
-    std::fprintf(stderr, "lettagate check: %s\n", redact_message(msg, url_text, RedactOptions{false, true, {}}).c_str());
+    std::fprintf(stderr, "lettagate check: %s\n",
+                 redact_message(msg, url_text, config::RedactOptions{false, true, {}}).c_str());
     return 2;
   }
   if (url->port == 0) url->port = 80;
@@ -73,8 +75,8 @@ int run_check(const std::vector<std::string>& args) {
   req.port = url->port;
   req.target = url->target();
   http::HttpAttempt* client = nullptr;
-  Timer* deadline = Timer::create(&loop, [&] {
-    message = fmt::format("no answer within {}", format_duration(timeout));
+  core::Timer* deadline = core::Timer::create(&loop, [&] {
+    message = fmt::format("no answer within {}", core::format_duration(timeout));
     if (client) client->cancel();
     client = nullptr;
   });
@@ -100,4 +102,4 @@ int run_check(const std::vector<std::string>& args) {
   return code;
 }
 
-}  // namespace lg::cli
+}  // namespace lg::app::cli

@@ -11,7 +11,7 @@
 #include "build_info.hpp"
 #include "core/log.hpp"
 
-namespace lg::cli {
+namespace lg::app::cli {
 namespace {
 
 constexpr const char* kUsage = R"(lettagate: readiness gate, metrics and letta forwarder for a shared Letta stack
@@ -33,19 +33,20 @@ int usage_error(const std::string& msg) {
   return 2;
 }
 
-log::Level level_of(const std::string& name) { return log::level_from_string(name); }
+core::log::Level level_of(const std::string& name) { return core::log::level_from_string(name); }
 
 int run_serve(const std::vector<std::string>& args) {
-  ParseResult parsed = parse_config(args);
+  config::ParseResult parsed = config::parse_config(args);
   if (parsed.help) {
     std::fputs(kUsage, stdout);
-    std::fputs(config_help().c_str(), stdout);
+    std::fputs(config::config_help().c_str(), stdout);
     return 0;
   }
   if (parsed.error) return usage_error(parsed.error->str());
-  Config cfg = std::move(*parsed.config);
+  config::Config cfg = std::move(*parsed.config);
   if (auto err = app::check_probe_settings(cfg)) return usage_error(err->str());
-  log::setup(level_of(cfg.log_level), cfg.log_format == "json" ? log::Format::Json : log::Format::Text);
+  core::log::setup(level_of(cfg.log_level),
+                   cfg.log_format == "json" ? core::log::Format::Json : core::log::Format::Text);
 
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -54,7 +55,7 @@ int run_serve(const std::vector<std::string>& args) {
     app::App app(&loop, cfg);
     std::string error;
     if (!app.start(&error)) {
-      log::get("app").error("cannot start: {}", error);
+      core::log::get("app").error("cannot start: {}", error);
       app.stop();
       code = 1;
     }
@@ -63,8 +64,8 @@ int run_serve(const std::vector<std::string>& args) {
     uv_run(&loop, UV_RUN_DEFAULT);  // let close callbacks free what stop() closed
   }
   uv_run(&loop, UV_RUN_DEFAULT);
-  if (uv_loop_close(&loop) != 0) log::get("app").warn("loop closed with handles still open");
-  if (code == 0) log::get("app").info("stopped");
+  if (uv_loop_close(&loop) != 0) core::log::get("app").warn("loop closed with handles still open");
+  if (code == 0) core::log::get("app").info("stopped");
   return code;
 }
 
@@ -85,15 +86,15 @@ int run(const std::vector<std::string>& args) {
   if (cmd == "check") return run_check(rest);
   if (cmd == "wait") return run_wait(rest);
   if (cmd == "version") {
-    std::printf("lettagate %s (%s)\n", build::kVersion, build::kRevision);
+    std::printf("lettagate %s (%s)\n", core::build::kVersion, core::build::kRevision);
     return 0;
   }
   if (cmd == "help" || cmd == "-h") {
     std::fputs(kUsage, stdout);
-    std::fputs(config_help().c_str(), stdout);
+    std::fputs(config::config_help().c_str(), stdout);
     return 0;
   }
   return usage_error(fmt::format("unknown command '{}' (serve, check, wait, version, help)", cmd));
 }
 
-}  // namespace lg::cli
+}  // namespace lg::app::cli

@@ -2,7 +2,7 @@
 #include <string>
 #include <vector>
 
-namespace lg::cli {
+namespace lg::app::cli {
 
 // lettagate [serve|check|wait|version|help] [flags]; returns the process exit code
 // (0 ok, 1 not ready / failed, 2 bad usage or configuration).
@@ -15,4 +15,4 @@ int run_check(const std::vector<std::string>& args);
 // 0 ready, 1 not ready after --timeout (or interrupted), 2 bad configuration.
 int run_wait(const std::vector<std::string>& args);
 
-}  // namespace lg::cli
+}  // namespace lg::app::cli

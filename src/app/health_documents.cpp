@@ -62,15 +62,15 @@ void add_facts_json(nlohmann::json& component, const Component& c) {
   component["info_last_seen"] = std::move(last_seen);
 }
 
-StatusDocument::StatusDocument(const probes::HealthState& health) : health_(health), started_(wall_seconds()) {}
+StatusDocument::StatusDocument(const probes::HealthState& health) : health_(health), started_(core::wall_seconds()) {}
 
 std::string StatusDocument::json() const {
-  const double now = wall_seconds();
+  const double now = core::wall_seconds();
   nlohmann::json j;
   j["status"] = to_string(health_.gate());
   j["degraded"] = health_.degraded();
-  j["version"] = build::kVersion;
-  j["revision"] = build::kRevision;
+  j["version"] = core::build::kVersion;
+  j["revision"] = core::build::kRevision;
   j["uptime_seconds"] = now - started_;
   j["components"] = nlohmann::json::object();
   for (const auto& c : health_.components()) j["components"][c->name] = component_json(*c, now);

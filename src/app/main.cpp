@@ -5,5 +5,5 @@
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  return lg::cli::run(args);
+  return lg::app::cli::run(args);
 }

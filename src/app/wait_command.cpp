@@ -17,7 +17,7 @@
 #include "core/log.hpp"
 #include "core/timer.hpp"
 
-namespace lg::cli {
+namespace lg::app::cli {
 namespace {
 
 constexpr const char* kWaitUsage = R"(Usage: lettagate wait [settings] [--timeout 2m] [--json | --quiet]
@@ -38,7 +38,7 @@ Settings (flag, environment variable, default), as for serve:
 )";
 
 struct WaitFlags {
-  Millis timeout{120000};
+  core::Millis timeout{120000};
   bool json = false;
   bool quiet = false;
   bool help = false;
@@ -58,7 +58,7 @@ std::optional<std::string> split_flags(const std::vector<std::string>& args, Wai
       else if (i + 1 < args.size()) v = args[++i];
       else return std::string("invalid --timeout: needs a value (e.g. 2m)");
       std::string why;
-      auto d = parse_duration(v, &why);
+      auto d = core::parse_duration(v, &why);
       if (!d) return fmt::format("invalid --timeout: '{}' is not a duration: {}", v, why);
       if (d->count() <= 0) return fmt::format("invalid --timeout: '{}' must be above 0", v);
       f.timeout = *d;
@@ -73,9 +73,9 @@ std::optional<std::string> split_flags(const std::vector<std::string>& args, Wai
 // rise = 1 unless set: `wait` answers "is the stack usable now?" once, so one success after a
 // failure is enough; rise/fall damping is for a long-running gate that must not flap. Config::given
 // holds the settings the user chose (flag or LETTAGATE_* variable), whatever their value.
-void single_success_is_enough(Config& cfg) {
+void single_success_is_enough(config::Config& cfg) {
   if (cfg.given.count("probe-rise")) return;
-  for_each_component([&](const auto& spec) {
+  config::for_each_component([&](const auto& spec) {
     if (!cfg.given.count(std::string(spec.name) + "-rise")) (cfg.*spec.settings).schedule.rise = 1;
   });
   for (auto& t : cfg.tcp_checks) t.schedule.rise = 1;
@@ -84,9 +84,10 @@ void single_success_is_enough(Config& cfg) {
 // The plain view and the live table print every state change on stdout; the probe runners log
 // the same change (a warning when down) on stderr. Said once is enough: the runners' loggers
 // (named for their components) keep only errors, other loggers stay at the level chosen.
-void quiet_state_changes(const Config& cfg) {
-  for_each_component([&](const auto& spec) { log::set_component_level(std::string(spec.name), log::Level::Error); });
-  for (const auto& t : cfg.tcp_checks) log::set_component_level(t.name, log::Level::Error);
+void quiet_state_changes(const config::Config& cfg) {
+  config::for_each_component(
+      [&](const auto& spec) { core::log::set_component_level(std::string(spec.name), core::log::Level::Error); });
+  for (const auto& t : cfg.tcp_checks) core::log::set_component_level(t.name, core::log::Level::Error);
 }
 
 std::unique_ptr<app::WaitView> make_view(const WaitFlags& f, bool live) {
@@ -100,11 +101,11 @@ std::unique_ptr<app::WaitView> make_view(const WaitFlags& f, bool live) {
 // so this gives up after two seconds. Returns whether the loop emptied.
 bool drain_loop(uv_loop_t* loop) {
   bool gave_up = false;
-  Timer* guard = Timer::create(loop, [loop, &gave_up] {
+  core::Timer* guard = core::Timer::create(loop, [loop, &gave_up] {
     gave_up = true;
     uv_stop(loop);
   });
-  guard->start(Millis{2000});
+  guard->start(core::Millis{2000});
   guard->unref();  // only the other handles keep the loop running
   uv_run(loop, UV_RUN_DEFAULT);
   guard->close();
@@ -122,15 +123,15 @@ int run_wait(const std::vector<std::string>& args) {
   }
   if (flags.help) {
     std::fputs(kWaitUsage, stdout);
-    std::fputs(config_help().c_str(), stdout);
+    std::fputs(config::config_help().c_str(), stdout);
     return 0;
   }
-  ParseResult parsed = parse_config(flags.settings);
+  config::ParseResult parsed = config::parse_config(flags.settings);
   if (parsed.error) {
     std::fprintf(stderr, "lettagate wait: %s\n", parsed.error->str().c_str());
     return 2;
   }
-  Config cfg = std::move(*parsed.config);
+  config::Config cfg = std::move(*parsed.config);
   if (auto err = app::check_probe_settings(cfg)) {
     std::fprintf(stderr, "lettagate wait: %s\n", err->str().c_str());
     return 2;
@@ -144,7 +145,8 @@ int run_wait(const std::vector<std::string>& args) {
     // scroll it and break the in-place redraw.
     level = live && isatty(STDERR_FILENO) == 1 ? "error" : "warn";
   }
-  log::setup(log::level_from_string(level), cfg.log_format == "json" ? log::Format::Json : log::Format::Text);
+  core::log::setup(core::log::level_from_string(level),
+                   cfg.log_format == "json" ? core::log::Format::Json : core::log::Format::Text);
   if (!flags.json && !flags.quiet && !cfg.given.count("log-level")) quiet_state_changes(cfg);
 
   auto view = make_view(flags, live);
@@ -158,8 +160,8 @@ int run_wait(const std::vector<std::string>& args) {
     outcome = session.outcome();
   }
   if (drain_loop(&loop)) uv_loop_close(&loop);
-  else log::get("wait").debug("left handles open at exit");
+  else core::log::get("wait").debug("left handles open at exit");
   return outcome.ready ? 0 : 1;
 }
 
-}  // namespace lg::cli
+}  // namespace lg::app::cli

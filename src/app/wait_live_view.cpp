@@ -41,9 +41,9 @@ class LiveView : public WaitView {
  public:
   LiveView(FILE* out, bool color) : out_(out), color_(color) {}
 
-  void begin(const HealthState& h, Millis timeout) override {
+  void begin(const HealthState& h, core::Millis timeout) override {
     timeout_ = timeout;
-    draw(h, fmt::format("waiting up to {}", format_duration(timeout)));
+    draw(h, fmt::format("waiting up to {}", core::format_duration(timeout)));
   }
 
   void transition(const Component&, Status, double) override { dirty_ = true; }
@@ -53,7 +53,7 @@ class LiveView : public WaitView {
     if (!dirty_ && elapsed_s - last_draw_s_ < 0.1) return;
     last_draw_s_ = elapsed_s;
     dirty_ = false;
-    draw(h, fmt::format("waiting {} of {}", wait_format::elapsed(elapsed_s), format_duration(timeout_)));
+    draw(h, fmt::format("waiting {} of {}", wait_format::elapsed(elapsed_s), core::format_duration(timeout_)));
   }
 
   void end(const HealthState& h, const WaitOutcome& o) override {
@@ -71,7 +71,7 @@ class LiveView : public WaitView {
   void draw(const HealthState& h, const std::string& headline, Status headline_status = Status::Unknown,
             bool last = false) {
     const size_t width = terminal_width(out_);
-    const double now = wall_seconds();
+    const double now = core::wall_seconds();
     size_t w = 9;  // "COMPONENT"
     for (const auto& c : h.components()) w = std::max(w, c->name.size() + (c->required ? 0 : 11));
 
@@ -101,7 +101,7 @@ class LiveView : public WaitView {
 
   FILE* out_;
   bool color_;
-  Millis timeout_{0};
+  core::Millis timeout_{0};
   size_t drawn_lines_ = 0;
   double last_draw_s_ = 0;
   bool dirty_ = false;

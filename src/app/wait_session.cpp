@@ -11,12 +11,12 @@ namespace lg::app {
 
 namespace {
 
-constexpr Millis kTick{50};
+constexpr core::Millis kTick{50};
 
 // The longest probe timeout of the enabled components: by then every probe has had its first
 // answer or failed, so a ready gate need not wait longer for optional components.
-Millis longest_probe_timeout(const Config& c) {
-  Millis t{0};
+core::Millis longest_probe_timeout(const config::Config& c) {
+  core::Millis t{0};
   if (c.letta.enabled) t = std::max(t, c.letta.schedule.timeout);
   if (c.postgres.enabled) t = std::max(t, c.postgres.schedule.timeout);
   if (c.redis.enabled) t = std::max(t, c.redis.schedule.timeout);
@@ -27,7 +27,7 @@ Millis longest_probe_timeout(const Config& c) {
 
 }  // namespace
 
-WaitSession::WaitSession(uv_loop_t* loop, const Config& config, Millis timeout, WaitView& view)
+WaitSession::WaitSession(uv_loop_t* loop, const config::Config& config, core::Millis timeout, WaitView& view)
     : loop_(loop), config_(config), timeout_(timeout), view_(view) {
   probe_metrics_ = std::make_unique<probes::ProbeMetrics>(registry_, health_);
   optional_wait_s_ = static_cast<double>(longest_probe_timeout(config_).count()) / 1000.0 + 0.25;
@@ -36,7 +36,7 @@ WaitSession::WaitSession(uv_loop_t* loop, const Config& config, Millis timeout, 
 WaitSession::~WaitSession() { close_handles(); }
 
 void WaitSession::start() {
-  started_ = mono_seconds();
+  started_ = core::mono_seconds();
   add_configured_components(loop_, config_, health_, *probe_metrics_, runners_);
   listener_ = health_.subscribe([this](const probes::Component& c, probes::Status previous) {
     view_.transition(c, previous, elapsed_s());
@@ -44,17 +44,17 @@ void WaitSession::start() {
   view_.begin(health_, timeout_);
 
   for (int signum : {SIGINT, SIGTERM}) {
-    signals_.push_back(Signal::create(loop_, signum, [this](int sig) {
-      log::get("wait").info("{} received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    signals_.push_back(core::Signal::create(loop_, signum, [this](int sig) {
+      core::log::get("wait").info("{} received: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
       finish(false, true);
     }));
   }
-  ticker_ = Timer::create(loop_, [this] { on_tick(); });
-  ticker_->start(Millis{0}, kTick);
+  ticker_ = core::Timer::create(loop_, [this] { on_tick(); });
+  ticker_->start(core::Millis{0}, kTick);
   for (auto& r : runners_) r->start();
 }
 
-double WaitSession::elapsed_s() const { return mono_seconds() - started_; }
+double WaitSession::elapsed_s() const { return core::mono_seconds() - started_; }
 
 bool WaitSession::optional_components_reported() const {
   for (const auto& c : health_.components())

@@ -21,7 +21,7 @@ namespace lg::app {
 
 class WaitSession {
  public:
-  WaitSession(uv_loop_t* loop, const Config& config, Millis timeout, WaitView& view);
+  WaitSession(uv_loop_t* loop, const config::Config& config, core::Millis timeout, WaitView& view);
   ~WaitSession();
   WaitSession(const WaitSession&) = delete;
   WaitSession& operator=(const WaitSession&) = delete;
@@ -38,15 +38,15 @@ class WaitSession {
   double elapsed_s() const;
 
   uv_loop_t* loop_;
-  Config config_;
-  Millis timeout_;
+  config::Config config_;
+  core::Millis timeout_;
   WaitView& view_;
   metrics::Registry registry_;  // the runners record metrics; nothing serves them here
   probes::HealthState health_;
   std::unique_ptr<probes::ProbeMetrics> probe_metrics_;
   std::vector<std::unique_ptr<probes::ProbeRunner>> runners_;
-  Timer* ticker_ = nullptr;
-  std::vector<Signal*> signals_;
+  core::Timer* ticker_ = nullptr;
+  std::vector<core::Signal*> signals_;
   int listener_ = 0;
   double started_ = 0;
   double optional_wait_s_ = 0;  // how long a ready gate waits for optional components' first result

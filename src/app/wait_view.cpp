@@ -83,7 +83,7 @@ std::string blocking(const HealthState& h, bool with_reasons) {
   return out;
 }
 
-std::string verdict(const HealthState& h, const WaitOutcome& o, Millis timeout, bool with_reasons) {
+std::string verdict(const HealthState& h, const WaitOutcome& o, core::Millis timeout, bool with_reasons) {
   if (o.ready) {
     std::string degraded;
     for (const auto& c : h.components()) {
@@ -96,7 +96,7 @@ std::string verdict(const HealthState& h, const WaitOutcome& o, Millis timeout, 
   }
   const std::string why = o.interrupted ? fmt::format("interrupted after {}", elapsed(o.elapsed_s))
                                         : fmt::format("not ready after {} (timeout {})", elapsed(o.elapsed_s),
-                                                      format_duration(timeout));
+                                                      core::format_duration(timeout));
   const std::string waiting = blocking(h, with_reasons);
   return fmt::format("{}{}{}", o.interrupted ? "not ready: " : "", why,
                      waiting.empty() ? "" : ": waiting for " + waiting);
@@ -114,11 +114,11 @@ class PlainView : public WaitView {
  public:
   explicit PlainView(FILE* out) : out_(out) {}
 
-  void begin(const HealthState& h, Millis timeout) override {
+  void begin(const HealthState& h, core::Millis timeout) override {
     timeout_ = timeout;
     std::string names;
     for (const auto& c : h.components()) names += (names.empty() ? "" : ", ") + name_column(*c);
-    std::fprintf(out_, "lettagate wait: waiting up to %s for %s\n", format_duration(timeout).c_str(),
+    std::fprintf(out_, "lettagate wait: waiting up to %s for %s\n", core::format_duration(timeout).c_str(),
                  names.empty() ? "nothing (every component is off)" : names.c_str());
     std::fflush(out_);
   }
@@ -145,12 +145,12 @@ class PlainView : public WaitView {
 
  private:
   FILE* out_;
-  Millis timeout_{0};
+  core::Millis timeout_{0};
 };
 
 class JsonView : public WaitView {
  public:
-  JsonView(FILE* out, Millis timeout) : out_(out), timeout_(timeout) {}
+  JsonView(FILE* out, core::Millis timeout) : out_(out), timeout_(timeout) {}
 
   void end(const HealthState& h, const WaitOutcome& o) override {
     nlohmann::json j;
@@ -160,7 +160,7 @@ class JsonView : public WaitView {
     j["elapsed_ms"] = static_cast<int64_t>(o.elapsed_s * 1000.0);
     j["timeout_ms"] = static_cast<int64_t>(timeout_.count());
     j["components"] = nlohmann::json::object();
-    const double now = wall_seconds();
+    const double now = core::wall_seconds();
     for (const auto& c : h.components()) {
       nlohmann::json cj{
           {"status", probes::to_string(c->status)},
@@ -185,7 +185,7 @@ class JsonView : public WaitView {
 
  private:
   FILE* out_;
-  Millis timeout_;
+  core::Millis timeout_;
 };
 
 class QuietView : public WaitView {
@@ -196,7 +196,9 @@ class QuietView : public WaitView {
 }  // namespace
 
 std::unique_ptr<WaitView> make_plain_view(FILE* out) { return std::make_unique<PlainView>(out); }
-std::unique_ptr<WaitView> make_json_view(FILE* out, Millis timeout) { return std::make_unique<JsonView>(out, timeout); }
+std::unique_ptr<WaitView> make_json_view(FILE* out, core::Millis timeout) {
+  return std::make_unique<JsonView>(out, timeout);
+}
 std::unique_ptr<WaitView> make_quiet_view() { return std::make_unique<QuietView>(); }
 
 }  // namespace lg::app

@@ -21,7 +21,7 @@ class WaitView {
  public:
   virtual ~WaitView() = default;
   // Once, after the components are added and before the first probe result.
-  virtual void begin(const probes::HealthState&, Millis /*timeout*/) {}
+  virtual void begin(const probes::HealthState&, core::Millis /*timeout*/) {}
   // After every damped state change of a component.
   virtual void transition(const probes::Component&, probes::Status /*previous*/, double /*elapsed_s*/) {}
   // Periodically while waiting (the live table redraws; the others ignore it).
@@ -32,7 +32,7 @@ class WaitView {
 
 std::unique_ptr<WaitView> make_live_view(FILE* out, bool color);
 std::unique_ptr<WaitView> make_plain_view(FILE* out);
-std::unique_ptr<WaitView> make_json_view(FILE* out, Millis timeout);
+std::unique_ptr<WaitView> make_json_view(FILE* out, core::Millis timeout);
 std::unique_ptr<WaitView> make_quiet_view();
 
 // Shared by the views (and tested on their own).
@@ -51,7 +51,7 @@ std::string fit(const std::string& line, size_t width);
 std::string blocking(const probes::HealthState& h, bool with_reasons = true);
 // The one-line verdict: "ready after 0.31s", "not ready after 2.00s (timeout 2s): waiting for ...".
 // `with_reasons` false: names and states only (the live table shows the reasons below it).
-std::string verdict(const probes::HealthState& h, const WaitOutcome& o, Millis timeout, bool with_reasons = true);
+std::string verdict(const probes::HealthState& h, const WaitOutcome& o, core::Millis timeout, bool with_reasons = true);
 }  // namespace wait_format
 
 }  // namespace lg::app

@@ -10,7 +10,7 @@
 #include "config/settings_table.hpp"
 #include "config/value_parsers.hpp"
 
-namespace lg {
+namespace lg::config {
 
 std::vector<std::string> component_names() {
   std::vector<std::string> out;
@@ -52,7 +52,7 @@ void add_letta_settings(SettingsTable& t) {
   t.add("letta-host-header", "", "Host header to send (default: from the URL)", Kind::Value,
         string_to([](ParseState& c) -> std::string& { return c.cfg.letta.host_header; }));
   t.add("letta-degraded-after", "0", "latency above this marks Letta degraded (0: off)", Kind::Value,
-        duration_to([](ParseState& c) -> Millis& { return c.cfg.letta.degraded_after; }));
+        duration_to([](ParseState& c) -> core::Millis& { return c.cfg.letta.degraded_after; }));
   // The token reaches Letta through nginx too (its health route and the SSE check).
   t.add("letta-token", "", "bearer token for a Letta with LETTA_SERVER_SECURE (its password), sent to Letta and on the SSE check",
         Kind::Value, [](ParseState& c, const std::string& v) -> std::optional<std::string> {
@@ -168,7 +168,8 @@ void add_nginx_settings(SettingsTable& t) {
         string_to([](ParseState& c) -> std::string& { return c.cfg.nginx.sse_body; }));
   t.add("sse-deadline", "5s",
         "the first event must arrive within this, or the proxy is buffering (the nginx timeout follows it unless set)",
-        Kind::Value, duration_to([](ParseState& c) -> Millis& { return c.cfg.nginx.sse_deadline; }, Millis{1}));
+        Kind::Value,
+        duration_to([](ParseState& c) -> core::Millis& { return c.cfg.nginx.sse_deadline; }, core::Millis{1}));
 }
 
 // The SSE check waits up to --sse-deadline for its first event, longer than the default probe
@@ -179,7 +180,7 @@ void add_nginx_settings(SettingsTable& t) {
 void fit_nginx_to_sse(NginxSettings& ng, ScheduleGiven given) {
   if (!ng.enabled || ng.sse_url.empty() || given.timeout) return;
   if (ng.schedule.timeout > ng.sse_deadline) return;
-  ng.schedule.timeout = ng.sse_deadline + Millis{1000};
+  ng.schedule.timeout = ng.sse_deadline + core::Millis{1000};
   if (!given.interval) ng.schedule.interval = std::max(ng.schedule.interval, ng.schedule.timeout);
 }
 
@@ -187,12 +188,13 @@ void fit_nginx_to_sse(NginxSettings& ng, ScheduleGiven given) {
 // "timeout" where the answer is "buffered", so the timeout must be strictly longer.
 std::optional<ConfigError> check_sse_deadline(const NginxSettings& ng) {
   if (!ng.enabled || ng.sse_url.empty() || ng.schedule.timeout > ng.sse_deadline) return std::nullopt;
-  const Millis timeout = ng.sse_deadline + Millis{1000};
-  return ConfigError{"--nginx-timeout (LETTAGATE_NGINX_TIMEOUT)",
-                     fmt::format("timeout {} must be longer than --sse-deadline {}: the SSE check waits that long "
-                                 "for the first event (e.g. --nginx-timeout {} --nginx-interval {})",
-                                 format_duration(ng.schedule.timeout), format_duration(ng.sse_deadline),
-                                 format_duration(timeout), format_duration(std::max(timeout, ng.schedule.interval)))};
+  const core::Millis timeout = ng.sse_deadline + core::Millis{1000};
+  return ConfigError{
+      "--nginx-timeout (LETTAGATE_NGINX_TIMEOUT)",
+      fmt::format("timeout {} must be longer than --sse-deadline {}: the SSE check waits that long "
+                  "for the first event (e.g. --nginx-timeout {} --nginx-interval {})",
+                  core::format_duration(ng.schedule.timeout), core::format_duration(ng.sse_deadline),
+                  core::format_duration(timeout), core::format_duration(std::max(timeout, ng.schedule.interval)))};
 }
 
-}  // namespace lg
+}  // namespace lg::config

@@ -19,16 +19,16 @@
 #include "config/url.hpp"
 #include "core/duration.hpp"
 
-namespace lg {
+namespace lg::config {
 
 struct ProbeSchedule {
-  Millis interval{5000};
-  Millis down_interval{250};  // while not up (Envoy's unhealthy_interval); 0: the interval
-  Millis timeout{2000};
+  core::Millis interval{5000};
+  core::Millis down_interval{250};  // while not up (Envoy's unhealthy_interval); 0: the interval
+  core::Millis timeout{2000};
   double jitter = 0.1;  // fraction of the interval, spread so probes never fire in lockstep
   int rise = 2;         // consecutive successes to become up
   int fall = 3;         // consecutive failures to become down
-  Millis grace{0};      // after start, failures keep the component "unknown" (not "down")
+  core::Millis grace{0};  // after start, failures keep the component "unknown" (not "down")
   bool required = true;
 };
 
@@ -41,7 +41,7 @@ struct LettaSettings {
   std::string expect_body;     // substring the body must contain (empty: no check)
   std::string expect_json = "status=ok";  // field=value in the JSON body (empty: no check)
   std::string host_header;     // Host header override (empty: from the URL)
-  Millis degraded_after{0};    // latency above this marks the component degraded (0: off)
+  core::Millis degraded_after{0};  // latency above this marks the component degraded (0: off)
   bool check_ready = false;    // also GET /v1/ready/ (warming/draining answer 503)
   std::string token;           // Authorization: Bearer (LETTA_SERVER_SECURE); never printed
   int min_agents = 0;          // --min-agents, shared with postgres: > 0 asks GET /v1/agents/count
@@ -75,7 +75,7 @@ struct NginxSettings {
   std::string sse_url;         // a streaming URL or path through nginx (empty: SSE check off)
   std::string sse_method = "GET";
   std::string sse_body;        // request body for POST streams (JSON)
-  Millis sse_deadline{5000};   // first event must arrive within this
+  core::Millis sse_deadline{5000};  // first event must arrive within this
   std::string letta_token;     // --letta-token, sent on the SSE request (it reaches Letta); never printed
   ProbeSchedule schedule;
 };
@@ -147,4 +147,4 @@ void for_each_component(F&& f) {
 // The components' names, in the list's order.
 std::vector<std::string> component_names();
 
-}  // namespace lg
+}  // namespace lg::config

@@ -18,7 +18,7 @@
 
 extern char** environ;
 
-namespace lg {
+namespace lg::config {
 namespace {
 
 // Where a raw value came from; a higher source wins.
@@ -203,4 +203,4 @@ std::string describe_config(const Config& c) {
   return out;
 }
 
-}  // namespace lg
+}  // namespace lg::config

@@ -16,19 +16,19 @@
 #include "core/duration.hpp"
 #include "core/host_port.hpp"
 
-namespace lg {
+namespace lg::config {
 
 struct TcpCheck {
   std::string name;
-  HostPort target;
+  core::HostPort target;
   ProbeSchedule schedule;
 };
 
 enum class ForwardHealthMode { Hold, Reject, Ignore };
 
 struct ForwardRoute {
-  HostPort listen;
-  HostPort upstream;
+  core::HostPort listen;
+  core::HostPort upstream;
   std::string name;            // "listen=upstream" as written, used as the metric label
   // LISTEN=UPSTREAM@COMPONENT: this route follows its own component ("" after @off: none);
   // without the suffix it follows ForwardSettings::health_component.
@@ -39,18 +39,18 @@ struct ForwardSettings {
   std::vector<ForwardRoute> routes;
   std::string health_component = "letta";  // component a route follows ("" or off: none)
   ForwardHealthMode health_mode = ForwardHealthMode::Hold;
-  Millis hold_timeout{10000};
-  Millis connect_timeout{5000};
-  Millis idle_timeout{0};      // 0: none (SSE streams live for hours)
+  core::Millis hold_timeout{10000};
+  core::Millis connect_timeout{5000};
+  core::Millis idle_timeout{0};  // 0: none (SSE streams live for hours)
   int max_connections = 4096;  // per route
-  Millis dns_ttl{5000};        // how long a resolved upstream address is reused
+  core::Millis dns_ttl{5000};  // how long a resolved upstream address is reused
 };
 
 struct ServerSettings {
-  HostPort listen{"0.0.0.0", 8080};
+  core::HostPort listen{"0.0.0.0", 8080};
   int max_connections = 512;
-  Millis header_timeout{5000};
-  Millis keepalive_timeout{60000};
+  core::Millis header_timeout{5000};
+  core::Millis keepalive_timeout{60000};
   size_t max_header_bytes = 8192;
 };
 
@@ -60,7 +60,7 @@ struct Config : ComponentSettings {
   ServerSettings server;
   std::vector<TcpCheck> tcp_checks;
   ForwardSettings forward;
-  Millis drain_timeout{10000};
+  core::Millis drain_timeout{10000};
   std::string log_level = "info";
   std::string log_format = "text";
   // Where the values came from: the settings given by a flag or a LETTAGATE_* variable
@@ -96,4 +96,4 @@ std::string config_help();
 // The effective configuration, secrets redacted (for logs and /status).
 std::string describe_config(const Config& c);
 
-}  // namespace lg
+}  // namespace lg::config

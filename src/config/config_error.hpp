@@ -1,7 +1,7 @@
 #pragma once
 #include <string>
 
-namespace lg {
+namespace lg::config {
 
 // A setting that cannot be used: exit 2, with the setting named.
 struct ConfigError {
@@ -10,4 +10,4 @@ struct ConfigError {
   std::string str() const { return "invalid " + setting + ": " + message; }
 };
 
-}  // namespace lg
+}  // namespace lg::config

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
-namespace lg {
+namespace lg::config {
 
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -34,4 +34,4 @@ std::string nearest_name(std::string_view name, const std::vector<std::string>& 
   return best;
 }
 
-}  // namespace lg
+}  // namespace lg::config

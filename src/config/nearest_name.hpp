@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-namespace lg {
+namespace lg::config {
 
 // Levenshtein distance (insertions, deletions, substitutions; a swap of two letters counts 2).
 size_t edit_distance(std::string_view a, std::string_view b);
@@ -14,4 +14,4 @@ size_t edit_distance(std::string_view a, std::string_view b);
 // than half of the name's length, at least 2, apart). Ties go to the first candidate.
 std::string nearest_name(std::string_view name, const std::vector<std::string>& candidates);
 
-}  // namespace lg
+}  // namespace lg::config

@@ -7,7 +7,7 @@
 
 #include "config/url.hpp"
 
-namespace lg {
+namespace lg::config {
 namespace {
 
 constexpr auto npos = std::string_view::npos;
@@ -203,4 +203,4 @@ std::string redact_message(std::string message, std::string_view input, const Re
   return message;
 }
 
-}  // namespace lg
+}  // namespace lg::config

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace lg {
+namespace lg::config {
 
 // What in `input` may be a password: a URL's userinfo password (the narrow reading up to the
 // authority's last '@', and the wide one up to the input's last '@', since an unencoded '/' in
@@ -30,4 +30,4 @@ struct RedactOptions {
 // password candidate of three characters or more replaced by "***".
 std::string redact_message(std::string message, std::string_view input, const RedactOptions& opts = {});
 
-}  // namespace lg
+}  // namespace lg::config

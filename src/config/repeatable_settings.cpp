@@ -7,7 +7,7 @@
 
 #include "config/value_parsers.hpp"
 
-namespace lg {
+namespace lg::config {
 namespace {
 
 bool is_listed_component(const std::string& name) {
@@ -21,11 +21,11 @@ std::optional<std::string> parse_route(const ParseState& c, const std::string& i
   if (eq == std::string::npos)
     return fmt::format("'{}' is not LISTEN=UPSTREAM[@COMPONENT] (e.g. 0.0.0.0:8283=letta-server:8283)", item);
   std::string why;
-  auto listen = parse_host_port(item.substr(0, eq), &why);
+  auto listen = core::parse_host_port(item.substr(0, eq), &why);
   if (!listen) return fmt::format("'{}': listen address: {}", item, why);
   if (auto err = require_ip(*listen, "a route")) return fmt::format("'{}': {}", item, *err);
   const auto at = item.find('@', eq);
-  auto up = parse_host_port(item.substr(eq + 1, at == std::string::npos ? std::string::npos : at - eq - 1), &why);
+  auto up = core::parse_host_port(item.substr(eq + 1, at == std::string::npos ? std::string::npos : at - eq - 1), &why);
   if (!up) return fmt::format("'{}': upstream: {}", item, why);
   route = ForwardRoute{*listen, *up, item.substr(0, at), std::nullopt};
   if (at != std::string::npos) {
@@ -95,11 +95,11 @@ std::optional<std::string> apply_tcp_checks(ParseState& c, const std::string& v)
     }
     if (is_listed_component(name)) return fmt::format("'{}': name '{}' is taken by a built-in component", item, name);
     std::string why;
-    auto hp = parse_host_port(item.substr(eq + 1), &why);
+    auto hp = core::parse_host_port(item.substr(eq + 1), &why);
     if (!hp) return fmt::format("'{}': {}", item, why);
     c.cfg.tcp_checks.push_back({name, *hp, {}});
   }
   return std::nullopt;
 }
 
-}  // namespace lg
+}  // namespace lg::config

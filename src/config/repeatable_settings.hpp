@@ -6,7 +6,7 @@
 
 #include "config/settings_table.hpp"
 
-namespace lg {
+namespace lg::config {
 
 // --forward: items in order; `off` drops the routes before it.
 std::optional<std::string> apply_forward(ParseState& c, const std::string& v);
@@ -16,4 +16,4 @@ std::optional<std::string> apply_tcp_checks(ParseState& c, const std::string& v)
 // forwarder's settings); an error message otherwise.
 std::optional<std::string> check_component_name(const ParseState& c, const std::string& name);
 
-}  // namespace lg
+}  // namespace lg::config

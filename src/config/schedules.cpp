@@ -6,7 +6,7 @@
 
 #include "config/value_parsers.hpp"
 
-namespace lg {
+namespace lg::config {
 namespace {
 
 // One --NAME-KNOB value over `s`; an error message otherwise.
@@ -14,12 +14,15 @@ std::optional<std::string> apply_override(ProbeSchedule& s, const std::string& k
   ParseState tmp;
   tmp.defaults = s;
   std::optional<std::string> err;
-  if (knob == "interval") err = duration_to([](ParseState& x) -> Millis& { return x.defaults.interval; }, Millis{10})(tmp, value);
-  else if (knob == "timeout") err = duration_to([](ParseState& x) -> Millis& { return x.defaults.timeout; }, Millis{1})(tmp, value);
+  if (knob == "interval")
+    err = duration_to([](ParseState& x) -> core::Millis& { return x.defaults.interval; }, core::Millis{10})(tmp, value);
+  else if (knob == "timeout")
+    err = duration_to([](ParseState& x) -> core::Millis& { return x.defaults.timeout; }, core::Millis{1})(tmp, value);
   else if (knob == "jitter") err = parse_jitter(value, tmp.defaults.jitter);
   else if (knob == "rise") err = int_to([](ParseState& x) -> int& { return x.defaults.rise; }, 1, 100)(tmp, value);
   else if (knob == "fall") err = int_to([](ParseState& x) -> int& { return x.defaults.fall; }, 1, 100)(tmp, value);
-  else if (knob == "grace") err = duration_to([](ParseState& x) -> Millis& { return x.defaults.grace; })(tmp, value);
+  else if (knob == "grace")
+    err = duration_to([](ParseState& x) -> core::Millis& { return x.defaults.grace; })(tmp, value);
   else if (knob == "required") err = bool_to([](ParseState& x) -> bool& { return x.defaults.required; })(tmp, value);
   if (!err) s = tmp.defaults;
   return err;
@@ -49,13 +52,14 @@ std::optional<ConfigError> check_overlap(const ParseState& c, const std::string&
   const std::string interval = c.overrides.count(group + "-interval") ? group + "-interval" : "probe-interval";
   const bool timeout_given = c.overrides.count(group + "-timeout") || c.cfg.given.count("probe-timeout");
   if (timeout_given)
-    return ConfigError{find_setting(timeout)->label(),
-                       fmt::format("timeout {} is longer than the {} interval {}{}: a probe would overlap itself",
-                                   format_duration(s.timeout), group, format_duration(s.interval),
-                                   c.cfg.given.count(interval) || c.overrides.count(interval) ? " (--" + interval + ")" : "")};
+    return ConfigError{
+        find_setting(timeout)->label(),
+        fmt::format("timeout {} is longer than the {} interval {}{}: a probe would overlap itself",
+                    core::format_duration(s.timeout), group, core::format_duration(s.interval),
+                    c.cfg.given.count(interval) || c.overrides.count(interval) ? " (--" + interval + ")" : "")};
   return ConfigError{find_setting(interval)->label(),
                      fmt::format("interval {} is shorter than the {} timeout {}{}: a probe would overlap itself",
-                                 format_duration(s.interval), group, format_duration(s.timeout),
+                                 core::format_duration(s.interval), group, core::format_duration(s.timeout),
                                  derived_timeout.empty() ? "" : fmt::format(" ({})", derived_timeout))};
 }
 
@@ -91,4 +95,4 @@ std::optional<ConfigError> cross_checks(const ParseState& c) {
   return error;
 }
 
-}  // namespace lg
+}  // namespace lg::config

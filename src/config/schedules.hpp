@@ -6,7 +6,7 @@
 
 #include "config/settings_table.hpp"
 
-namespace lg {
+namespace lg::config {
 
 // Fills every component's and every --tcp-check's schedule; an error for a bad --NAME-* value.
 std::optional<ConfigError> finish_schedules(ParseState& c);
@@ -14,4 +14,4 @@ std::optional<ConfigError> finish_schedules(ParseState& c);
 // A probe whose timeout is longer than its interval, and the components' own checks.
 std::optional<ConfigError> cross_checks(const ParseState& c);
 
-}  // namespace lg
+}  // namespace lg::config

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace lg {
+namespace lg::config {
 namespace {
 
 constexpr size_t kMaxBytes = 64 * 1024;  // a DSN or a token; more is the wrong file
@@ -71,4 +71,4 @@ std::optional<std::string> read_secret_file(const std::string& path, std::string
   return content;
 }
 
-}  // namespace lg
+}  // namespace lg::config

@@ -7,7 +7,7 @@
 #include "config/repeatable_settings.hpp"
 #include "config/value_parsers.hpp"
 
-namespace lg {
+namespace lg::config {
 
 std::string Setting::env() const {
   std::string e = "LETTAGATE_";
@@ -33,12 +33,12 @@ void SettingsTable::file_of_last() {
       Kind::Value, [](ParseState&, const std::string&) { return std::optional<std::string>(); });
 }
 
-Apply duration_to(std::function<Millis&(ParseState&)> field, Millis min) {
+Apply duration_to(std::function<core::Millis&(ParseState&)> field, core::Millis min) {
   return [field, min](ParseState& c, const std::string& v) -> std::optional<std::string> {
     std::string why;
-    auto d = parse_duration(v, &why);
+    auto d = core::parse_duration(v, &why);
     if (!d) return fmt::format("'{}' is not a duration: {}", v, why);
-    if (*d < min) return fmt::format("'{}' is below the minimum {}", v, format_duration(min));
+    if (*d < min) return fmt::format("'{}' is below the minimum {}", v, core::format_duration(min));
     field(c) = *d;
     return std::nullopt;
   };
@@ -76,7 +76,7 @@ void add_server_settings(SettingsTable& t) {
   t.add("listen", "0.0.0.0:8080", "health and metrics IP address and port (/livez /readyz /status /metrics)", Kind::Value,
         [](ParseState& c, const std::string& v) -> std::optional<std::string> {
           std::string why;
-          auto hp = parse_host_port(v, &why);
+          auto hp = core::parse_host_port(v, &why);
           if (!hp) return fmt::format("'{}': {}", v, why);
           if (auto err = require_ip(*hp, "the health server")) return err;
           c.cfg.server.listen = *hp;
@@ -85,9 +85,9 @@ void add_server_settings(SettingsTable& t) {
   t.add("max-connections", "512", "health server connection cap", Kind::Value,
         int_to([](ParseState& c) -> int& { return c.cfg.server.max_connections; }, 1, 100000));
   t.add("header-timeout", "5s", "a request's headers must arrive within this (slow clients are cut)", Kind::Value,
-        duration_to([](ParseState& c) -> Millis& { return c.cfg.server.header_timeout; }, Millis{1}));
+        duration_to([](ParseState& c) -> core::Millis& { return c.cfg.server.header_timeout; }, core::Millis{1}));
   t.add("keepalive-timeout", "60s", "idle keep-alive connections are closed after this", Kind::Value,
-        duration_to([](ParseState& c) -> Millis& { return c.cfg.server.keepalive_timeout; }, Millis{1}));
+        duration_to([](ParseState& c) -> core::Millis& { return c.cfg.server.keepalive_timeout; }, core::Millis{1}));
   t.add("max-header-bytes", "8192", "request header size limit (431 above it)", Kind::Value,
         [](ParseState& c, const std::string& v) -> std::optional<std::string> {
           auto n = parse_int(v, 256, 1 << 20);
@@ -96,7 +96,7 @@ void add_server_settings(SettingsTable& t) {
           return std::nullopt;
         });
   t.add("drain-timeout", "10s", "on SIGTERM, how long in-flight work may finish", Kind::Value,
-        duration_to([](ParseState& c) -> Millis& { return c.cfg.drain_timeout; }));
+        duration_to([](ParseState& c) -> core::Millis& { return c.cfg.drain_timeout; }));
 }
 
 // --NAME-interval ... --NAME-required for every component, and tcp-check-* for every
@@ -121,13 +121,13 @@ void add_probing_settings(SettingsTable& t) {
   t.add("tcp-check", "", "extra TCP connect probes NAME=HOST:PORT (repeatable / comma-separated; off as for --forward)",
         Kind::List, apply_tcp_checks);
   t.add("probe-interval", "5s", "time between probes of a component", Kind::Value,
-        duration_to([](ParseState& c) -> Millis& { return c.defaults.interval; }, Millis{10}));
+        duration_to([](ParseState& c) -> core::Millis& { return c.defaults.interval; }, core::Millis{10}));
   t.add("probe-down-interval", "250ms",
         "while a component is not up (down, or not probed yet), time between its probes, so it is seen back "
         "within about this (at most --probe-interval; 0: --probe-interval)",
-        Kind::Value, duration_to([](ParseState& c) -> Millis& { return c.defaults.down_interval; }));
+        Kind::Value, duration_to([](ParseState& c) -> core::Millis& { return c.defaults.down_interval; }));
   t.add("probe-timeout", "2s", "a probe is cut and failed after this (at most the interval unless set)", Kind::Value,
-        duration_to([](ParseState& c) -> Millis& { return c.defaults.timeout; }, Millis{1}));
+        duration_to([](ParseState& c) -> core::Millis& { return c.defaults.timeout; }, core::Millis{1}));
   t.add("probe-jitter", "10", "spread of each interval, percent", Kind::Value,
         [](ParseState& c, const std::string& v) { return parse_jitter(v, c.defaults.jitter); });
   t.add("probe-rise", "2", "consecutive successes before a component is up", Kind::Value,
@@ -135,7 +135,7 @@ void add_probing_settings(SettingsTable& t) {
   t.add("probe-fall", "3", "consecutive failures before a component is down", Kind::Value,
         int_to([](ParseState& c) -> int& { return c.defaults.fall; }, 1, 100));
   t.add("startup-grace", "0", "after start, failures leave a component unknown rather than down", Kind::Value,
-        duration_to([](ParseState& c) -> Millis& { return c.defaults.grace; }));
+        duration_to([](ParseState& c) -> core::Millis& { return c.defaults.grace; }));
   for_each_component([&](const auto& spec) { add_schedule_overrides(t, std::string(spec.name)); });
   add_schedule_overrides(t, "tcp-check");
 }
@@ -159,17 +159,18 @@ void add_forwarder_settings(SettingsTable& t) {
           else return fmt::format("'{}' is not one of hold, reject, ignore", v);
           return std::nullopt;
         });
-  t.add("forward-hold", "10s", "how long a new connection may wait: for the component (hold mode), and for its upstream connect, "
-        "retried with back-off while it fails (hold and ignore modes)", Kind::Value,
-        duration_to([](ParseState& c) -> Millis& { return c.cfg.forward.hold_timeout; }));
+  t.add("forward-hold", "10s",
+        "how long a new connection may wait: for the component (hold mode), and for its upstream connect, "
+        "retried with back-off while it fails (hold and ignore modes)",
+        Kind::Value, duration_to([](ParseState& c) -> core::Millis& { return c.cfg.forward.hold_timeout; }));
   t.add("forward-connect-timeout", "5s", "upstream connect timeout", Kind::Value,
-        duration_to([](ParseState& c) -> Millis& { return c.cfg.forward.connect_timeout; }, Millis{1}));
+        duration_to([](ParseState& c) -> core::Millis& { return c.cfg.forward.connect_timeout; }, core::Millis{1}));
   t.add("forward-idle-timeout", "0", "close connections idle this long (0: never; SSE lives for hours)", Kind::Value,
-        duration_to([](ParseState& c) -> Millis& { return c.cfg.forward.idle_timeout; }));
+        duration_to([](ParseState& c) -> core::Millis& { return c.cfg.forward.idle_timeout; }));
   t.add("forward-max-connections", "4096", "connection cap per route", Kind::Value,
         int_to([](ParseState& c) -> int& { return c.cfg.forward.max_connections; }, 1, 1000000));
   t.add("forward-dns-ttl", "5s", "reuse a resolved upstream address this long (0: resolve every time)", Kind::Value,
-        duration_to([](ParseState& c) -> Millis& { return c.cfg.forward.dns_ttl; }));
+        duration_to([](ParseState& c) -> core::Millis& { return c.cfg.forward.dns_ttl; }));
 }
 
 void add_logging_settings(SettingsTable& t) {
@@ -220,4 +221,4 @@ const Setting* find_setting(const std::string& name) {
   return nullptr;
 }
 
-}  // namespace lg
+}  // namespace lg::config

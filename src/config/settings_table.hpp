@@ -11,7 +11,7 @@
 
 #include "config/config.hpp"
 
-namespace lg {
+namespace lg::config {
 
 enum class Kind { Value, Bool, List };
 
@@ -56,9 +56,9 @@ const std::vector<Setting>& table();
 const Setting* find_setting(const std::string& name);
 
 // Typed appliers: parse, check the range, store in the field `field` returns.
-Apply duration_to(std::function<Millis&(ParseState&)> field, Millis min = Millis{0});
+Apply duration_to(std::function<core::Millis&(ParseState&)> field, core::Millis min = core::Millis{0});
 Apply int_to(std::function<int&(ParseState&)> field, long lo, long hi);
 Apply bool_to(std::function<bool&(ParseState&)> field);
 Apply string_to(std::function<std::string&(ParseState&)> field);
 
-}  // namespace lg
+}  // namespace lg::config

@@ -8,7 +8,7 @@
 
 #include "core/host_port.hpp"
 
-namespace lg {
+namespace lg::config {
 namespace {
 
 bool fail(std::string* why, std::string msg) {
@@ -40,7 +40,7 @@ std::string percent_decode(std::string_view in) {
 }
 
 std::string Url::host_port() const {
-  return port ? fmt::format("{}:{}", bracket_host(host), port) : bracket_host(host);
+  return port ? fmt::format("{}:{}", core::bracket_host(host), port) : core::bracket_host(host);
 }
 
 std::string Url::target() const {
@@ -94,7 +94,7 @@ std::optional<Url> parse_url(std::string_view text, std::string* why) {
       url.has_password = true;
     }
   }
-  if (!split_host_port(authority, url.host, url.port, false, why)) return std::nullopt;
+  if (!core::split_host_port(authority, url.host, url.port, false, why)) return std::nullopt;
   auto q = tail.find('?');
   url.path = std::string(tail.substr(0, q));
   if (q != std::string_view::npos) url.query = std::string(tail.substr(q + 1));
@@ -206,4 +206,4 @@ std::string redact_dsn(std::string_view dsn) {
   return mask_keyword_passwords(dsn);
 }
 
-}  // namespace lg
+}  // namespace lg::config

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace lg {
+namespace lg::config {
 
 struct Url {
   std::string scheme;    // lower-case: http, https, redis, postgresql, ...
@@ -35,4 +35,4 @@ std::string redact_dsn(std::string_view dsn);
 
 std::string percent_decode(std::string_view in);
 
-}  // namespace lg
+}  // namespace lg::config

@@ -9,7 +9,7 @@
 #include "config/redact.hpp"
 #include "core/net_address.hpp"
 
-namespace lg {
+namespace lg::config {
 
 bool is_off(const std::string& v) { return v.empty() || v == "off"; }
 
@@ -101,8 +101,8 @@ std::optional<std::string> parse_jitter(const std::string& v, double& out) {
   return std::nullopt;
 }
 
-std::optional<std::string> require_ip(const HostPort& hp, const std::string& what) {
-  if (parse_ip_literal(hp.host, hp.port)) return std::nullopt;
+std::optional<std::string> require_ip(const core::HostPort& hp, const std::string& what) {
+  if (core::parse_ip_literal(hp.host, hp.port)) return std::nullopt;
   return fmt::format("'{}' is not an IP address: {} binds an address, not a name (e.g. 0.0.0.0, 127.0.0.1, [::])",
                      hp.host, what);
 }
@@ -110,12 +110,12 @@ std::optional<std::string> require_ip(const HostPort& hp, const std::string& wha
 // Checked on Linux: SO_REUSEADDR does not let a second socket share a listening port, so the
 // same address and port clash, and so does a wildcard of the same port that covers the other.
 // The forwarder's [::] is IPv6 only (IPV6_V6ONLY); the health server's [::] is dual-stack.
-bool listens_overlap(const HostPort& a, bool a_dual_stack, const HostPort& b, bool b_dual_stack) {
+bool listens_overlap(const core::HostPort& a, bool a_dual_stack, const core::HostPort& b, bool b_dual_stack) {
   if (a.port != b.port) return false;
-  const auto sa = parse_ip_literal(a.host, a.port);
-  const auto sb = parse_ip_literal(b.host, b.port);
+  const auto sa = core::parse_ip_literal(a.host, a.port);
+  const auto sb = core::parse_ip_literal(b.host, b.port);
   if (!sa || !sb) return false;
-  const std::string ta = ip_text(*sa), tb = ip_text(*sb);
+  const std::string ta = core::ip_text(*sa), tb = core::ip_text(*sb);
   auto covers = [](const std::string& wildcard, bool dual, const sockaddr_storage& other) {
     if (wildcard == "0.0.0.0") return other.ss_family == AF_INET;
     if (wildcard == "::") return other.ss_family == AF_INET6 || dual;
@@ -124,4 +124,4 @@ bool listens_overlap(const HostPort& a, bool a_dual_stack, const HostPort& b, bo
   return ta == tb || covers(ta, a_dual_stack, *sb) || covers(tb, b_dual_stack, *sa);
 }
 
-}  // namespace lg
+}  // namespace lg::config

@@ -9,7 +9,7 @@
 #include "config/url.hpp"
 #include "core/host_port.hpp"
 
-namespace lg {
+namespace lg::config {
 
 // An empty value or `off` turns a component or the forwarder off.
 bool is_off(const std::string& v);
@@ -36,9 +36,9 @@ std::optional<std::string> parse_path(const std::string& v, std::string& out);
 std::optional<std::string> parse_jitter(const std::string& v, double& out);
 
 // A listen address must be an IP literal: a name would only fail when it is bound.
-std::optional<std::string> require_ip(const HostPort& hp, const std::string& what);
+std::optional<std::string> require_ip(const core::HostPort& hp, const std::string& what);
 
 // Whether two listen addresses cannot both be bound; `dual_stack`: a [::] that takes IPv4 too.
-bool listens_overlap(const HostPort& a, bool a_dual_stack, const HostPort& b, bool b_dual_stack);
+bool listens_overlap(const core::HostPort& a, bool a_dual_stack, const core::HostPort& b, bool b_dual_stack);
 
-}  // namespace lg
+}  // namespace lg::config

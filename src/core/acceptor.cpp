@@ -11,7 +11,7 @@
 #include "core/log.hpp"
 #include "core/net_address.hpp"
 
-namespace lg {
+namespace lg::core {
 
 namespace {
 
@@ -129,4 +129,4 @@ void Acceptor::close() {
   group_.close();
 }
 
-}  // namespace lg
+}  // namespace lg::core

@@ -25,7 +25,7 @@
 #include "core/host_port.hpp"
 #include "core/handle.hpp"
 
-namespace lg {
+namespace lg::core {
 
 class Acceptor {
  public:
@@ -74,4 +74,4 @@ class Acceptor {
   bool paused_ = false;
 };
 
-}  // namespace lg
+}  // namespace lg::core

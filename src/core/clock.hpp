@@ -1,7 +1,7 @@
 #pragma once
 #include <chrono>
 
-namespace lg {
+namespace lg::core {
 
 // Monotonic seconds for latencies; wall-clock seconds for "since" timestamps users read.
 inline double mono_seconds() {
@@ -13,4 +13,4 @@ inline double wall_seconds() {
   return duration<double>(system_clock::now().time_since_epoch()).count();
 }
 
-}  // namespace lg
+}  // namespace lg::core

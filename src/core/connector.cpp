@@ -2,7 +2,7 @@
 
 #include <cassert>
 
-namespace lg {
+namespace lg::core {
 
 Connector::Connector(uv_loop_t* loop, HandleGroup& group, Handle<uv_tcp_t>& socket, void* socket_data,
                      Client& client)
@@ -82,4 +82,4 @@ void Connector::cancel() {
   socket_.close();
 }
 
-}  // namespace lg
+}  // namespace lg::core

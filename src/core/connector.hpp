@@ -21,7 +21,7 @@
 #include "core/handle.hpp"
 #include "core/net_address.hpp"
 
-namespace lg {
+namespace lg::core {
 
 class Connector {
  public:
@@ -72,4 +72,4 @@ class Connector {
   bool connecting_ = false;
 };
 
-}  // namespace lg
+}  // namespace lg::core

@@ -14,7 +14,7 @@
 #include "core/duration.hpp"
 #include "core/loop_clock.hpp"
 
-namespace lg {
+namespace lg::core {
 
 template <class Clock>
 class BasicDeadline {
@@ -66,4 +66,4 @@ class BasicDeadline {
 
 using Deadline = BasicDeadline<LoopClock>;
 
-}  // namespace lg
+}  // namespace lg::core

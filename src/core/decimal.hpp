@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <string>
 
-namespace lg {
+namespace lg::core {
 
 // Appends `v` in decimal.
 void append_uint(std::string& out, uint64_t v);
 
-}  // namespace lg
+}  // namespace lg::core

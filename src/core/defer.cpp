@@ -1,6 +1,6 @@
 #include "core/defer.hpp"
 
-namespace lg {
+namespace lg::core {
 
 Defer* Defer::create(uv_loop_t* loop, Callback cb) {
   auto* d = new Defer(std::move(cb));
@@ -35,4 +35,4 @@ Defer* Defer::once(uv_loop_t* loop, Callback cb) {
   return d;
 }
 
-}  // namespace lg
+}  // namespace lg::core

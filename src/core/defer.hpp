@@ -15,7 +15,7 @@
 
 #include "core/handle_wrap.hpp"
 
-namespace lg {
+namespace lg::core {
 
 class Defer : public HandleWrap<Defer, uv_idle_t, std::function<void()>> {
  public:
@@ -37,4 +37,4 @@ class Defer : public HandleWrap<Defer, uv_idle_t, std::function<void()>> {
   ~Defer() = default;
 };
 
-}  // namespace lg
+}  // namespace lg::core

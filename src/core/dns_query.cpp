@@ -1,6 +1,6 @@
 #include "core/dns_query.hpp"
 
-namespace lg {
+namespace lg::core {
 
 DnsQuery* DnsQuery::start(uv_loop_t* loop, const std::string& host, uint16_t port, Answer answer) {
   auto* q = new DnsQuery(std::move(answer));
@@ -61,4 +61,4 @@ void DnsQuery::cancel() {
   group_.close();
 }
 
-}  // namespace lg
+}  // namespace lg::core

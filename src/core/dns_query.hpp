@@ -20,7 +20,7 @@
 #include "core/handle_group.hpp"
 #include "core/net_address.hpp"
 
-namespace lg {
+namespace lg::core {
 
 class DnsQuery {
  public:
@@ -47,4 +47,4 @@ class DnsQuery {
   bool running_ = false;  // req_ is with libuv
 };
 
-}  // namespace lg
+}  // namespace lg::core

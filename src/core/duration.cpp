@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <fmt/format.h>
 
-namespace lg {
+namespace lg::core {
 namespace {
 
 std::optional<int64_t> unit_millis(std::string_view unit) {
@@ -75,4 +75,4 @@ std::string format_duration(Millis d) {
   return fmt::format("{}ms", ms);
 }
 
-}  // namespace lg
+}  // namespace lg::core

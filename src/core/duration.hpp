@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace lg {
+namespace lg::core {
 
 using Millis = std::chrono::milliseconds;
 
@@ -15,4 +15,4 @@ std::optional<Millis> parse_duration(std::string_view text, std::string* why = n
 // Formats a duration the way parse_duration reads it back ("1500ms" -> "1.5s").
 std::string format_duration(Millis d);
 
-}  // namespace lg
+}  // namespace lg::core

@@ -1,6 +1,6 @@
 #include "core/every_turn.hpp"
 
-namespace lg {
+namespace lg::core {
 
 EveryTurn* EveryTurn::create(uv_loop_t* loop, Callback cb) {
   auto* t = new EveryTurn(std::move(cb));
@@ -11,4 +11,4 @@ EveryTurn* EveryTurn::create(uv_loop_t* loop, Callback cb) {
   return t;
 }
 
-}  // namespace lg
+}  // namespace lg::core

@@ -10,7 +10,7 @@
 
 #include "core/handle_wrap.hpp"
 
-namespace lg {
+namespace lg::core {
 
 class EveryTurn : public HandleWrap<EveryTurn, uv_prepare_t, std::function<void()>> {
  public:
@@ -25,4 +25,4 @@ class EveryTurn : public HandleWrap<EveryTurn, uv_prepare_t, std::function<void(
   ~EveryTurn() = default;
 };
 
-}  // namespace lg
+}  // namespace lg::core

@@ -17,7 +17,7 @@
 
 #include "core/handle_group.hpp"
 
-namespace lg {
+namespace lg::core {
 
 template <class H>
 class Handle {
@@ -92,4 +92,4 @@ class Handle {
   State state_ = State::Unused;
 };
 
-}  // namespace lg
+}  // namespace lg::core

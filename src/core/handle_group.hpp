@@ -16,7 +16,7 @@
 //     back from inside redisAsyncFree); the object then goes when the outermost Keep ends.
 #include <cassert>
 
-namespace lg {
+namespace lg::core {
 
 class HandleGroup {
  public:
@@ -56,4 +56,4 @@ class HandleGroup {
   bool closed_ = false;
 };
 
-}  // namespace lg
+}  // namespace lg::core

@@ -13,7 +13,7 @@
 
 #include <utility>
 
-namespace lg {
+namespace lg::core {
 
 template <class Self, class H, class Callback>
 class HandleWrap {
@@ -47,4 +47,4 @@ class HandleWrap {
   bool closing_ = false;
 };
 
-}  // namespace lg
+}  // namespace lg::core

@@ -4,7 +4,7 @@
 
 #include <cctype>
 
-namespace lg {
+namespace lg::core {
 namespace {
 
 bool fail(std::string* why, std::string msg) {
@@ -73,4 +73,4 @@ std::optional<HostPort> parse_host_port(std::string_view text, std::string* why)
   return hp;
 }
 
-}  // namespace lg
+}  // namespace lg::core

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace lg {
+namespace lg::core {
 
 // host:port (IPv6 as [::1]:port); port required.
 struct HostPort {
@@ -24,4 +24,4 @@ bool split_host_port(std::string_view text, std::string& host, uint16_t& port, b
 // The host as it stands before ":port": IPv6 literals in brackets.
 std::string bracket_host(const std::string& host);
 
-}  // namespace lg
+}  // namespace lg::core

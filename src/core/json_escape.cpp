@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-namespace lg {
+namespace lg::core {
 
 std::string json_escape(std::string_view in) {
   std::string out;
@@ -27,4 +27,4 @@ std::string json_escape(std::string_view in) {
   return out;
 }
 
-}  // namespace lg
+}  // namespace lg::core

@@ -9,7 +9,7 @@
 
 #include "core/json_escape.hpp"
 
-namespace lg::log {
+namespace lg::core::log {
 namespace {
 
 // %* in the JSON pattern: the message, escaped as a JSON string body.
@@ -90,4 +90,4 @@ Logger get(const std::string& component) {
   return Logger(logger);
 }
 
-}  // namespace lg::log
+}  // namespace lg::core::log

@@ -16,7 +16,7 @@ namespace spdlog {
 class logger;
 }
 
-namespace lg::log {
+namespace lg::core::log {
 
 // The same order and names as spdlog's levels.
 enum class Level { Trace, Debug, Info, Warn, Error, Critical, Off };
@@ -68,4 +68,4 @@ void set_component_level(const std::string& component, Level level);
 // The logger for a component; created on first use with the configured sink and format.
 Logger get(const std::string& component);
 
-}  // namespace lg::log
+}  // namespace lg::core::log

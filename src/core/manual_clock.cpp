@@ -1,6 +1,6 @@
 #include "core/manual_clock.hpp"
 
-namespace lg {
+namespace lg::core {
 
 void ManualTimer::start(std::chrono::milliseconds timeout, std::chrono::milliseconds repeat) {
   if (closed_) return;
@@ -66,4 +66,4 @@ bool ManualTime::fire_next() {
   return true;
 }
 
-}  // namespace lg
+}  // namespace lg::core

@@ -11,7 +11,7 @@
 #include <memory>
 #include <vector>
 
-namespace lg {
+namespace lg::core {
 
 class ManualTime;
 
@@ -78,4 +78,4 @@ struct ManualClock {
   ManualTime* time;
 };
 
-}  // namespace lg
+}  // namespace lg::core

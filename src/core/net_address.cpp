@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-namespace lg {
+namespace lg::core {
 
 std::optional<sockaddr_storage> parse_ip_literal(const std::string& host, uint16_t port) {
   sockaddr_storage addr{};
@@ -52,4 +52,4 @@ std::string format_address(const sockaddr_storage& a) {
   return fmt::format("{}:{}", ip_text(a), ntohs(reinterpret_cast<const sockaddr_in*>(&a)->sin_port));
 }
 
-}  // namespace lg
+}  // namespace lg::core

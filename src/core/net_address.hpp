@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace lg {
+namespace lg::core {
 
 // A name's addresses in getaddrinfo's order, shared (a resolver's cached answer is handed to
 // every session that connects with it).
@@ -34,4 +34,4 @@ std::string ip_text(const sockaddr_storage& a);
 // IP and port: "127.0.0.1:8283", "[::1]:8283".
 std::string format_address(const sockaddr_storage& a);
 
-}  // namespace lg
+}  // namespace lg::core

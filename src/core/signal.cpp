@@ -1,6 +1,6 @@
 #include "core/signal.hpp"
 
-namespace lg {
+namespace lg::core {
 
 Signal* Signal::create(uv_loop_t* loop, int signum, Callback cb) {
   auto* s = new Signal(std::move(cb));
@@ -10,4 +10,4 @@ Signal* Signal::create(uv_loop_t* loop, int signum, Callback cb) {
   return s;
 }
 
-}  // namespace lg
+}  // namespace lg::core

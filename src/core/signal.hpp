@@ -7,7 +7,7 @@
 
 #include "core/handle_wrap.hpp"
 
-namespace lg {
+namespace lg::core {
 
 class Signal : public HandleWrap<Signal, uv_signal_t, std::function<void(int)>> {
  public:
@@ -22,4 +22,4 @@ class Signal : public HandleWrap<Signal, uv_signal_t, std::function<void(int)>> 
   ~Signal() = default;
 };
 
-}  // namespace lg
+}  // namespace lg::core

@@ -1,6 +1,6 @@
 #include "core/timer.hpp"
 
-namespace lg {
+namespace lg::core {
 
 Timer* Timer::create(uv_loop_t* loop, Callback cb) {
   auto* t = new Timer(std::move(cb));
@@ -23,4 +23,4 @@ bool Timer::active() const {
   return !closing_ && uv_is_active(reinterpret_cast<const uv_handle_t*>(&handle_));
 }
 
-}  // namespace lg
+}  // namespace lg::core

@@ -9,7 +9,7 @@
 
 #include "core/handle_wrap.hpp"
 
-namespace lg {
+namespace lg::core {
 
 class Timer : public HandleWrap<Timer, uv_timer_t, std::function<void()>> {
  public:
@@ -27,4 +27,4 @@ class Timer : public HandleWrap<Timer, uv_timer_t, std::function<void()>> {
   ~Timer() = default;
 };
 
-}  // namespace lg
+}  // namespace lg::core

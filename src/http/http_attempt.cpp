@@ -29,8 +29,9 @@ ClientError client_error_from_uv(int status, const std::string& where) {
 HttpAttempt* HttpAttempt::start(uv_loop_t* loop, ClientRequest request, Handlers handlers) {
   auto* a = new HttpAttempt(loop, std::move(request), std::move(handlers));
   // The query answers later, even for an IP literal: no handler runs inside start().
-  a->dns_ = DnsQuery::start(loop, a->request_.host, a->request_.port,
-                            [a](int status, const Addresses& addresses) { a->on_resolved(status, addresses); });
+  a->dns_ =
+      core::DnsQuery::start(loop, a->request_.host, a->request_.port,
+                            [a](int status, const core::Addresses& addresses) { a->on_resolved(status, addresses); });
   return a;
 }
 
@@ -56,13 +57,13 @@ HttpAttempt::HttpAttempt(uv_loop_t* loop, ClientRequest request, Handlers handle
   write_req_.data = this;
 }
 
-void HttpAttempt::on_resolved(int status, const Addresses& addresses) {
+void HttpAttempt::on_resolved(int status, const core::Addresses& addresses) {
   dns_ = nullptr;
   if (status != 0) {
     fail({"dns", fmt::format("cannot resolve {}: {}", request_.host, uv_strerror(status))});
     return;
   }
-  connector_.start(addresses, Millis{0});  // the caller's deadline covers the whole attempt
+  connector_.start(addresses, core::Millis{0});  // the caller's deadline covers the whole attempt
 }
 
 void HttpAttempt::on_connect_failed(int status) {
@@ -144,7 +145,7 @@ void HttpAttempt::complete() {
   auto cb = std::move(handlers_.on_complete);
   auto response = std::move(parser_->response());
   handlers_ = {};
-  HandleGroup::Keep keep(group_);  // the handler runs before the attempt may go
+  core::HandleGroup::Keep keep(group_);  // the handler runs before the attempt may go
   end();
   if (cb) cb(std::move(response));
 }
@@ -154,7 +155,7 @@ void HttpAttempt::fail(ClientError e) {
   done_ = true;
   auto cb = std::move(handlers_.on_error);
   handlers_ = {};
-  HandleGroup::Keep keep(group_);
+  core::HandleGroup::Keep keep(group_);
   end();
   if (cb) cb(std::move(e));
 }

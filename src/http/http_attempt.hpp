@@ -42,7 +42,7 @@ struct ClientError {
 // Maps a libuv error to (code, message) as probes report it.
 ClientError client_error_from_uv(int uv_status, const std::string& where);
 
-class HttpAttempt final : Connector::Client {
+class HttpAttempt final : core::Connector::Client {
  public:
   struct Handlers {
     // Status and headers arrived (optional).
@@ -57,11 +57,11 @@ class HttpAttempt final : Connector::Client {
   void cancel();
 
  private:
-  friend class lg::HandleGroup;
+  friend class lg::core::HandleGroup;
   HttpAttempt(uv_loop_t* loop, ClientRequest request, Handlers handlers);
   ~HttpAttempt() = default;
 
-  void on_resolved(int status, const Addresses& addresses);
+  void on_resolved(int status, const core::Addresses& addresses);
   void on_connected() override;
   void on_connect_failed(int status) override;
   void send_request();
@@ -74,13 +74,13 @@ class HttpAttempt final : Connector::Client {
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
   void parsed(ResponseParser::Result result);
 
-  HandleGroup group_{this};
-  Handle<uv_tcp_t> socket_{group_};
-  Connector connector_;
+  core::HandleGroup group_{this};
+  core::Handle<uv_tcp_t> socket_{group_};
+  core::Connector connector_;
   ClientRequest request_;
   Handlers handlers_;
   std::unique_ptr<ResponseParser> parser_;
-  DnsQuery* dns_ = nullptr;  // until it answers
+  core::DnsQuery* dns_ = nullptr;  // until it answers
   uv_write_t write_req_{};   // on the socket: called back before the socket's close callback
   std::string wire_;         // the serialized request, alive until written
   char buffer_[16 * 1024];

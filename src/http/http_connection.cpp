@@ -19,8 +19,8 @@ constexpr size_t kOutputLowWater = 16 * 1024;
 // 5 s, lingering_time 30 s). Closing with input unread sends a reset, and a reset can destroy
 // the response before the client reads it: a client still uploading a refused 100 MB body on a
 // busy machine (hostile_clients) lost its 413 to the fixed 2 s this used to be.
-constexpr Millis kLinger{2000};
-constexpr Millis kLingerMax{10000};
+constexpr core::Millis kLinger{2000};
+constexpr core::Millis kLingerMax{10000};
 constexpr size_t kKeptOutputBytes = 64 * 1024;  // output capacity a connection keeps between requests
 
 struct WriteReq {
@@ -187,13 +187,13 @@ void BasicHttpConnection<Clock>::respond(const Request& req, const Response& res
   const bool head_only = req.method == "HEAD";
   out_.reserve(out_.size() + 160 + res.extra_headers.size() + (head_only || res.shared ? 0 : body.size()));
   out_ += "HTTP/1.1 ";
-  append_uint(out_, static_cast<uint64_t>(res.status));
+  core::append_uint(out_, static_cast<uint64_t>(res.status));
   out_ += ' ';
   out_ += reason_phrase(res.status);
   out_ += "\r\nContent-Type: ";
   out_ += res.content_type;
   out_ += "\r\nContent-Length: ";
-  append_uint(out_, body.size());
+  core::append_uint(out_, body.size());
   out_ += "\r\n";
   out_ += res.extra_headers;
   out_ += keep_alive ? "\r\n" : "Connection: close\r\n\r\n";
@@ -335,7 +335,7 @@ template <class Clock>
 void BasicHttpConnection<Clock>::extend_linger() {
   const uint64_t now = deadline_.now_ms();
   if (now >= linger_ends_by_) return;
-  deadline_.set(std::min(kLinger, Millis(linger_ends_by_ - now)));
+  deadline_.set(std::min(kLinger, core::Millis(linger_ends_by_ - now)));
 }
 
 template <class Clock>
@@ -364,7 +364,7 @@ void BasicHttpConnection<Clock>::on_deadline() {
   }
 }
 
-template class BasicHttpConnection<LoopClock>;
-template class BasicHttpConnection<ManualClock>;
+template class BasicHttpConnection<core::LoopClock>;
+template class BasicHttpConnection<core::ManualClock>;
 
 }  // namespace lg::http

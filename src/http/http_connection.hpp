@@ -43,7 +43,7 @@ class BasicHttpConnection {
  private:
   friend class ConnectionList<BasicHttpConnection>;
   friend class BasicHttpServer<Clock>;
-  friend class lg::HandleGroup;
+  friend class lg::core::HandleGroup;
   ~BasicHttpConnection() = default;
   enum class State { Idle, Reading, Lingering, Closing };
 
@@ -70,9 +70,9 @@ class BasicHttpConnection {
 
   Server* server_;
   typename ConnectionList<BasicHttpConnection>::Hook hook_;  // in one of the server's lists
-  HandleGroup group_{this};
-  Handle<uv_tcp_t> tcp_{group_};
-  BasicDeadline<Clock> deadline_;  // header, keep-alive idle or linger, by state
+  core::HandleGroup group_{this};
+  core::Handle<uv_tcp_t> tcp_{group_};
+  core::BasicDeadline<Clock> deadline_;  // header, keep-alive idle or linger, by state
   RequestParser parser_;
   State state_ = State::Idle;
   bool first_request_ = true;

@@ -18,8 +18,8 @@ BasicHttpServer<Clock>::BasicHttpServer(uv_loop_t* loop, Clock clock, Options op
                                         metrics::Registry* registry)
     : loop_(loop), clock_(clock), options_(options), handler_(std::move(handler)) {
   accepts_per_turn_ = std::clamp(options_.max_connections / 4, 1, 64);
-  resumer_ = Defer::create(loop_, [this] { run_resumes(); });
-  turns_ = EveryTurn::create(loop_, [this] { on_turn(); });
+  resumer_ = core::Defer::create(loop_, [this] { run_resumes(); });
+  turns_ = core::EveryTurn::create(loop_, [this] { on_turn(); });
   if (registry) {
     requests_ = &registry->counter("lettagate_http_requests_total", "Requests answered by the health server.",
                                    {"path", "code"});
@@ -40,18 +40,19 @@ template <class Clock>
 BasicHttpServer<Clock>::~BasicHttpServer() { close_all(); }
 
 template <class Clock>
-int BasicHttpServer<Clock>::listen(const HostPort& address, std::string* error) {
-  if (!parse_ip_literal(address.host, address.port)) {
+int BasicHttpServer<Clock>::listen(const core::HostPort& address, std::string* error) {
+  if (!core::parse_ip_literal(address.host, address.port)) {
     if (error) *error = fmt::format("{} is not an IP address (the health server binds an address, not a name)", address.host);
     return UV_EINVAL;
   }
-  Acceptor::Options options;
+  core::Acceptor::Options options;
   options.name = "health server " + address.str();
   options.name_errors = false;  // "cannot listen on ADDRESS: why", as operations.md shows
   options.log_component = "http";
   options.per_turn = accepts_per_turn_;
   options.v6only = false;  // [::] takes IPv4 clients too, as a uv_listen socket did
-  listener_ = Acceptor::open(loop_, address, std::move(options), [this](int fd) { accept_one(fd); }, nullptr, error);
+  listener_ = core::Acceptor::open(
+      loop_, address, std::move(options), [this](int fd) { accept_one(fd); }, nullptr, error);
   if (!listener_) {
     stop_listening();
     return UV_EADDRINUSE;  // or the like: *error says which
@@ -203,7 +204,7 @@ void BasicHttpServer<Clock>::close_all() {
   }
 }
 
-template class BasicHttpServer<LoopClock>;
-template class BasicHttpServer<ManualClock>;
+template class BasicHttpServer<core::LoopClock>;
+template class BasicHttpServer<core::ManualClock>;
 
 }  // namespace lg::http

@@ -37,8 +37,8 @@ class BasicHttpConnection;
 struct HttpServerOptions {
   size_t max_header_bytes = 8192;
   size_t max_body_bytes = 64 * 1024;
-  Millis header_timeout{5000};
-  Millis keepalive_timeout{60000};
+  core::Millis header_timeout{5000};
+  core::Millis keepalive_timeout{60000};
   int max_connections = 512;
 };
 
@@ -53,15 +53,15 @@ class BasicHttpServer {
   // Production: the loop's own clock. (A member template: an explicit instantiation for
   // another Clock leaves it alone.)
   template <class C = Clock>
-    requires std::is_same_v<C, LoopClock>
-  BasicHttpServer(uv_loop_t* loop, Options options, Handler handler, metrics::Registry* registry = nullptr)
+  requires std::is_same_v<C, core::LoopClock> BasicHttpServer(uv_loop_t* loop, Options options, Handler handler,
+                                                              metrics::Registry* registry = nullptr)
       : BasicHttpServer(loop, C(loop), options, std::move(handler), registry) {}
   ~BasicHttpServer();
   BasicHttpServer(const BasicHttpServer&) = delete;
   BasicHttpServer& operator=(const BasicHttpServer&) = delete;
 
   // Binds and listens; returns 0 or a libuv error code (message in *error).
-  int listen(const HostPort& address, std::string* error);
+  int listen(const core::HostPort& address, std::string* error);
   int port() const { return port_; }
   // Closes the listener; open connections are answered and then closed (Connection: close).
   void stop_listening();
@@ -99,8 +99,8 @@ class BasicHttpServer {
   Clock clock_;
   Options options_;
   Handler handler_;
-  Acceptor* listener_ = nullptr;  // frees itself after close()
-  EveryTurn* turns_ = nullptr;  // runs on_turn()
+  core::Acceptor* listener_ = nullptr;  // frees itself after close()
+  core::EveryTurn* turns_ = nullptr;    // runs on_turn()
   // Answers built per loop turn: pipelined requests beyond it wait for a later turn, so however
   // many connections pipeline, a turn (and a /livez from elsewhere) waits for at most this many.
   static constexpr int kAnswersPerTurn = 16;
@@ -110,7 +110,7 @@ class BasicHttpServer {
   // rest wait in the kernel's queue; on EMFILE the Acceptor pauses with a back-off.
   int accepts_per_turn_ = 1;
   // Scheduled while connections wait in to_resume_: runs run_resumes() once per turn.
-  Defer* resumer_ = nullptr;
+  core::Defer* resumer_ = nullptr;
   std::deque<Connection*> to_resume_;
   int port_ = 0;
   bool stopping_ = false;
@@ -135,6 +135,6 @@ class BasicHttpServer {
   char read_buffer_[64 * 1024];  // shared: reads are handled one at a time on the loop
 };
 
-using HttpServer = BasicHttpServer<LoopClock>;
+using HttpServer = BasicHttpServer<core::LoopClock>;
 
 }  // namespace lg::http

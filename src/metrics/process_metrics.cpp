@@ -141,7 +141,7 @@ void register_process_metrics(Registry& r) {
 
 void register_build_info(Registry& r) {
   r.gauge("lettagate_build_info", "lettagate build: version and git revision (always 1).", {"version", "revision"})
-      .with({build::kVersion, build::kRevision})
+      .with({core::build::kVersion, core::build::kRevision})
       .set(1);
 }
 

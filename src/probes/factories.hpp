@@ -12,10 +12,10 @@
 
 namespace lg::probes {
 
-std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const LettaSettings& s);
-std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const PostgresSettings& s);
-std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const RedisSettings& s);
-std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const NginxSettings& s);
-std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const HostPort& target);  // --tcp-check
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const config::LettaSettings& s);
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const config::PostgresSettings& s);
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const config::RedisSettings& s);
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const config::NginxSettings& s);
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const core::HostPort& target);  // --tcp-check
 
 }  // namespace lg::probes

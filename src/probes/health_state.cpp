@@ -36,7 +36,7 @@ Component& HealthState::add(const std::string& name, bool required, const std::s
   c->name = name;
   c->required = required;
   c->target = target;
-  c->since = wall_seconds();
+  c->since = core::wall_seconds();
   components_.push_back(std::move(c));
   ++generation_;
   return *components_.back();
@@ -49,7 +49,7 @@ Component* HealthState::find(const std::string& name) {
 }
 
 bool HealthState::record(Component& c, const Outcome& o, int rise, int fall, bool in_grace) {
-  const double now = wall_seconds();
+  const double now = core::wall_seconds();
   c.counts = count(c.counts, o.ok);
   c.last_ok = o.ok;
   c.last_check = now;

@@ -4,13 +4,13 @@ namespace lg::probes {
 
 HeldConnection* HeldConnection::open(uv_loop_t* loop, const std::string& host, uint16_t port, Ended ended) {
   auto* c = new HeldConnection(loop, std::move(ended));
-  c->dns_ = DnsQuery::start(loop, host, port, [c](int status, const Addresses& addresses) {
+  c->dns_ = core::DnsQuery::start(loop, host, port, [c](int status, const core::Addresses& addresses) {
     c->dns_ = nullptr;
     if (status != 0) {
       c->finish(nullptr);
       return;
     }
-    c->connector_.start(addresses, Millis{5000});  // a black hole must not hold it forever
+    c->connector_.start(addresses, core::Millis{5000});  // a black hole must not hold it forever
   });
   return c;
 }
@@ -35,7 +35,7 @@ void HeldConnection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*
 void HeldConnection::finish(const char* reason) {
   auto ended = std::move(ended_);
   ended_ = nullptr;
-  HandleGroup::Keep keep(group_);  // `ended` runs before the object may go
+  core::HandleGroup::Keep keep(group_);  // `ended` runs before the object may go
   end();
   if (ended) ended(reason);
 }

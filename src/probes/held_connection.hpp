@@ -25,14 +25,14 @@
 
 namespace lg::probes {
 
-class HeldConnection final : Connector::Client {
+class HeldConnection final : core::Connector::Client {
  public:
   using Ended = std::function<void(const char* reason)>;
   static HeldConnection* open(uv_loop_t* loop, const std::string& host, uint16_t port, Ended ended);
   void close();
 
  private:
-  friend class lg::HandleGroup;
+  friend class lg::core::HandleGroup;
   HeldConnection(uv_loop_t* loop, Ended ended)
       : connector_(loop, group_, socket_, this, *this), ended_(std::move(ended)) {}
   ~HeldConnection() = default;
@@ -44,11 +44,11 @@ class HeldConnection final : Connector::Client {
   static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
 
-  HandleGroup group_{this};
-  Handle<uv_tcp_t> socket_{group_};
-  Connector connector_;
+  core::HandleGroup group_{this};
+  core::Handle<uv_tcp_t> socket_{group_};
+  core::Connector connector_;
   Ended ended_;
-  DnsQuery* dns_ = nullptr;  // until it answers
+  core::DnsQuery* dns_ = nullptr;  // until it answers
   char buf_[64];             // what an idle server might send (nothing, normally): dropped
 };
 

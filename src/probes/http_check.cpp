@@ -74,7 +74,7 @@ Outcome judge_http_response(const HttpCheckSpec& spec, const http::ClientRespons
 }
 
 void HttpCheck::start(Done done) {
-  started_ = mono_seconds();
+  started_ = core::mono_seconds();
   get_.start(
       spec_, [this, done](const http::ClientResponse& r) { judge(r, done); },
       [this, done](const http::ClientError& e) {
@@ -84,11 +84,11 @@ void HttpCheck::start(Done done) {
 
 void HttpCheck::judge(const http::ClientResponse& r, const Done& done) const {
   Outcome o = judge_http_response(spec_, r);
-  const double latency = mono_seconds() - started_;
+  const double latency = core::mono_seconds() - started_;
   if (o.ok && spec_.degraded_after.count() > 0 && latency * 1000.0 > static_cast<double>(spec_.degraded_after.count())) {
     o.degraded = true;
     o.reason = fmt::format("{} slow: {:.0f} ms, above {} ({})", spec_.what, latency * 1000.0,
-                           format_duration(spec_.degraded_after), o.reason);
+                           core::format_duration(spec_.degraded_after), o.reason);
   }
   done(std::move(o));
 }

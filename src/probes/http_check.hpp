@@ -21,7 +21,7 @@ struct HttpCheckSpec : JsonGetTarget {
   std::vector<int> expect_status{200};
   std::string expect_body;    // substring
   std::string expect_json;    // FIELD=VALUE (top-level field)
-  Millis degraded_after{0};
+  core::Millis degraded_after{0};
   std::string what;           // "Letta /v1/health/" for reasons
 };
 

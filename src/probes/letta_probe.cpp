@@ -14,7 +14,7 @@ namespace {
 
 class LettaProbe : public Probe {
  public:
-  LettaProbe(uv_loop_t* loop, const LettaSettings& s) : settings_(s) {
+  LettaProbe(uv_loop_t* loop, const config::LettaSettings& s) : settings_(s) {
     HttpCheckSpec health;
     health.host = s.url.host;
     health.port = s.url.port;
@@ -108,7 +108,7 @@ class LettaProbe : public Probe {
     return b + path;
   }
 
-  LettaSettings settings_;
+  config::LettaSettings settings_;
   std::unique_ptr<HttpCheck> health_;
   std::unique_ptr<HttpCheck> ready_;
   std::unique_ptr<AgentCountCheck> count_;
@@ -116,7 +116,7 @@ class LettaProbe : public Probe {
 
 }  // namespace
 
-std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const LettaSettings& s) {
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const config::LettaSettings& s) {
   return std::make_unique<LettaProbe>(loop, s);
 }
 

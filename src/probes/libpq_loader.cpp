@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-namespace lg::libpq {
+namespace lg::probes::libpq {
 namespace {
 
 constexpr const char* kLibrary = "libpq.so.5";
@@ -63,13 +63,13 @@ bool load(std::string* error) {
   return l.handle != nullptr;
 }
 
-}  // namespace lg::libpq
+}  // namespace lg::probes::libpq
 
 // Each forwarder resolves its function once (a thread-safe static) and calls it.
-#define LG_LIBPQ_FORWARD(ret, name, params, args)                                                  \
-  extern "C" ret name params {                                                                      \
-    static const auto real = reinterpret_cast<decltype(&name)>(lg::libpq::symbol(#name));           \
-    return real args;                                                                               \
+#define LG_LIBPQ_FORWARD(ret, name, params, args)                                                 \
+  extern "C" ret name params {                                                                    \
+    static const auto real = reinterpret_cast<decltype(&name)>(lg::probes::libpq::symbol(#name)); \
+    return real args;                                                                             \
   }
 
 LG_LIBPQ_FORWARD(PQconninfoOption*, PQconninfoParse, (const char* conninfo, char** errmsg), (conninfo, errmsg))

@@ -8,7 +8,7 @@
 // them); each forwards to the loaded library, loading it on first use.
 #include <string>
 
-namespace lg::libpq {
+namespace lg::probes::libpq {
 
 // Loads libpq.so.5 once (later calls return the first result); false with the loader's
 // message when it cannot be loaded. Call it while the process is single-threaded (the DSN check
@@ -16,4 +16,4 @@ namespace lg::libpq {
 // around the load.
 bool load(std::string* error);
 
-}  // namespace lg::libpq
+}  // namespace lg::probes::libpq

@@ -25,7 +25,7 @@ std::string join(const std::string& base, const std::string& path) {
 }
 
 // The SSE request: an absolute http:// URL, or a path (with query) under the nginx URL.
-SseCheckSpec make_sse_spec(const NginxSettings& s) {
+SseCheckSpec make_sse_spec(const config::NginxSettings& s) {
   SseCheckSpec spec;
   spec.method = s.sse_method;
   spec.body = s.sse_body;
@@ -37,7 +37,7 @@ SseCheckSpec make_sse_spec(const NginxSettings& s) {
     spec.port = s.url.port;
     spec.target = join(s.url.path, s.sse_url);
     spec.url = fmt::format("{}://{}{}", s.url.scheme, s.url.host_port(), spec.target);
-  } else if (auto u = parse_url(s.sse_url)) {  // validated by the config
+  } else if (auto u = config::parse_url(s.sse_url)) {  // validated by the config
     spec.host = u->host;
     spec.port = u->port ? u->port : 80;
     spec.target = u->target();
@@ -49,7 +49,7 @@ SseCheckSpec make_sse_spec(const NginxSettings& s) {
 
 class NginxProbe : public Probe {
  public:
-  NginxProbe(uv_loop_t* loop, const NginxSettings& s) {
+  NginxProbe(uv_loop_t* loop, const config::NginxSettings& s) {
     HttpCheckSpec health;
     health.host = s.url.host;
     health.port = s.url.port;
@@ -139,7 +139,7 @@ class NginxProbe : public Probe {
 
 }  // namespace
 
-std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const NginxSettings& s) {
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const config::NginxSettings& s) {
   return std::make_unique<NginxProbe>(loop, s);
 }
 

@@ -28,7 +28,7 @@ std::string join_commas(const std::vector<std::string>& parts) {
   return out;
 }
 
-bool is_ip_literal(const std::string& host) { return parse_ip_literal(host, 0).has_value(); }
+bool is_ip_literal(const std::string& host) { return core::parse_ip_literal(host, 0).has_value(); }
 
 bool is_socket_path(const std::string& host) { return host.empty() || host[0] == '/' || host[0] == '@'; }
 
@@ -40,7 +40,7 @@ PgAttempt* PgAttempt::start(uv_loop_t* loop, std::string dsn, std::string query,
   auto* a = new PgAttempt(loop, std::move(dsn), std::move(query), std::move(cb));
   // Begin on a later turn: a malformed DSN or a refused connection can fail at once, and the
   // callback must never run inside start().
-  a->begin_ = Defer::once(loop, [a] {
+  a->begin_ = core::Defer::once(loop, [a] {
     a->begin_ = nullptr;
     a->begin();
   });
@@ -104,17 +104,18 @@ void PgAttempt::resolve_next() {
     return;
   }
   state_ = State::Resolving;
-  dns_ = DnsQuery::start(loop_, hosts_[next_host_].name, 0,
-                         [this](int status, const Addresses& addresses) { on_resolved(status, addresses); });
+  dns_ = core::DnsQuery::start(loop_, hosts_[next_host_].name, 0, [this](int status, const core::Addresses& addresses) {
+    on_resolved(status, addresses);
+  });
 }
 
-void PgAttempt::on_resolved(int status, const Addresses& addresses) {
+void PgAttempt::on_resolved(int status, const core::Addresses& addresses) {
   dns_ = nullptr;
   Host& h = hosts_[next_host_];
   if (status != 0) dns_error_ = fmt::format("cannot resolve host {}: {}", h.name, uv_strerror(status));
   if (status == 0) {
     for (const sockaddr_storage& a : *addresses) {
-      std::string ip = ip_text(a);
+      std::string ip = core::ip_text(a);
       if (std::find(h.addrs.begin(), h.addrs.end(), ip) == h.addrs.end()) h.addrs.push_back(std::move(ip));
     }
   }
@@ -308,7 +309,7 @@ void PgAttempt::finish() {
   name_server();
   auto cb = std::move(cb_);
   cb_ = nullptr;
-  HandleGroup::Keep keep(group_);  // `cb` runs before the attempt may go
+  core::HandleGroup::Keep keep(group_);  // `cb` runs before the attempt may go
   end();
   if (cb) cb(std::move(reply_));
 }
@@ -363,7 +364,7 @@ std::string PgAttempt::clean(std::string text) const {
   };
   const std::string user = conn_ ? str(PQuser(conn_)) : param("user");
   const std::string db = conn_ ? str(PQdb(conn_)) : param("dbname");
-  text = redact_message(std::move(text), dsn_, RedactOptions{false, false, {user, db}});
+  text = redact_message(std::move(text), dsn_, config::RedactOptions{false, false, {user, db}});
   return scrub(std::move(text), password, {user, db});
 }
 

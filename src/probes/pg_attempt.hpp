@@ -55,14 +55,14 @@ class PgAttempt {
     std::vector<std::string> addrs;  // resolved addresses (hostaddr for libpq)
   };
 
-  friend class lg::HandleGroup;
+  friend class lg::core::HandleGroup;
   PgAttempt(uv_loop_t* loop, std::string dsn, std::string query, Callback cb);
   ~PgAttempt();
 
   void begin();
   bool plan_hosts();
   void resolve_next();
-  void on_resolved(int status, const Addresses& addresses);
+  void on_resolved(int status, const core::Addresses& addresses);
   void connect();
   static void on_poll(uv_poll_t* handle, int status, int events);
   static void on_poll_closed(void* self);
@@ -89,11 +89,11 @@ class PgAttempt {
   std::vector<Host> hosts_;
   size_t next_host_ = 0;
   std::string dns_error_;
-  HandleGroup group_{this};
-  Defer* begin_ = nullptr;   // runs begin() on a later turn
-  DnsQuery* dns_ = nullptr;  // the lookup of hosts_[next_host_], until it answers
+  core::HandleGroup group_{this};
+  core::Defer* begin_ = nullptr;   // runs begin() on a later turn
+  core::DnsQuery* dns_ = nullptr;  // the lookup of hosts_[next_host_], until it answers
   PGconn* conn_ = nullptr;
-  Handle<uv_poll_t> poll_{group_};  // on PQsocket()
+  core::Handle<uv_poll_t> poll_{group_};  // on PQsocket()
   int poll_fd_ = -1;
   ino_t poll_inode_ = 0;
   int wanted_ = 0;  // the events to watch on the new socket once the old handle is closed

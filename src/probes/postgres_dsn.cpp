@@ -20,7 +20,7 @@ bool ports_valid(const PQconninfoOption* opts) {
     while (true) {
       const auto comma = ports.find(',');
       const std::string one(ports.substr(0, comma));
-      if (!one.empty() && !parse_int(one, 1, 65535)) return false;
+      if (!one.empty() && !config::parse_int(one, 1, 65535)) return false;
       if (comma == std::string_view::npos) break;
       ports.remove_prefix(comma + 1);
     }
@@ -40,16 +40,17 @@ std::optional<std::string> check_postgres_dsn(const std::string& dsn) {
     std::string msg = err ? err : "unparsable";
     if (err) PQfreemem(err);
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    return fmt::format("'{}': {}", redact_dsn(dsn), msg);
+    return fmt::format("'{}': {}", config::redact_dsn(dsn), msg);
   }
   const bool ports_ok = ports_valid(opts);
   PQconninfoFree(opts);
   // The value is not shown: with an unencoded '/' in a URL's password, libpq reads the rest
   // of the password as the port.
   if (!ports_ok)
-    return fmt::format("'{}': the port is not a number from 1 to 65535 (in a URL, percent-encode '/', '?' and "
-                       "'@' in a password: %2F %3F %40)",
-                       redact_dsn(dsn));
+    return fmt::format(
+        "'{}': the port is not a number from 1 to 65535 (in a URL, percent-encode '/', '?' and "
+        "'@' in a password: %2F %3F %40)",
+        config::redact_dsn(dsn));
   return std::nullopt;
 }
 

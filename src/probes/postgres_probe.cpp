@@ -15,7 +15,7 @@ namespace {
 
 class PostgresProbe : public Probe {
  public:
-  PostgresProbe(uv_loop_t* loop, const PostgresSettings& s)
+  PostgresProbe(uv_loop_t* loop, const config::PostgresSettings& s)
       : loop_(loop), dsn_(s.dsn), target_(s.dsn_redacted) {
     spec_.require_vector = s.require_vector;
     spec_.data_guard = s.data_guard;
@@ -23,7 +23,7 @@ class PostgresProbe : public Probe {
     spec_.identity = s.identity;
     // The server cuts a slow or locked query at 3/4 of the probe timeout, so its precise
     // error (statement timeout, lock timeout) arrives before the runner's plain "timeout".
-    const auto server_timeout = std::max(s.schedule.timeout * 3 / 4, Millis{1});
+    const auto server_timeout = std::max(s.schedule.timeout * 3 / 4, core::Millis{1});
     sql_ = pg::probe_sql(spec_, server_timeout);
   }
   ~PostgresProbe() override { cancel(); }
@@ -53,7 +53,7 @@ class PostgresProbe : public Probe {
 
 }  // namespace
 
-std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const PostgresSettings& s) {
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const config::PostgresSettings& s) {
   return std::make_unique<PostgresProbe>(loop, s);
 }
 

@@ -50,7 +50,7 @@ void ProbeMetrics::passive(const Component& c, const char* source, const char* r
   passive_.with({c.name, source, reason}).inc();
 }
 
-void ProbeMetrics::observe(const Component& c, const Outcome& o, const Reports& reports) {
+void ProbeMetrics::observe(const Component& c, const Outcome& o, const config::Reports& reports) {
   success_.with({c.name}).set(o.ok ? 1 : 0);
   duration_.with({c.name}).set(o.latency_s);
   if (reports.http_status) http_status_.with({c.name}).set(o.http_status);

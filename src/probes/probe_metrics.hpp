@@ -16,7 +16,7 @@ class ProbeMetrics {
   ProbeMetrics(metrics::Registry& r, HealthState& health);
   // One attempt finished (raw result) for `c`, which reports what `reports` says (its component
   // description, config/components.hpp): probe_http_status_code, letta_server_info.
-  void observe(const Component& c, const Outcome& o, const Reports& reports);
+  void observe(const Component& c, const Outcome& o, const config::Reports& reports);
   // The damped state of `c` after the attempt (and whether it changed).
   void state(const Component& c, bool changed);
   // A passive signal about `c` (Component::on_passive).

@@ -16,8 +16,8 @@ constexpr uint64_t kSignalQuietMs = 1000;   // signals ignored this long after a
 
 template <class Clock>
 BasicProbeRunner<Clock>::BasicProbeRunner(Clock clock, HealthState& health, Component& component,
-                                          const ProbeSchedule& schedule, std::unique_ptr<Probe> probe,
-                                          ProbeMetrics& metrics, Reports reports)
+                                          const config::ProbeSchedule& schedule, std::unique_ptr<Probe> probe,
+                                          ProbeMetrics& metrics, config::Reports reports)
     : clock_(clock),
       health_(health),
       component_(component),
@@ -41,7 +41,7 @@ BasicProbeRunner<Clock>::~BasicProbeRunner() {
 template <class Clock>
 void BasicProbeRunner<Clock>::start() {
   std::uniform_int_distribution<int> first(0, 50);
-  interval_timer_->start(Millis{first(rng_)});
+  interval_timer_->start(core::Millis{first(rng_)});
 }
 
 template <class Clock>
@@ -75,7 +75,8 @@ template <class Clock>
 void BasicProbeRunner<Clock>::on_timeout() {
   if (!in_flight_) return;
   probe_->cancel();
-  finish(Outcome::failure("timeout", fmt::format("no answer within {} (timeout)", format_duration(schedule_.timeout))));
+  finish(Outcome::failure("timeout",
+                          fmt::format("no answer within {} (timeout)", core::format_duration(schedule_.timeout))));
 }
 
 template <class Clock>
@@ -95,9 +96,9 @@ void BasicProbeRunner<Clock>::finish(Outcome o) {
 
 template <class Clock>
 void BasicProbeRunner<Clock>::log_result(const Outcome& o, Status previous, bool changed) {
-  auto log = log::get(component_.name);
+  auto log = core::log::get(component_.name);
   if (changed) {
-    auto level = component_.status == Status::Down ? log::Level::Warn : log::Level::Info;
+    auto level = component_.status == Status::Down ? core::log::Level::Warn : core::log::Level::Info;
     log.log(level, "{} -> {}: {}", to_string(previous), to_string(component_.status), component_.reason);
     last_logged_code_ = o.reason_code;
     return;
@@ -117,10 +118,10 @@ void BasicProbeRunner<Clock>::passive(const char* source, const char* reason) {
   if (now < quiet_until_ms_) return;
   chasing_ = true;
   chase_left_ = std::max(schedule_.fall, 1);
-  log::get(component_.name).debug("{} failure seen by the {}: probing again now", reason, source);
+  core::log::get(component_.name).debug("{} failure seen by the {}: probing again now", reason, source);
   if (in_flight_) return;  // its result is the chase's first
   const uint64_t since = now - attempt_started_ms_;
-  interval_timer_->start(Millis{static_cast<int64_t>(since >= kReprobeGapMs ? 0 : kReprobeGapMs - since)});
+  interval_timer_->start(core::Millis{static_cast<int64_t>(since >= kReprobeGapMs ? 0 : kReprobeGapMs - since)});
 }
 
 // A chase ends at a success (then signals rest for kSignalQuietMs), at down, or after fall
@@ -129,7 +130,7 @@ template <class Clock>
 bool BasicProbeRunner<Clock>::chase_next(bool ok) {
   if (!chasing_) return false;
   if (!ok && component_.status != Status::Down && --chase_left_ > 0) {
-    interval_timer_->start(Millis{static_cast<int64_t>(kReprobeGapMs)});
+    interval_timer_->start(core::Millis{static_cast<int64_t>(kReprobeGapMs)});
     return true;
   }
   chasing_ = false;
@@ -149,7 +150,7 @@ void BasicProbeRunner<Clock>::schedule_next(bool ok) {
   // jitter) after this one.
   const double elapsed_ms = static_cast<double>(clock_.now_ms() - attempt_started_ms_);
   const double next = std::max(base - jitter(rng_) - elapsed_ms, 1.0);
-  interval_timer_->start(Millis{static_cast<int64_t>(next)});
+  interval_timer_->start(core::Millis{static_cast<int64_t>(next)});
 }
 
 // While the component is not up (down, or unknown: not probed yet or in its grace) it is probed
@@ -157,7 +158,7 @@ void BasicProbeRunner<Clock>::schedule_next(bool ok) {
 // plus rise: a restart costs the gate a second, not interval x rise. Never slower than the
 // interval.
 template <class Clock>
-Millis BasicProbeRunner<Clock>::interval_now() const {
+core::Millis BasicProbeRunner<Clock>::interval_now() const {
   const bool up = component_.status == Status::Up || component_.status == Status::Degraded;
   if (up || schedule_.down_interval.count() <= 0) return schedule_.interval;
   return std::min(schedule_.interval, schedule_.down_interval);
@@ -165,7 +166,7 @@ Millis BasicProbeRunner<Clock>::interval_now() const {
 
 // The loop's clock for lettagate; the tests' hand-driven one for the schedule tests (dropped
 // from the binary by --gc-sections).
-template class BasicProbeRunner<LoopClock>;
-template class BasicProbeRunner<ManualClock>;
+template class BasicProbeRunner<core::LoopClock>;
+template class BasicProbeRunner<core::ManualClock>;
 
 }  // namespace lg::probes

@@ -24,8 +24,8 @@ template <class Clock>
 class BasicProbeRunner {
  public:
   // `reports`: what the component reports beyond up or down (its metrics).
-  BasicProbeRunner(Clock clock, HealthState& health, Component& component, const ProbeSchedule& schedule,
-                   std::unique_ptr<Probe> probe, ProbeMetrics& metrics, Reports reports);
+  BasicProbeRunner(Clock clock, HealthState& health, Component& component, const config::ProbeSchedule& schedule,
+                   std::unique_ptr<Probe> probe, ProbeMetrics& metrics, config::Reports reports);
   ~BasicProbeRunner();
   BasicProbeRunner(const BasicProbeRunner&) = delete;
   BasicProbeRunner& operator=(const BasicProbeRunner&) = delete;
@@ -48,17 +48,17 @@ class BasicProbeRunner {
   void finish(Outcome o);
   void schedule_next(bool ok);
   bool chase_next(bool ok);  // true: the next attempt of a chase after a signal is scheduled
-  Millis interval_now() const;  // the interval, or the down interval while not up
+  core::Millis interval_now() const;  // the interval, or the down interval while not up
   void log_result(const Outcome& o, Status previous, bool changed);
 
   Clock clock_;
   HealthState& health_;
   Component& component_;
-  ProbeSchedule schedule_;
+  config::ProbeSchedule schedule_;
   std::unique_ptr<Probe> probe_;
   std::unique_ptr<Watch> watch_;
   ProbeMetrics& metrics_;
-  Reports reports_;  // what the component reports beyond up or down (its metrics)
+  config::Reports reports_;  // what the component reports beyond up or down (its metrics)
   typename Clock::Timer* interval_timer_ = nullptr;
   typename Clock::Timer* timeout_timer_ = nullptr;
   bool in_flight_ = false;
@@ -74,6 +74,6 @@ class BasicProbeRunner {
   std::minstd_rand rng_;
 };
 
-using ProbeRunner = BasicProbeRunner<LoopClock>;
+using ProbeRunner = BasicProbeRunner<core::LoopClock>;
 
 }  // namespace lg::probes

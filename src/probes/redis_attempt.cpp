@@ -18,21 +18,22 @@ RedisAttempt::RedisAttempt(uv_loop_t* loop, RedisTarget target, Done done)
 RedisAttempt* RedisAttempt::start(uv_loop_t* loop, RedisTarget target, Done done) {
   auto* a = new RedisAttempt(loop, std::move(target), std::move(done));
   // Port 0: hiredis gets each address as IP text with the target's port.
-  a->dns_ = DnsQuery::start(loop, a->target_.host, 0,
-                            [a](int status, const Addresses& addresses) { a->on_resolved(status, addresses); });
+  a->dns_ = core::DnsQuery::start(loop, a->target_.host, 0, [a](int status, const core::Addresses& addresses) {
+    a->on_resolved(status, addresses);
+  });
   return a;
 }
 
-std::string RedisAttempt::address() const { return HostPort{current_, target_.port}.str(); }
+std::string RedisAttempt::address() const { return core::HostPort{current_, target_.port}.str(); }
 
-void RedisAttempt::on_resolved(int status, const Addresses& addresses) {
-  HandleGroup::Keep keep(group_);
+void RedisAttempt::on_resolved(int status, const core::Addresses& addresses) {
+  core::HandleGroup::Keep keep(group_);
   dns_ = nullptr;
   if (status != 0) {
     finish(Outcome::failure("dns", fmt::format("cannot resolve '{}': {}", target_.host, uv_strerror(status))));
     return;
   }
-  for (const sockaddr_storage& a : *addresses) addresses_.push_back(ip_text(a));
+  for (const sockaddr_storage& a : *addresses) addresses_.push_back(core::ip_text(a));
   state_ = State::Connecting;
   connect_next();
 }
@@ -72,7 +73,7 @@ void RedisAttempt::connect_next() {
 void RedisAttempt::on_connect(const redisAsyncContext* ac, int status) {
   const int saved_errno = errno;  // hiredis left the socket error here (getsockopt SO_ERROR)
   auto* self = static_cast<RedisAttempt*>(ac->data);
-  HandleGroup::Keep keep(self->group_);
+  core::HandleGroup::Keep keep(self->group_);
   if (status != REDIS_OK) {
     // hiredis frees the context when we return, and calls no disconnect callback for it.
     self->context_gone();
@@ -112,7 +113,7 @@ bool RedisAttempt::send(RedisStep step, const std::vector<std::string>& args) {
   // Argv form: the password goes over the wire as one argument, whatever characters it holds.
   if (redisAsyncCommandArgv(ac_, on_reply_cb, this, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
       REDIS_OK) {
-    log::get("redis").error("cannot queue {} to {}: {}", to_string(step), address(), ac_->c.errstr);
+    core::log::get("redis").error("cannot queue {} to {}: {}", to_string(step), address(), ac_->c.errstr);
     return false;
   }
   expected_.push_back(step);
@@ -121,7 +122,7 @@ bool RedisAttempt::send(RedisStep step, const std::vector<std::string>& args) {
 
 void RedisAttempt::on_reply_cb(redisAsyncContext* ac, void* reply, void* privdata) {
   auto* self = static_cast<RedisAttempt*>(privdata);
-  HandleGroup::Keep keep(self->group_);
+  core::HandleGroup::Keep keep(self->group_);
   if (self->expected_.empty()) return;  // cannot happen: one queued step per callback
   const RedisStep step = self->expected_.front();
   self->expected_.pop_front();
@@ -169,7 +170,7 @@ void RedisAttempt::on_reply(RedisStep step, const redisReply* r) {
 
 void RedisAttempt::on_disconnect(const redisAsyncContext* ac, int /*status*/) {
   auto* self = static_cast<RedisAttempt*>(ac->data);
-  HandleGroup::Keep keep(self->group_);
+  core::HandleGroup::Keep keep(self->group_);
   self->context_gone();  // hiredis frees the context when we return
   if (self->state_ == State::Talking) {
     const char* why = ac->c.err != 0 ? ac->c.errstr : "connection closed";
@@ -189,7 +190,7 @@ void RedisAttempt::finish(Outcome o) {
 }
 
 void RedisAttempt::cancel() {
-  HandleGroup::Keep keep(group_);
+  core::HandleGroup::Keep keep(group_);
   if (state_ == State::Finished || state_ == State::Cancelled) return;
   state_ = State::Cancelled;
   done_ = nullptr;

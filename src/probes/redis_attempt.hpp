@@ -47,11 +47,11 @@ class RedisAttempt {
  private:
   enum class State { Resolving, Connecting, Talking, Finished, Cancelled };
 
-  friend class lg::HandleGroup;
+  friend class lg::core::HandleGroup;
   RedisAttempt(uv_loop_t* loop, RedisTarget target, Done done);
   ~RedisAttempt() = default;
 
-  void on_resolved(int status, const Addresses& addresses);
+  void on_resolved(int status, const core::Addresses& addresses);
   void connect_next();
   void send_commands();
   bool send(RedisStep step, const std::vector<std::string>& args);
@@ -68,9 +68,9 @@ class RedisAttempt {
   uv_loop_t* loop_;
   RedisTarget target_;
   Done done_;
-  HandleGroup group_{this};
+  core::HandleGroup group_{this};
   State state_ = State::Resolving;
-  DnsQuery* dns_ = nullptr;               // until it answers
+  core::DnsQuery* dns_ = nullptr;         // until it answers
   std::vector<std::string> addresses_;    // IP literals to try, in order
   size_t next_ = 0;
   std::string current_;                   // the IP being tried

@@ -27,7 +27,7 @@ namespace {
 // Calls hiredis's read or write path for one readiness event (UV_READABLE or UV_WRITABLE).
 using Dispatch = std::function<void(int event)>;
 
-class PollEvents : public HandleWrap<PollEvents, uv_poll_t, Dispatch> {
+class PollEvents : public core::HandleWrap<PollEvents, uv_poll_t, Dispatch> {
  public:
   // Polling `fd` for nothing yet; nullptr when libuv refuses the fd.
   static PollEvents* create(uv_loop_t* loop, int fd, Dispatch dispatch) {

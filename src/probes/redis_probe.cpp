@@ -10,7 +10,7 @@ namespace {
 
 class RedisProbe : public Probe {
  public:
-  RedisProbe(uv_loop_t* loop, const RedisSettings& s) : loop_(loop), display_(s.url.redacted()) {
+  RedisProbe(uv_loop_t* loop, const config::RedisSettings& s) : loop_(loop), display_(s.url.redacted()) {
     target_.host = s.url.host;
     target_.port = s.url.port != 0 ? s.url.port : 6379;
     target_.user = s.url.user;
@@ -45,7 +45,7 @@ class RedisProbe : public Probe {
 
 }  // namespace
 
-std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const RedisSettings& s) {
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const config::RedisSettings& s) {
   return std::make_unique<RedisProbe>(loop, s);
 }
 

@@ -96,7 +96,7 @@ std::optional<Outcome> judge_sse_headers(const SseCheckSpec& spec, const http::C
 }
 
 Outcome sse_deadline_outcome(const SseCheckSpec& spec, bool headers_seen, const SseParser& p) {
-  const std::string within = format_duration(spec.deadline);
+  const std::string within = core::format_duration(spec.deadline);
   if (!headers_seen) {
     return Outcome::failure(
         "buffered", fmt::format("{}: neither response headers nor an event arrived within {}: {} is buffering "
@@ -127,7 +127,7 @@ void SseCheck::start(Done done) {
   accel_buffering_.clear();
   parser_.emplace();
   first_.reset();
-  started_ = mono_seconds();
+  started_ = core::mono_seconds();
 
   http::ClientRequest req;
   req.host = spec_.host;
@@ -158,7 +158,7 @@ void SseCheck::start(Done done) {
   };
   // Armed now, in the same loop turn as the runner's own timeout, so that a deadline shorter
   // than that timeout always fires first (the config requires it to be shorter).
-  deadline_ = Timer::create(loop_, [this] { on_deadline(); });
+  deadline_ = core::Timer::create(loop_, [this] { on_deadline(); });
   deadline_->start(spec_.deadline);
   attempt_ = http::HttpAttempt::start(loop_, std::move(req), std::move(h));
 }
@@ -170,7 +170,7 @@ void SseCheck::on_headers(const http::ClientResponse& head) {
   if (auto bad = judge_sse_headers(spec_, head)) finish(std::move(*bad));
 }
 
-double SseCheck::elapsed_ms() const { return (mono_seconds() - started_) * 1000.0; }
+double SseCheck::elapsed_ms() const { return (core::mono_seconds() - started_) * 1000.0; }
 
 void SseCheck::on_body(std::string_view chunk) {
   std::vector<SseEvent> events;
@@ -202,7 +202,7 @@ void SseCheck::on_first_event(const SseEvent& e) {
   // verdict never waits past the deadline (the runner's timeout is only known to be longer).
   const double left = static_cast<double>(spec_.deadline.count()) - first_->at_ms;
   const auto window = std::min<double>(static_cast<double>(kSseSettle.count()), std::max(0.0, left));
-  if (deadline_) deadline_->start(Millis{static_cast<int64_t>(window)});
+  if (deadline_) deadline_->start(core::Millis{static_cast<int64_t>(window)});
 }
 
 void SseCheck::on_end(const std::string& how) {

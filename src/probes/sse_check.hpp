@@ -60,14 +60,14 @@ struct SseCheckSpec {
   std::string target = "/";   // path and query
   std::string body;           // sent with Content-Type application/json when not empty
   std::string bearer_token;   // Authorization: Bearer, when set (a secured Letta behind the proxy)
-  Millis deadline{5000};      // the first event must come within this, from start()
+  core::Millis deadline{5000};  // the first event must come within this, from start()
   std::string url;            // the stream's URL as shown to people (password redacted)
   std::string what;           // "nginx SSE GET http://letta-nginx:8284/..." for reasons
   std::string via = "the proxy";  // who is blamed for buffering: "nginx"
 };
 
 // How long the stream must stay open after its first event (cut at the deadline).
-inline constexpr Millis kSseSettle{200};
+inline constexpr core::Millis kSseSettle{200};
 // How much later than the stream's own stamp the first event may arrive (transit, connect).
 inline constexpr double kSseHoldToleranceMs = 500;
 
@@ -118,7 +118,7 @@ class SseCheck {
   uv_loop_t* loop_;
   SseCheckSpec spec_;
   http::HttpAttempt* attempt_ = nullptr;  // frees itself; dropped once it is done or cancelled
-  Timer* deadline_ = nullptr;           // frees itself after close()
+  core::Timer* deadline_ = nullptr;       // frees itself after close()
   std::optional<SseParser> parser_;
   bool headers_seen_ = false;
   int status_ = 0;

@@ -5,13 +5,13 @@ namespace lg::probes {
 TcpAttempt* TcpAttempt::start(uv_loop_t* loop, const std::string& host, uint16_t port, Callback cb) {
   auto* a = new TcpAttempt(loop, std::move(cb));
   // The query answers later, even for an IP literal: `cb` never runs inside start().
-  a->dns_ = DnsQuery::start(loop, host, port, [a](int status, const Addresses& addresses) {
+  a->dns_ = core::DnsQuery::start(loop, host, port, [a](int status, const core::Addresses& addresses) {
     a->dns_ = nullptr;
     if (status != 0) {
       a->finish(status);
       return;
     }
-    a->connector_.start(addresses, Millis{0});  // the runner's timeout covers the attempt
+    a->connector_.start(addresses, core::Millis{0});  // the runner's timeout covers the attempt
   });
   return a;
 }
@@ -19,7 +19,7 @@ TcpAttempt* TcpAttempt::start(uv_loop_t* loop, const std::string& host, uint16_t
 void TcpAttempt::finish(int status) {
   auto cb = std::move(cb_);
   cb_ = nullptr;
-  HandleGroup::Keep keep(group_);  // `cb` runs before the attempt may go
+  core::HandleGroup::Keep keep(group_);  // `cb` runs before the attempt may go
   end();
   if (cb) cb(status);
 }

@@ -17,14 +17,14 @@
 
 namespace lg::probes {
 
-class TcpAttempt final : Connector::Client {
+class TcpAttempt final : core::Connector::Client {
  public:
   using Callback = std::function<void(int status)>;
   static TcpAttempt* start(uv_loop_t* loop, const std::string& host, uint16_t port, Callback cb);
   void cancel();
 
  private:
-  friend class lg::HandleGroup;
+  friend class lg::core::HandleGroup;
   TcpAttempt(uv_loop_t* loop, Callback cb) : connector_(loop, group_, socket_, this, *this), cb_(std::move(cb)) {}
   ~TcpAttempt() = default;
 
@@ -33,11 +33,11 @@ class TcpAttempt final : Connector::Client {
   void finish(int status);
   void end();
 
-  HandleGroup group_{this};
-  Handle<uv_tcp_t> socket_{group_};
-  Connector connector_;
+  core::HandleGroup group_{this};
+  core::Handle<uv_tcp_t> socket_{group_};
+  core::Connector connector_;
   Callback cb_;
-  DnsQuery* dns_ = nullptr;  // until it answers
+  core::DnsQuery* dns_ = nullptr;  // until it answers
 };
 
 }  // namespace lg::probes

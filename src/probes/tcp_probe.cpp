@@ -10,7 +10,7 @@ namespace {
 
 class TcpProbe : public Probe {
  public:
-  TcpProbe(uv_loop_t* loop, HostPort target) : loop_(loop), target_(std::move(target)) {}
+  TcpProbe(uv_loop_t* loop, core::HostPort target) : loop_(loop), target_(std::move(target)) {}
   ~TcpProbe() override { cancel(); }
 
   void start(Done done) override {
@@ -35,13 +35,13 @@ class TcpProbe : public Probe {
 
  private:
   uv_loop_t* loop_;
-  HostPort target_;
+  core::HostPort target_;
   TcpAttempt* attempt_ = nullptr;
 };
 
 }  // namespace
 
-std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const HostPort& target) {
+std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const core::HostPort& target) {
   return std::make_unique<TcpProbe>(loop, target);
 }
 

@@ -11,18 +11,21 @@
 namespace lg::proxy {
 
 namespace {
-const char* mode_name(ForwardHealthMode m) {
+const char* mode_name(config::ForwardHealthMode m) {
   switch (m) {
-    case ForwardHealthMode::Hold: return "hold";
-    case ForwardHealthMode::Reject: return "reject";
-    case ForwardHealthMode::Ignore: return "ignore";
+    case config::ForwardHealthMode::Hold:
+      return "hold";
+    case config::ForwardHealthMode::Reject:
+      return "reject";
+    case config::ForwardHealthMode::Ignore:
+      return "ignore";
   }
   return "hold";
 }
 }  // namespace
 
 template <class Clock>
-BasicForwarder<Clock>::BasicForwarder(uv_loop_t* loop, Clock clock, const ForwardSettings& settings,
+BasicForwarder<Clock>::BasicForwarder(uv_loop_t* loop, Clock clock, const config::ForwardSettings& settings,
                                       probes::HealthState& health, metrics::Registry& registry)
     : loop_(loop),
       clock_(clock),
@@ -48,13 +51,13 @@ BasicForwarder<Clock>::~BasicForwarder() {
 // The component a route follows: its own (@COMPONENT) or --forward-health; nullptr when none
 // or when that component is not probed (then the route forwards regardless, as with ignore).
 template <class Clock>
-const probes::Component* BasicForwarder<Clock>::followed(const ForwardRoute& route) const {
+const probes::Component* BasicForwarder<Clock>::followed(const config::ForwardRoute& route) const {
   const std::string& name = route.health ? *route.health : settings_.health_component;
   if (name.empty()) return nullptr;
   const probes::Component* c = health_.find(name);
   if (!c) {
-    log::get("proxy").warn("{}: component '{}' is not probed: the route forwards regardless (ignore)", route.name,
-                           name);
+    core::log::get("proxy").warn("{}: component '{}' is not probed: the route forwards regardless (ignore)", route.name,
+                                 name);
   }
   return c;
 }
@@ -69,7 +72,7 @@ bool BasicForwarder<Clock>::start(std::string* error) {
         std::make_unique<BasicRoute<Clock>>(loop_, clock_, r, settings_, metrics_->for_route(r.name), pool_, follow));
     if (!routes_.back()->start(error)) return false;
   }
-  if (any_followed && settings_.health_mode == ForwardHealthMode::Hold) {
+  if (any_followed && settings_.health_mode == config::ForwardHealthMode::Hold) {
     subscription_ = health_.subscribe([this](const probes::Component& c, probes::Status) {
       for (auto& r : routes_) {
         if (r->follows() == &c) r->on_health_change();
@@ -138,7 +141,7 @@ void BasicForwarder<Clock>::describe(nlohmann::json& status) const {
   status["forward"] = std::move(f);
 }
 
-template class BasicForwarder<LoopClock>;
-template class BasicForwarder<ManualClock>;
+template class BasicForwarder<core::LoopClock>;
+template class BasicForwarder<core::ManualClock>;
 
 }  // namespace lg::proxy

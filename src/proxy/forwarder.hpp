@@ -28,14 +28,13 @@ class ProxyMetrics;
 template <class Clock>
 class BasicForwarder {
  public:
-  BasicForwarder(uv_loop_t* loop, Clock clock, const ForwardSettings& settings, probes::HealthState& health,
+  BasicForwarder(uv_loop_t* loop, Clock clock, const config::ForwardSettings& settings, probes::HealthState& health,
                  metrics::Registry& registry);
   // Production: the loop's own clock. (A member template: an explicit instantiation for
   // another Clock leaves it alone.)
   template <class C = Clock>
-    requires std::is_same_v<C, LoopClock>
-  BasicForwarder(uv_loop_t* loop, const ForwardSettings& settings, probes::HealthState& health,
-                 metrics::Registry& registry)
+  requires std::is_same_v<C, core::LoopClock> BasicForwarder(uv_loop_t* loop, const config::ForwardSettings& settings,
+                                                             probes::HealthState& health, metrics::Registry& registry)
       : BasicForwarder(loop, C(loop), settings, health, registry) {}
   ~BasicForwarder();
   BasicForwarder(const BasicForwarder&) = delete;
@@ -65,16 +64,16 @@ class BasicForwarder {
  private:
   uv_loop_t* loop_;
   Clock clock_;
-  ForwardSettings settings_;
+  config::ForwardSettings settings_;
   probes::HealthState& health_;
   std::unique_ptr<ProxyMetrics> metrics_;
   std::shared_ptr<BufferPool> pool_;
   std::vector<std::unique_ptr<BasicRoute<Clock>>> routes_;
-  const probes::Component* followed(const ForwardRoute& route) const;
+  const probes::Component* followed(const config::ForwardRoute& route) const;
 
   int subscription_ = 0;
 };
 
-using Forwarder = BasicForwarder<LoopClock>;
+using Forwarder = BasicForwarder<core::LoopClock>;
 
 }  // namespace lg::proxy

@@ -39,7 +39,7 @@ template <class Clock>
 BasicProxySession<Clock>* BasicProxySession<Clock>::accept(uv_loop_t* loop, Clock clock, Route* route,
                                                            std::shared_ptr<BufferPool> pool, int fd) {
   auto* s = new BasicProxySession(loop, clock, std::move(pool));
-  s->accepted_at_ = mono_seconds();
+  s->accepted_at_ = core::mono_seconds();
   s->client_.init(s, uv_tcp_init, loop);  // no socket yet: cannot fail
   s->timer_.init(s, clock);
   if (uv_tcp_open(s->client_.get(), fd) != 0) {
@@ -60,7 +60,7 @@ BasicProxySession<Clock>* BasicProxySession<Clock>::accept(uv_loop_t* loop, Cloc
 }
 
 template <class Clock>
-void BasicProxySession<Clock>::hold(Millis timeout) {
+void BasicProxySession<Clock>::hold(core::Millis timeout) {
   if (state_ == State::Closing) return;
   state_ = State::Holding;
   waited_ = true;
@@ -78,11 +78,11 @@ void BasicProxySession<Clock>::connect() {
   state_ = State::Resolving;
   connect_started_ns_ = uv_hrtime();
   arm_deadline(static_cast<uint64_t>(route_->settings().connect_timeout.count()));
-  if (Addresses cached = route_->resolver().lookup(this)) start_attempts(cached);
+  if (core::Addresses cached = route_->resolver().lookup(this)) start_attempts(cached);
 }
 
 template <class Clock>
-void BasicProxySession<Clock>::on_resolved(int status, const Addresses& addresses) {
+void BasicProxySession<Clock>::on_resolved(int status, const core::Addresses& addresses) {
   if (state_ != State::Resolving) return;
   if (status != 0) {
     fail_connect(status, true);
@@ -92,9 +92,9 @@ void BasicProxySession<Clock>::on_resolved(int status, const Addresses& addresse
 }
 
 template <class Clock>
-void BasicProxySession<Clock>::start_attempts(const Addresses& addresses) {
+void BasicProxySession<Clock>::start_attempts(const core::Addresses& addresses) {
   state_ = State::Connecting;
-  connector_.start(addresses, Millis{0});  // the deadline per address is ours: on_address_tried()
+  connector_.start(addresses, core::Millis{0});  // the deadline per address is ours: on_address_tried()
 }
 
 template <class Clock>
@@ -153,7 +153,7 @@ void BasicProxySession<Clock>::fail_connect(int status, bool dns) {
 // Nothing was sent upstream yet (the client's bytes are kept), so another connect is honest.
 template <class Clock>
 bool BasicProxySession<Clock>::may_retry() const {
-  return route_->settings().health_mode != ForwardHealthMode::Reject && clock_.now_ms() < hold_until_;
+  return route_->settings().health_mode != config::ForwardHealthMode::Reject && clock_.now_ms() < hold_until_;
 }
 
 // The pause is cut at the hold's end: the last try is made then, and its failure closes.
@@ -387,7 +387,7 @@ void BasicProxySession<Clock>::close(Reset reset) {
   group_.close();  // freed once the handles are closed
 }
 
-template class BasicProxySession<LoopClock>;
-template class BasicProxySession<ManualClock>;
+template class BasicProxySession<core::LoopClock>;
+template class BasicProxySession<core::ManualClock>;
 
 }  // namespace lg::proxy

@@ -62,7 +62,7 @@ template <class Clock>
 class BasicRoute;
 
 template <class Clock>
-class BasicProxySession final : public PipeOwner, public ResolveWaiter, Connector::Client {
+class BasicProxySession final : public PipeOwner, public ResolveWaiter, core::Connector::Client {
  public:
   using Route = BasicRoute<Clock>;
   enum class State { Accepted, Holding, Resolving, Connecting, Retrying, Streaming, Closing };
@@ -72,7 +72,7 @@ class BasicProxySession final : public PipeOwner, public ResolveWaiter, Connecto
   static BasicProxySession* accept(uv_loop_t* loop, Clock clock, Route* route, std::shared_ptr<BufferPool> pool,
                                    int fd);
 
-  void hold(Millis timeout);  // wait for release() (the component is up) or the deadline
+  void hold(core::Millis timeout);  // wait for release() (the component is up) or the deadline
   void release();             // Holding -> connect()
   void connect();             // resolve, connect, then stream
   void close(Reset reset = Reset::None);
@@ -90,15 +90,15 @@ class BasicProxySession final : public PipeOwner, public ResolveWaiter, Connecto
   void on_pipe_done(Pipe& pipe) override;
   void on_pipe_flushed(Pipe& pipe) override;
   // ResolveWaiter
-  void on_resolved(int status, const Addresses& addresses) override;
+  void on_resolved(int status, const core::Addresses& addresses) override;
 
  private:
-  friend class lg::HandleGroup;
+  friend class lg::core::HandleGroup;
   friend class SessionTimer<BasicProxySession, Clock>;
   BasicProxySession(uv_loop_t* loop, Clock clock, std::shared_ptr<BufferPool> pool);
   ~BasicProxySession() = default;
 
-  void start_attempts(const Addresses& addresses);
+  void start_attempts(const core::Addresses& addresses);
   // Connector::Client
   void on_address_tried() override;
   void on_connected() override;
@@ -124,11 +124,11 @@ class BasicProxySession final : public PipeOwner, public ResolveWaiter, Connecto
   Clock clock_;
   Route* route_ = nullptr;
   std::shared_ptr<BufferPool> pool_;
-  HandleGroup group_{this};
-  Handle<uv_tcp_t> client_{group_};
-  Handle<uv_tcp_t> upstream_{group_};
+  core::HandleGroup group_{this};
+  core::Handle<uv_tcp_t> client_{group_};
+  core::Handle<uv_tcp_t> upstream_{group_};
   SessionTimer<BasicProxySession, Clock> timer_{group_};
-  Connector connector_;  // the upstream_
+  core::Connector connector_;  // the upstream_
   Pipe up_;    // client -> upstream
   Pipe down_;  // upstream -> client
   HttpExchanges exchanges_;  // what the bytes say about HTTP: for the drain
@@ -148,6 +148,6 @@ class BasicProxySession final : public PipeOwner, public ResolveWaiter, Connecto
   uint64_t connect_started_ns_ = 0;
 };
 
-using ProxySession = BasicProxySession<LoopClock>;
+using ProxySession = BasicProxySession<core::LoopClock>;
 
 }  // namespace lg::proxy

@@ -5,11 +5,11 @@
 
 namespace lg::proxy {
 
-Resolver::Resolver(uv_loop_t* loop, std::string host, uint16_t port, Millis ttl, std::string log_name)
+Resolver::Resolver(uv_loop_t* loop, std::string host, uint16_t port, core::Millis ttl, std::string log_name)
     : loop_(loop), host_(std::move(host)), port_(port), ttl_(ttl), log_name_(std::move(log_name)) {
-  if (auto addr = parse_ip_literal(host_, port_)) {
+  if (auto addr = core::parse_ip_literal(host_, port_)) {
     literal_ = true;
-    cached_ = std::make_shared<const AddressList>(AddressList{*addr});
+    cached_ = std::make_shared<const core::AddressList>(core::AddressList{*addr});
   }
 }
 
@@ -17,7 +17,7 @@ Resolver::~Resolver() {
   if (inflight_) inflight_->cancel();  // the query frees itself; its answer never comes
 }
 
-Addresses Resolver::lookup(ResolveWaiter* waiter) {
+core::Addresses Resolver::lookup(ResolveWaiter* waiter) {
   if (cached_ && (literal_ || uv_now(loop_) < expires_)) return cached_;
   waiters_.push_back(waiter);
   if (!inflight_) start_lookup();
@@ -33,31 +33,31 @@ void Resolver::cancel(ResolveWaiter* waiter) {
   }
 }
 
-void Resolver::invalidate(const Addresses& failed) {
+void Resolver::invalidate(const core::Addresses& failed) {
   if (!literal_ && failed && failed == cached_) expires_ = 0;
 }
 
 void Resolver::start_lookup() {
   ++lookups_;
-  inflight_ = DnsQuery::start(loop_, host_, port_, [this](int status, const Addresses& answer) {
+  inflight_ = core::DnsQuery::start(loop_, host_, port_, [this](int status, const core::Addresses& answer) {
     inflight_ = nullptr;
     on_answer(status, answer);
   });
 }
 
-void Resolver::on_answer(int status, const Addresses& answer) {
+void Resolver::on_answer(int status, const core::Addresses& answer) {
   if (status == 0) {
     const std::string before = cached_ ? last_answer() : std::string();
     cached_ = answer;
     expires_ = uv_now(loop_) + static_cast<uint64_t>(ttl_.count());
     const std::string now = last_answer();
-    if (now != before) log::get("proxy").info("{}: {} resolves to {}", log_name_, host_, now);
+    if (now != before) core::log::get("proxy").info("{}: {} resolves to {}", log_name_, host_, now);
     last_error_.clear();
   } else {
     // No stale answer: when the name is gone, so is the container behind it.
     cached_ = nullptr;
     const std::string why = uv_strerror(status);
-    if (why != last_error_) log::get("proxy").warn("{}: cannot resolve {}: {}", log_name_, host_, why);
+    if (why != last_error_) core::log::get("proxy").warn("{}: cannot resolve {}: {}", log_name_, host_, why);
     last_error_ = why;
   }
   // Callbacks may cancel or add waiters: work on the list as it is now.
@@ -71,7 +71,7 @@ std::string Resolver::last_answer() const {
   std::string out;
   for (const auto& a : *cached_) {
     if (!out.empty()) out += ", ";
-    out += format_address(a);
+    out += core::format_address(a);
   }
   return out;
 }

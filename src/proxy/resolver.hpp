@@ -24,7 +24,7 @@ namespace lg::proxy {
 class ResolveWaiter {
  public:
   // status 0 with a non-empty list, or a libuv error (UV_EAI_*, UV_ETIMEDOUT, ...).
-  virtual void on_resolved(int status, const Addresses& addresses) = 0;
+  virtual void on_resolved(int status, const core::Addresses& addresses) = 0;
 
  protected:
   ~ResolveWaiter() = default;
@@ -32,15 +32,15 @@ class ResolveWaiter {
 
 class Resolver {
  public:
-  Resolver(uv_loop_t* loop, std::string host, uint16_t port, Millis ttl, std::string log_name);
+  Resolver(uv_loop_t* loop, std::string host, uint16_t port, core::Millis ttl, std::string log_name);
   ~Resolver();
   Resolver(const Resolver&) = delete;
   Resolver& operator=(const Resolver&) = delete;
 
-  Addresses lookup(ResolveWaiter* waiter);
+  core::Addresses lookup(ResolveWaiter* waiter);
   void cancel(ResolveWaiter* waiter);
   // Connecting to every address of `failed` failed: resolve afresh next time.
-  void invalidate(const Addresses& failed);
+  void invalidate(const core::Addresses& failed);
 
   size_t lookups() const { return lookups_; }   // getaddrinfo calls made
   std::string last_answer() const;               // "172.18.0.3, ..." for /status
@@ -48,17 +48,17 @@ class Resolver {
 
  private:
   void start_lookup();
-  void on_answer(int status, const Addresses& answer);
+  void on_answer(int status, const core::Addresses& answer);
 
   uv_loop_t* loop_;
   std::string host_;
   uint16_t port_;
-  Millis ttl_;
+  core::Millis ttl_;
   std::string log_name_;
   bool literal_ = false;
-  Addresses cached_;
+  core::Addresses cached_;
   uint64_t expires_ = 0;  // uv_now() ms
-  DnsQuery* inflight_ = nullptr;  // until it answers; cancelled with the Resolver
+  core::DnsQuery* inflight_ = nullptr;  // until it answers; cancelled with the Resolver
   std::vector<ResolveWaiter*> waiters_;
   size_t lookups_ = 0;
   std::string last_error_;

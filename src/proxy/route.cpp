@@ -20,8 +20,9 @@ constexpr uint64_t kFailureLogEveryMs = 10000;  // upstream failures: one warnin
 }
 
 template <class Clock>
-BasicRoute<Clock>::BasicRoute(uv_loop_t* loop, Clock clock, const ForwardRoute& route, const ForwardSettings& settings,
-                              RouteMetrics metrics, std::shared_ptr<BufferPool> pool, const probes::Component* follow)
+BasicRoute<Clock>::BasicRoute(uv_loop_t* loop, Clock clock, const config::ForwardRoute& route,
+                              const config::ForwardSettings& settings, RouteMetrics metrics,
+                              std::shared_ptr<BufferPool> pool, const probes::Component* follow)
     : loop_(loop),
       clock_(clock),
       route_(route),
@@ -30,18 +31,18 @@ BasicRoute<Clock>::BasicRoute(uv_loop_t* loop, Clock clock, const ForwardRoute& 
       pool_(std::move(pool)),
       follow_(follow),
       resolver_(loop, route.upstream.host, route.upstream.port, settings.dns_ttl, route.name),
-      log_(log::get("proxy")) {}
+      log_(core::log::get("proxy")) {}
 
 template <class Clock>
 BasicRoute<Clock>::~BasicRoute() { close_all(); }
 
 template <class Clock>
 bool BasicRoute<Clock>::start(std::string* error) {
-  Acceptor::Options options;
+  core::Acceptor::Options options;
   options.name = route_.name;
   options.log_component = "proxy";
   options.per_turn = kAcceptsPerTurn;
-  listener_ = Acceptor::open(
+  listener_ = core::Acceptor::open(
       loop_, route_.listen, std::move(options), [this](int fd) { on_accept(fd); },
       [this](int) { metrics_.accept_errors->inc(); }, error);
   if (!listener_) return false;
@@ -76,7 +77,7 @@ void BasicRoute<Clock>::close_all() {
 
 template <class Clock>
 bool BasicRoute<Clock>::upstream_ready() const {
-  if (!follow_ || settings_.health_mode == ForwardHealthMode::Ignore) return true;
+  if (!follow_ || settings_.health_mode == config::ForwardHealthMode::Ignore) return true;
   return follow_->status == probes::Status::Up || follow_->status == probes::Status::Degraded;
 }
 
@@ -94,7 +95,7 @@ void BasicRoute<Clock>::on_accept(int fd) {
   metrics_.active->inc();
   if (upstream_ready()) {
     s->connect();
-  } else if (settings_.health_mode == ForwardHealthMode::Reject) {
+  } else if (settings_.health_mode == config::ForwardHealthMode::Reject) {
     metrics_.rejected_by(RejectReason::Unhealthy).inc();
     s->close();
   } else {
@@ -126,11 +127,11 @@ void BasicRoute<Clock>::on_session_closed(ProxySession* s) {
   }
   if (sessions_.erase(s) == 0) return;
   metrics_.active->dec();
-  metrics_.duration_seconds->observe(mono_seconds() - s->accepted_at());
+  metrics_.duration_seconds->observe(core::mono_seconds() - s->accepted_at());
 }
 
 template <class Clock>
-void BasicRoute<Clock>::on_connect_failed(int status, bool dns, const Addresses& tried, bool retrying) {
+void BasicRoute<Clock>::on_connect_failed(int status, bool dns, const core::Addresses& tried, bool retrying) {
   const ConnectError reason = dns ? ConnectError::Dns : classify_connect_error(status);
   (retrying ? metrics_.retry(reason) : metrics_.connect_error(reason)).inc();
   if (!dns) resolver_.invalidate(tried);  // the container may have moved: resolve afresh
@@ -139,10 +140,11 @@ void BasicRoute<Clock>::on_connect_failed(int status, bool dns, const Addresses&
   const uint64_t now = clock_.now_ms();
   ++(retrying ? retries_unlogged_ : failures_unlogged_);
   if (!failing_ || now - last_failure_log_ms_ >= kFailureLogEveryMs) {
-    log_.warn("{}: cannot connect to {}: {} ({}; since the last report {} client(s) closed, {} connect(s) retried "
-              "with the client held, for up to {} after its accept)",
-              route_.name, route_.upstream.str(), uv_strerror(status), to_string(reason), failures_unlogged_,
-              retries_unlogged_, format_duration(settings_.hold_timeout));
+    log_.warn(
+        "{}: cannot connect to {}: {} ({}; since the last report {} client(s) closed, {} connect(s) retried "
+        "with the client held, for up to {} after its accept)",
+        route_.name, route_.upstream.str(), uv_strerror(status), to_string(reason), failures_unlogged_,
+        retries_unlogged_, core::format_duration(settings_.hold_timeout));
     failures_unlogged_ = 0;
     retries_unlogged_ = 0;
     last_failure_log_ms_ = now;
@@ -168,9 +170,12 @@ void BasicRoute<Clock>::on_connect_ok() {
 template <class Clock>
 const char* BasicRoute<Clock>::mode_name() const {
   switch (settings_.health_mode) {
-    case ForwardHealthMode::Hold: return "hold";
-    case ForwardHealthMode::Reject: return "reject";
-    case ForwardHealthMode::Ignore: return "ignore";
+    case config::ForwardHealthMode::Hold:
+      return "hold";
+    case config::ForwardHealthMode::Reject:
+      return "reject";
+    case config::ForwardHealthMode::Ignore:
+      return "ignore";
   }
   return "hold";
 }
@@ -197,7 +202,7 @@ void BasicRoute<Clock>::describe(nlohmann::json& out) const {
   out.push_back(std::move(r));
 }
 
-template class BasicRoute<LoopClock>;
-template class BasicRoute<ManualClock>;
+template class BasicRoute<core::LoopClock>;
+template class BasicRoute<core::ManualClock>;
 
 }  // namespace lg::proxy

@@ -31,8 +31,7 @@
 #include "proxy/proxy_metrics.hpp"
 #include "proxy/resolver.hpp"
 
-
-namespace lg {
+namespace lg::core {
 class Acceptor;
 }
 
@@ -46,7 +45,7 @@ template <class Clock>
 class BasicRoute {
  public:
   using ProxySession = BasicProxySession<Clock>;
-  BasicRoute(uv_loop_t* loop, Clock clock, const ForwardRoute& route, const ForwardSettings& settings,
+  BasicRoute(uv_loop_t* loop, Clock clock, const config::ForwardRoute& route, const config::ForwardSettings& settings,
              RouteMetrics metrics, std::shared_ptr<BufferPool> pool, const probes::Component* follow);
   ~BasicRoute();
   BasicRoute(const BasicRoute&) = delete;
@@ -68,15 +67,15 @@ class BasicRoute {
 
   // For sessions.
   const std::string& name() const { return route_.name; }
-  const ForwardSettings& settings() const { return settings_; }
+  const config::ForwardSettings& settings() const { return settings_; }
   Resolver& resolver() { return resolver_; }
   RouteMetrics& metrics() { return metrics_; }
-  const log::Logger& log() const { return log_; }
+  const core::log::Logger& log() const { return log_; }
   void on_session_closed(ProxySession* s);
   void on_hold_timeout(ProxySession* s);
   // A session's upstream connect failed: `retrying` when the session holds its client and
   // tries again (counted as a retry), else the client is closed (counted as a connect error).
-  void on_connect_failed(int status, bool dns, const Addresses& tried, bool retrying);
+  void on_connect_failed(int status, bool dns, const core::Addresses& tried, bool retrying);
   void on_connect_ok();
   // The upstream failed in a way that says the server may be gone (a connect failed, a reset
   // before any reply): a passive signal to the followed component.
@@ -89,14 +88,14 @@ class BasicRoute {
 
   uv_loop_t* loop_;
   Clock clock_;
-  ForwardRoute route_;
-  const ForwardSettings& settings_;
+  config::ForwardRoute route_;
+  const config::ForwardSettings& settings_;
   RouteMetrics metrics_;
   std::shared_ptr<BufferPool> pool_;
   const probes::Component* follow_;  // nullptr: forward regardless
   Resolver resolver_;
-  log::Logger log_;
-  Acceptor* listener_ = nullptr;  // frees itself after close()
+  core::log::Logger log_;
+  core::Acceptor* listener_ = nullptr;  // frees itself after close()
   int port_ = 0;
   std::unordered_set<ProxySession*> sessions_;
   std::list<ProxySession*> held_;
@@ -108,6 +107,6 @@ class BasicRoute {
   bool failing_ = false;
 };
 
-using Route = BasicRoute<LoopClock>;
+using Route = BasicRoute<core::LoopClock>;
 
 }  // namespace lg::proxy

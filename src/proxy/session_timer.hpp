@@ -18,10 +18,10 @@ template <class Owner, class Clock>
 class SessionTimer;
 
 template <class Owner>
-class SessionTimer<Owner, LoopClock> {
+class SessionTimer<Owner, core::LoopClock> {
  public:
-  explicit SessionTimer(HandleGroup& group) : handle_(group) {}
-  void init(Owner* owner, LoopClock clock) { handle_.init(owner, uv_timer_init, clock.loop); }  // cannot fail
+  explicit SessionTimer(core::HandleGroup& group) : handle_(group) {}
+  void init(Owner* owner, core::LoopClock clock) { handle_.init(owner, uv_timer_init, clock.loop); }  // cannot fail
   void start(uint64_t ms) { uv_timer_start(handle_.get(), on_timer, ms, 0); }
   void stop() { uv_timer_stop(handle_.get()); }
   bool active() { return uv_is_active(handle_.handle()) != 0; }
@@ -30,14 +30,16 @@ class SessionTimer<Owner, LoopClock> {
 
  private:
   static void on_timer(uv_timer_t* t) { static_cast<Owner*>(t->data)->on_deadline(); }
-  Handle<uv_timer_t> handle_;
+  core::Handle<uv_timer_t> handle_;
 };
 
 template <class Owner>
-class SessionTimer<Owner, ManualClock> {
+class SessionTimer<Owner, core::ManualClock> {
  public:
-  explicit SessionTimer(HandleGroup&) {}
-  void init(Owner* owner, ManualClock clock) { timer_ = clock.timer([owner] { owner->on_deadline(); }); }
+  explicit SessionTimer(core::HandleGroup&) {}
+  void init(Owner* owner, core::ManualClock clock) {
+    timer_ = clock.timer([owner] { owner->on_deadline(); });
+  }
   void start(uint64_t ms) { timer_->start(std::chrono::milliseconds(ms)); }
   void stop() { timer_->stop(); }
   bool active() { return timer_->active(); }
@@ -48,7 +50,7 @@ class SessionTimer<Owner, ManualClock> {
   }
 
  private:
-  ManualTimer* timer_ = nullptr;
+  core::ManualTimer* timer_ = nullptr;
 };
 
 }  // namespace lg::proxy

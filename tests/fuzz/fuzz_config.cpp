@@ -20,12 +20,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   args.push_back(cur);
-  auto r = lg::parse_config(args, [](const char*) -> const char* { return nullptr; });
-  if (r.config) (void)lg::describe_config(*r.config);
+  auto r = lg::config::parse_config(args, [](const char*) -> const char* { return nullptr; });
+  if (r.config) (void)lg::config::describe_config(*r.config);
   if (r.error) (void)r.error->str();
-  (void)lg::parse_url(text);
-  (void)lg::redact_dsn(text);
-  (void)lg::parse_duration(text);
-  (void)lg::parse_host_port(text);
+  (void)lg::config::parse_url(text);
+  (void)lg::config::redact_dsn(text);
+  (void)lg::core::parse_duration(text);
+  (void)lg::core::parse_host_port(text);
   return 0;
 }

@@ -19,7 +19,7 @@ std::string letta_url() { return lgtest::env("LG_LETTA_URL"); }
 std::unique_ptr<ProbeHarness> letta_harness(std::vector<std::string> flags, const char* timeout = "1s") {
   std::vector<std::string> args{"--letta-url", letta_url(), "--letta-interval", "2s", "--letta-timeout", timeout};
   args.insert(args.end(), flags.begin(), flags.end());
-  lg::Config cfg = lgtest::config_from(args);
+  lg::config::Config cfg = lgtest::config_from(args);
   return std::make_unique<ProbeHarness>("letta", cfg.letta.schedule,
                                         [&](uv_loop_t* loop) { return lg::probes::make_probe(loop, cfg.letta); });
 }

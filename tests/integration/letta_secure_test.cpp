@@ -70,7 +70,7 @@ class SecureStandin {
 };
 
 std::unique_ptr<ProbeHarness> harness(const std::string& component, std::vector<std::string> args) {
-  lg::Config cfg = lgtest::config_from(args);
+  lg::config::Config cfg = lgtest::config_from(args);
   if (component == "letta")
     return std::make_unique<ProbeHarness>("letta", cfg.letta.schedule,
                                           [&](uv_loop_t* loop) { return lg::probes::make_probe(loop, cfg.letta); });

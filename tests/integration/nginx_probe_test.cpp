@@ -26,7 +26,7 @@ std::unique_ptr<ProbeHarness> nginx_harness(const std::string& url, std::vector<
   std::vector<std::string> args{"--nginx-url", url, "--nginx-interval", "3s", "--nginx-timeout", "2s",
                                 "--sse-deadline", "1s"};
   args.insert(args.end(), flags.begin(), flags.end());
-  lg::Config cfg = lgtest::config_from(args);
+  lg::config::Config cfg = lgtest::config_from(args);
   return std::make_unique<ProbeHarness>("nginx", cfg.nginx.schedule,
                                         [&](uv_loop_t* loop) { return lg::probes::make_probe(loop, cfg.nginx); });
 }

@@ -37,7 +37,7 @@ std::string dsn(const std::string& db, const std::string& pass = "") {
   return "postgresql://letta:" + (pass.empty() ? password() : pass) + "@" + server() + "/" + db;
 }
 
-lg::Config pg_config(const std::string& dsn, std::vector<std::string> flags = {}, const char* timeout = "2s") {
+lg::config::Config pg_config(const std::string& dsn, std::vector<std::string> flags = {}, const char* timeout = "2s") {
   std::vector<std::string> args{"--postgres-dsn", dsn, "--postgres-interval", "5s", "--postgres-timeout", timeout};
   args.insert(args.end(), flags.begin(), flags.end());
   return lgtest::config_from(args);
@@ -45,7 +45,7 @@ lg::Config pg_config(const std::string& dsn, std::vector<std::string> flags = {}
 
 std::unique_ptr<ProbeHarness> pg_harness(const std::string& dsn, std::vector<std::string> flags = {},
                                          const char* timeout = "2s") {
-  lg::Config cfg = pg_config(dsn, std::move(flags), timeout);
+  lg::config::Config cfg = pg_config(dsn, std::move(flags), timeout);
   return std::make_unique<ProbeHarness>(
       "postgres", cfg.postgres.schedule, [&](uv_loop_t* loop) { return lg::probes::make_probe(loop, cfg.postgres); });
 }
@@ -379,7 +379,8 @@ TEST_CASE("postgres: a server that never answers is cut by the runner's timeout"
 TEST_CASE("postgres: cancel while connecting calls no done and leaves nothing behind", "[stack][postgres]") {
   lgtest::SilentListener silent;
   lgtest::TestLoop l;
-  lg::Config cfg = pg_config("postgresql://letta:" + password() + "@127.0.0.1:" + std::to_string(silent.port()) + "/letta");
+  lg::config::Config cfg =
+      pg_config("postgresql://letta:" + password() + "@127.0.0.1:" + std::to_string(silent.port()) + "/letta");
   auto probe = lg::probes::make_probe(l.get(), cfg.postgres);
   int calls = 0;
   probe->start([&](lg::probes::Outcome) { ++calls; });
@@ -397,9 +398,9 @@ TEST_CASE("postgres: cancel at once and while resolving leaves nothing behind", 
     DYNAMIC_SECTION((resolving ? "while resolving" : "at once")) {
       lgtest::TestLoop l;
       // localhost is a name: resolved with uv_getaddrinfo on libuv's thread pool.
-      lg::Config cfg = pg_config(resolving ? "host=localhost port=" + lgtest::env("LG_PG_PORT") +
-                                                 " dbname=letta user=letta password=" + password()
-                                           : dsn("letta"));
+      lg::config::Config cfg = pg_config(resolving ? "host=localhost port=" + lgtest::env("LG_PG_PORT") +
+                                                         " dbname=letta user=letta password=" + password()
+                                                   : dsn("letta"));
       auto probe = lg::probes::make_probe(l.get(), cfg.postgres);
       int calls = 0;
       probe->start([&](lg::probes::Outcome) { ++calls; });
@@ -415,7 +416,7 @@ TEST_CASE("postgres: cancel at once and while resolving leaves nothing behind", 
 TEST_CASE("postgres: cancel while the query waits on the server leaves nothing behind", "[stack][serial][postgres]") {
   AgentsLocked lock(lgtest::env("LG_PG_DB_FRESH"));
   lgtest::TestLoop l;
-  lg::Config cfg = pg_config(dsn(lock.db), {}, "4s");
+  lg::config::Config cfg = pg_config(dsn(lock.db), {}, "4s");
   auto probe = lg::probes::make_probe(l.get(), cfg.postgres);
   int calls = 0;
   probe->start([&](lg::probes::Outcome) { ++calls; });

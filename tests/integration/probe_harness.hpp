@@ -22,8 +22,8 @@
 namespace lgtest {
 
 // parse_config over the process environment's absence: only the flags given count.
-inline lg::Config config_from(std::vector<std::string> args) {
-  auto r = lg::parse_config(args, [](const char*) -> const char* { return nullptr; });
+inline lg::config::Config config_from(std::vector<std::string> args) {
+  auto r = lg::config::parse_config(args, [](const char*) -> const char* { return nullptr; });
   INFO((r.error ? r.error->str() : std::string()));
   REQUIRE(r.config);
   return *r.config;
@@ -33,12 +33,12 @@ inline lg::Config config_from(std::vector<std::string> args) {
 class ProbeHarness {
  public:
   using Factory = std::function<std::unique_ptr<lg::probes::Probe>(uv_loop_t*)>;
-  ProbeHarness(const std::string& name, const lg::ProbeSchedule& schedule, const Factory& make) : name_(name) {
+  ProbeHarness(const std::string& name, const lg::config::ProbeSchedule& schedule, const Factory& make) : name_(name) {
     auto probe = make(loop_.get());
     metrics_ = std::make_unique<lg::probes::ProbeMetrics>(registry_, health_);
     component_ = &health_.add(name, schedule.required, probe->target());
     runner_ = std::make_unique<lg::probes::ProbeRunner>(loop_.get(), health_, *component_, schedule, std::move(probe),
-                                                        *metrics_, lg::Reports{.http_status = true});
+                                                        *metrics_, lg::config::Reports{.http_status = true});
   }
   ~ProbeHarness() {
     runner_.reset();  // cancels the attempt in flight; its handles close on the next loop turns

@@ -62,7 +62,7 @@ TEST_CASE("proxy: upstream refused: the client is held and the connect retried u
 TEST_CASE("proxy: upstream refused in reject mode: the client is closed at once, no retry", "[stack][proxy]") {
   const int dead_port = lgtest::free_port();
   auto settings = forward_to("127.0.0.1", dead_port);
-  settings.health_mode = lg::ForwardHealthMode::Reject;
+  settings.health_mode = lg::config::ForwardHealthMode::Reject;
   ForwarderThread fw(settings);
   expect_prompt_close(fw.port(), 500, "refused");
   CHECK(fw.metric("lettagate_proxy_upstream_connect_errors_total", {{"reason", "refused"}}) == 1);
@@ -215,14 +215,14 @@ TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again,
   lgtest::TestLoop loop;
   struct Waiter : lg::proxy::ResolveWaiter {
     int calls = 0, status = 1;
-    lg::Addresses got;
-    void on_resolved(int s, const lg::Addresses& a) override {
+    lg::core::Addresses got;
+    void on_resolved(int s, const lg::core::Addresses& a) override {
       ++calls;
       status = s;
       got = a;
     }
   };
-  auto resolve = [&](lg::proxy::Resolver& r, Waiter& w) -> lg::Addresses {
+  auto resolve = [&](lg::proxy::Resolver& r, Waiter& w) -> lg::core::Addresses {
     if (auto cached = r.lookup(&w)) return cached;
     REQUIRE(w.calls == 0);  // never called back from inside lookup()
     loop.run_until([&] { return w.calls > 0; }, std::chrono::milliseconds(5000));
@@ -244,7 +244,7 @@ TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again,
     CHECK(w2.calls == 1);
     CHECK(w3.calls == 0);  // cancelled
     REQUIRE(w1.got);
-    CHECK(lg::format_address(w1.got->front()).find(":5432") != std::string::npos);
+    CHECK(lg::core::format_address(w1.got->front()).find(":5432") != std::string::npos);
     Waiter w4;
     CHECK(r.lookup(&w4) == w1.got);  // within the TTL: the cached answer, no lookup
     CHECK(r.lookups() == 1);

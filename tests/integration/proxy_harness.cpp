@@ -262,9 +262,9 @@ void answer_after_eof_handler(int fd) {
 
 // ---- the forwarder under test -----------------------------------------------------------
 
-lg::ForwardSettings forward_to(const std::string& upstream_host, int upstream_port, const std::string& listen) {
-  lg::ForwardSettings s;
-  lg::ForwardRoute r;
+lg::config::ForwardSettings forward_to(const std::string& upstream_host, int upstream_port, const std::string& listen) {
+  lg::config::ForwardSettings s;
+  lg::config::ForwardRoute r;
   // parse_host_port refuses port 0 (a setting must name a port): split by hand.
   auto colon = listen.rfind(':');
   REQUIRE(colon != std::string::npos);
@@ -280,7 +280,7 @@ lg::ForwardSettings forward_to(const std::string& upstream_host, int upstream_po
   return s;
 }
 
-ForwarderThread::ForwarderThread(lg::ForwardSettings settings, const std::string& component)
+ForwarderThread::ForwarderThread(lg::config::ForwardSettings settings, const std::string& component)
     : settings_(std::move(settings)) {
   if (!component.empty()) component_ = &health_.add(component, true, "test");
   std::string error;

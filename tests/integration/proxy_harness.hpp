@@ -109,14 +109,14 @@ void answer_after_eof_handler(int fd);
 
 // ---- the forwarder under test -----------------------------------------------------------
 // A route from 127.0.0.1:0 (or `listen`) to upstream; other settings at their defaults.
-lg::ForwardSettings forward_to(const std::string& upstream_host, int upstream_port,
-                               const std::string& listen = "127.0.0.1:0");
+lg::config::ForwardSettings forward_to(const std::string& upstream_host, int upstream_port,
+                                       const std::string& listen = "127.0.0.1:0");
 
 class ForwarderThread {
  public:
   // `component`: a component of that name is added to the health state (status unknown) and
   // the settings' health_component must name it to follow it.
-  explicit ForwarderThread(lg::ForwardSettings settings, const std::string& component = "");
+  explicit ForwarderThread(lg::config::ForwardSettings settings, const std::string& component = "");
   ~ForwarderThread();
   ForwarderThread(const ForwarderThread&) = delete;
   ForwarderThread& operator=(const ForwarderThread&) = delete;
@@ -140,7 +140,7 @@ class ForwarderThread {
   bool no_session_left(int timeout_ms);
 
  private:
-  lg::ForwardSettings settings_;
+  lg::config::ForwardSettings settings_;
   LoopThread loop_;  // destroyed last: the forwarder is gone before the loop stops
   lg::metrics::Registry registry_;
   lg::probes::HealthState health_;

@@ -12,7 +12,7 @@ using namespace lgtest::proxy;
 
 namespace {
 
-lg::ForwardSettings following(int upstream_port, lg::ForwardHealthMode mode, int hold_ms = 5000) {
+lg::config::ForwardSettings following(int upstream_port, lg::config::ForwardHealthMode mode, int hold_ms = 5000) {
   auto s = forward_to("127.0.0.1", upstream_port);
   s.health_component = "letta";
   s.health_mode = mode;
@@ -25,7 +25,7 @@ lg::ForwardSettings following(int upstream_port, lg::ForwardHealthMode mode, int
 TEST_CASE("proxy hold: a client connecting while the component is down gets through once it is up",
           "[stack][proxy]") {
   TestServer echo(echo_handler);
-  ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Hold), "letta");
+  ForwarderThread fw(following(echo.port(), lg::config::ForwardHealthMode::Hold), "letta");
   fw.set_component(false);
   Fd c(connect_to("127.0.0.1", fw.port()));
   REQUIRE(c.fd >= 0);
@@ -49,7 +49,7 @@ TEST_CASE("proxy hold: a held client that resets after its first bytes is closed
   // Its first chunk is kept and the client no longer read (bounded memory), so the reset is
   // found by the periodic look at the client's socket error, not by a read.
   TestServer echo(echo_handler);
-  ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Hold, 10000), "letta");
+  ForwarderThread fw(following(echo.port(), lg::config::ForwardHealthMode::Hold, 10000), "letta");
   fw.set_component(false);
   Fd c(connect_to("127.0.0.1", fw.port()));
   REQUIRE(c.fd >= 0);
@@ -70,7 +70,7 @@ TEST_CASE("proxy hold: a held client that resets after its first bytes is closed
 
 TEST_CASE("proxy hold: a held client that half-closed still gets its answer", "[stack][proxy]") {
   TestServer server(answer_after_eof_handler);
-  ForwarderThread fw(following(server.port(), lg::ForwardHealthMode::Hold), "letta");
+  ForwarderThread fw(following(server.port(), lg::config::ForwardHealthMode::Hold), "letta");
   fw.set_component(false);
   Fd c(connect_to("127.0.0.1", fw.port()));
   REQUIRE(send_all(c.fd, "question", 8));
@@ -85,7 +85,7 @@ TEST_CASE("proxy hold: a held client that half-closed still gets its answer", "[
 TEST_CASE("proxy hold: the client is closed at hold_timeout when the component stays down",
           "[stack][proxy]") {
   TestServer echo(echo_handler);
-  ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Hold, 400), "letta");
+  ForwarderThread fw(following(echo.port(), lg::config::ForwardHealthMode::Hold, 400), "letta");
   fw.set_component(false);
   Fd c(connect_to("127.0.0.1", fw.port()));
   double waited = 0;
@@ -101,7 +101,7 @@ TEST_CASE("proxy hold: the client is closed at hold_timeout when the component s
 
 TEST_CASE("proxy hold: unknown (never probed yet) counts as not up", "[stack][proxy]") {
   TestServer echo(echo_handler);
-  ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Hold, 300), "letta");
+  ForwarderThread fw(following(echo.port(), lg::config::ForwardHealthMode::Hold, 300), "letta");
   Fd c(connect_to("127.0.0.1", fw.port()));
   CHECK(wait_end(c.fd, 3000) == PeerEnd::Eof);
   CHECK(fw.metric("lettagate_proxy_connections_rejected_total", {{"reason", "hold_timeout"}}) == 1);
@@ -109,7 +109,7 @@ TEST_CASE("proxy hold: unknown (never probed yet) counts as not up", "[stack][pr
 
 TEST_CASE("proxy reject: clients are closed at once while the component is down", "[stack][proxy]") {
   TestServer echo(echo_handler);
-  ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Reject), "letta");
+  ForwarderThread fw(following(echo.port(), lg::config::ForwardHealthMode::Reject), "letta");
   fw.set_component(false);
   {
     Fd c(connect_to("127.0.0.1", fw.port()));
@@ -127,7 +127,7 @@ TEST_CASE("proxy reject: clients are closed at once while the component is down"
 
 TEST_CASE("proxy ignore: clients are forwarded while the component is down", "[stack][proxy]") {
   TestServer echo(echo_handler);
-  ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Ignore), "letta");
+  ForwarderThread fw(following(echo.port(), lg::config::ForwardHealthMode::Ignore), "letta");
   fw.set_component(false);
   Fd c(connect_to("127.0.0.1", fw.port()));
   REQUIRE(send_all(c.fd, "anyway", 6));
@@ -137,7 +137,7 @@ TEST_CASE("proxy ignore: clients are forwarded while the component is down", "[s
 TEST_CASE("proxy: a component that is not probed is not followed (forward as ignore)", "[stack][proxy]") {
   TestServer echo(echo_handler);
   // Follows "letta", but the health state has no such component.
-  ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Reject), "postgres");
+  ForwarderThread fw(following(echo.port(), lg::config::ForwardHealthMode::Reject), "postgres");
   Fd c(connect_to("127.0.0.1", fw.port()));
   REQUIRE(send_all(c.fd, "free", 4));
   CHECK(recv_n(c.fd, 4, 3000) == "free");
@@ -145,7 +145,7 @@ TEST_CASE("proxy: a component that is not probed is not followed (forward as ign
 
 TEST_CASE("proxy: a health change never cuts a stream already open", "[stack][proxy]") {
   TestServer echo(echo_handler);
-  ForwarderThread fw(following(echo.port(), lg::ForwardHealthMode::Reject), "letta");
+  ForwarderThread fw(following(echo.port(), lg::config::ForwardHealthMode::Reject), "letta");
   fw.set_component(true);
   Fd c(connect_to("127.0.0.1", fw.port()));
   REQUIRE(send_all(c.fd, "a", 1));
@@ -159,7 +159,7 @@ TEST_CASE("proxy: a route follows its own component (@COMPONENT) or none (@off),
           "[stack][proxy]") {
   TestServer echo(echo_handler);
   auto s = forward_to("127.0.0.1", echo.port());
-  s.health_mode = lg::ForwardHealthMode::Reject;
+  s.health_mode = lg::config::ForwardHealthMode::Reject;
   s.health_component = "";       // the global setting follows nothing...
   s.routes[0].health = "letta";  // ...but route 0 names letta
   auto r1 = s.routes[0];

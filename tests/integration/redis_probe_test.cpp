@@ -31,14 +31,14 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 std::string plain_url() { return "redis://127.0.0.1:" + lgtest::env("LG_REDIS_PORT"); }
 std::string auth_host_port() { return "127.0.0.1:" + lgtest::env("LG_REDIS_AUTH_PORT"); }
 
-lg::RedisSettings settings(const std::string& url, std::vector<std::string> flags = {}) {
+lg::config::RedisSettings settings(const std::string& url, std::vector<std::string> flags = {}) {
   std::vector<std::string> args{"--redis-url", url};
   args.insert(args.end(), flags.begin(), flags.end());
   return lgtest::config_from(args).redis;
 }
 
 // One attempt, start to done, on a private loop that must close clean.
-Outcome probe_once(const lg::RedisSettings& s, std::chrono::milliseconds timeout = 5000ms) {
+Outcome probe_once(const lg::config::RedisSettings& s, std::chrono::milliseconds timeout = 5000ms) {
   TestLoop loop;
   int calls = 0;
   std::optional<Outcome> got;
@@ -217,8 +217,8 @@ TEST_CASE("redis: cancel while waiting for replies (connected, silent server): n
 
 TEST_CASE("redis: the runner's deadline cuts a black-holed connect as timeout", "[stack][redis]") {
   BlackHole hole;
-  lg::Config cfg = lgtest::config_from({"--redis-url", "redis://127.0.0.1:" + std::to_string(hole.port()),
-                                        "--redis-interval", "2s", "--redis-timeout", "300ms"});
+  lg::config::Config cfg = lgtest::config_from({"--redis-url", "redis://127.0.0.1:" + std::to_string(hole.port()),
+                                                "--redis-interval", "2s", "--redis-timeout", "300ms"});
   lgtest::ProbeHarness h("redis", cfg.redis.schedule,
                          [&](uv_loop_t* loop) { return lg::probes::make_probe(loop, cfg.redis); });
   const auto& c = h.first_result(3000ms);

@@ -94,7 +94,7 @@ Outcome run_check(uint16_t port, int deadline_ms, const std::string& method = "G
     spec.method = method;
     spec.body = body;
     spec.target = "/stream";
-    spec.deadline = lg::Millis{deadline_ms};
+    spec.deadline = lg::core::Millis{deadline_ms};
     spec.what = "SSE " + method + " /stream";
     SseCheck check(loop.get(), spec);
     check.start([&](Outcome o) { result = std::move(o); });

@@ -17,7 +17,7 @@ inline std::map<std::string, std::string>& fake_env() {
   return env;
 }
 
-inline lg::ParseResult parse(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+inline lg::config::ParseResult parse(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
   fake_env() = std::move(env);
   auto lookup = [](const char* name) -> const char* {
     auto it = fake_env().find(name);
@@ -28,7 +28,7 @@ inline lg::ParseResult parse(std::vector<std::string> args, std::map<std::string
     for (const auto& [name, value] : fake_env()) out.push_back(name);
     return out;
   };
-  return lg::parse_config(args, lookup, names);
+  return lg::config::parse_config(args, lookup, names);
 }
 
 // The error `serve` and `wait` exit 2 with: parsing's, or what the probes' client libraries

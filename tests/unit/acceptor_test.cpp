@@ -34,14 +34,14 @@ struct Accepted {
   }
 };
 
-lg::Acceptor* open_acceptor(uv_loop_t* loop, Accepted& got, int per_turn) {
-  lg::Acceptor::Options o;
+lg::core::Acceptor* open_acceptor(uv_loop_t* loop, Accepted& got, int per_turn) {
+  lg::core::Acceptor::Options o;
   o.name = "test";
   o.log_component = "test";
   o.per_turn = per_turn;
   std::string error;
-  auto* a = lg::Acceptor::open(
-      loop, lg::HostPort{"127.0.0.1", 0}, o, [&got](int fd) { got.fds.push_back(fd); },
+  auto* a = lg::core::Acceptor::open(
+      loop, lg::core::HostPort{"127.0.0.1", 0}, o, [&got](int fd) { got.fds.push_back(fd); },
       [&got](int status) { got.errors.push_back(status); }, &error);
   INFO(error);
   REQUIRE(a != nullptr);
@@ -54,7 +54,7 @@ TEST_CASE("acceptor: out of descriptors it pauses, and takes the waiting client 
   uv_loop_t loop;
   uv_loop_init(&loop);
   Accepted got;
-  lg::Acceptor* acceptor = open_acceptor(&loop, got, 16);
+  lg::core::Acceptor* acceptor = open_acceptor(&loop, got, 16);
   const int client = connect_to(acceptor->port());
   {
     rlimit saved{};
@@ -86,7 +86,7 @@ TEST_CASE("acceptor: at most per_turn clients per loop turn, the rest on later t
   uv_loop_t loop;
   uv_loop_init(&loop);
   Accepted got;
-  lg::Acceptor* acceptor = open_acceptor(&loop, got, 2);
+  lg::core::Acceptor* acceptor = open_acceptor(&loop, got, 2);
   std::vector<int> clients;
   for (int i = 0; i < 5; ++i) clients.push_back(connect_to(acceptor->port()));
   std::vector<size_t> per_turn;

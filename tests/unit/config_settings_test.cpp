@@ -107,7 +107,7 @@ TEST_CASE("a bad environment value names the variable", "[unit][config]") {
 }
 
 TEST_CASE("config: --help lists every setting with its variable and default, secrets redacted", "[unit][config]") {
-  std::string h = lg::config_help();
+  std::string h = lg::config::config_help();
   for (const char* s : {"LETTAGATE_LISTEN", "LETTAGATE_LETTA_URL", "LETTAGATE_POSTGRES_DSN", "LETTAGATE_REDIS_URL",
                         "LETTAGATE_NGINX_URL", "LETTAGATE_FORWARD", "LETTAGATE_LOG_LEVEL", "LETTAGATE_LOG_FORMAT",
                         "LETTAGATE_MIN_AGENTS", "--min-agents", "--postgres-identity", "--sse-url", "--probe-rise",

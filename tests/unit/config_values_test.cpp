@@ -120,7 +120,7 @@ TEST_CASE("errors and descriptions never show passwords", "[unit][config][redact
   CHECK_THAT(e3, !Catch::Contains("hunter2"));
   auto ok = parse({"--postgres-dsn", "host=db password=hunter2 dbname=letta", "--redis-url", "redis://:hunter2@r:1"});
   REQUIRE(ok.config);
-  std::string d = lg::describe_config(*ok.config);
+  std::string d = lg::config::describe_config(*ok.config);
   CHECK_THAT(d, !Catch::Contains("hunter2"));
   CHECK_THAT(d, Catch::Contains("password=***"));
   CHECK_THAT(d, Catch::Contains("redis://:***@r:1"));
@@ -130,7 +130,7 @@ TEST_CASE("errors and descriptions never show passwords", "[unit][config][redact
 // whole. The reason goes through the same redaction as the configuration errors.
 TEST_CASE("the postgres probe's reasons that quote libpq never show the password", "[unit][redaction]") {
   std::string load_error;
-  REQUIRE(lg::libpq::load(&load_error));
+  REQUIRE(lg::probes::libpq::load(&load_error));
   uv_loop_t loop;
   uv_loop_init(&loop);
   std::optional<lg::probes::pg::PgReply> reply;

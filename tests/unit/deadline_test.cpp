@@ -9,14 +9,14 @@
 namespace {
 
 using namespace std::chrono_literals;
-using TestDeadline = lg::BasicDeadline<lg::ManualClock>;
+using TestDeadline = lg::core::BasicDeadline<lg::core::ManualClock>;
 
 }  // namespace
 
 TEST_CASE("deadline: fires exactly when due, once", "[unit][deadline]") {
-  lg::ManualTime time;
+  lg::core::ManualTime time;
   int fired = 0;
-  TestDeadline d(lg::ManualClock(time), [&] { ++fired; });
+  TestDeadline d(lg::core::ManualClock(time), [&] { ++fired; });
   d.set(100ms);
   time.advance(99ms);
   CHECK(fired == 0);
@@ -27,10 +27,10 @@ TEST_CASE("deadline: fires exactly when due, once", "[unit][deadline]") {
 }
 
 TEST_CASE("deadline: moving it later costs no timer start until the timer comes due", "[unit][deadline]") {
-  lg::ManualTime time;
+  lg::core::ManualTime time;
   int fired = 0;
   uint64_t fired_at = 0;
-  TestDeadline d(lg::ManualClock(time), [&] {
+  TestDeadline d(lg::core::ManualClock(time), [&] {
     ++fired;
     fired_at = time.now_ms();
   });
@@ -53,9 +53,9 @@ TEST_CASE("deadline: moving it later costs no timer start until the timer comes 
 }
 
 TEST_CASE("deadline: moving it earlier re-arms at once", "[unit][deadline]") {
-  lg::ManualTime time;
+  lg::core::ManualTime time;
   int fired = 0;
-  TestDeadline d(lg::ManualClock(time), [&] { ++fired; });
+  TestDeadline d(lg::core::ManualClock(time), [&] { ++fired; });
   d.set(5000ms);
   d.set(20ms);
   time.advance(20ms);
@@ -65,10 +65,10 @@ TEST_CASE("deadline: moving it earlier re-arms at once", "[unit][deadline]") {
 }
 
 TEST_CASE("deadline: nothing fires after clear(), close() or the destructor", "[unit][deadline]") {
-  lg::ManualTime time;
+  lg::core::ManualTime time;
   int fired = 0;
   SECTION("clear") {
-    TestDeadline d(lg::ManualClock(time), [&] { ++fired; });
+    TestDeadline d(lg::core::ManualClock(time), [&] { ++fired; });
     d.set(50ms);
     d.clear();
     time.advance(200ms);
@@ -78,7 +78,7 @@ TEST_CASE("deadline: nothing fires after clear(), close() or the destructor", "[
     CHECK(fired == 1);
   }
   SECTION("close") {
-    TestDeadline d(lg::ManualClock(time), [&] { ++fired; });
+    TestDeadline d(lg::core::ManualClock(time), [&] { ++fired; });
     d.set(50ms);
     d.close();
     d.set(10ms);  // ignored once closed
@@ -88,7 +88,7 @@ TEST_CASE("deadline: nothing fires after clear(), close() or the destructor", "[
   }
   SECTION("destructor") {
     {
-      TestDeadline d(lg::ManualClock(time), [&] { ++fired; });
+      TestDeadline d(lg::core::ManualClock(time), [&] { ++fired; });
       d.set(50ms);
     }
     CHECK(time.armed() == 0);
@@ -98,10 +98,10 @@ TEST_CASE("deadline: nothing fires after clear(), close() or the destructor", "[
 }
 
 TEST_CASE("deadline: the expiry may close the deadline from inside", "[unit][deadline]") {
-  lg::ManualTime time;
+  lg::core::ManualTime time;
   int fired = 0;
   TestDeadline* self = nullptr;
-  TestDeadline d(lg::ManualClock(time), [&] {
+  TestDeadline d(lg::core::ManualClock(time), [&] {
     ++fired;
     self->close();  // as an HTTP connection that closes on its deadline
   });

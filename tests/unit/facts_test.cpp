@@ -101,7 +101,7 @@ TEST_CASE("facts: letta_agents is dropped, not repeated, while Postgres cannot c
   HealthState h;
   lg::probes::ProbeMetrics m(r, h);
   Component& pg = h.add("postgres", true, "db");
-  const lg::Reports reports{.agents = true};
+  const lg::config::Reports reports{.agents = true};
   Facts f;
   f.agents = 7;
   m.observe(pg, with_facts(Outcome::success(), f), reports);

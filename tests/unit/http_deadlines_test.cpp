@@ -17,11 +17,11 @@
 namespace {
 
 using namespace std::chrono_literals;
-using Server = lg::http::BasicHttpServer<lg::ManualClock>;
+using Server = lg::http::BasicHttpServer<lg::core::ManualClock>;
 
 // One server on a ManualClock and one loopback client, driven by the test.
 struct Fixture {
-  lg::ManualTime time;
+  lg::core::ManualTime time;
   lgtest::TestLoop loop;
   lg::metrics::Registry registry;
   Server server;
@@ -29,10 +29,11 @@ struct Fixture {
   uint64_t sent = 0;
 
   explicit Fixture(lg::http::HttpServerOptions options)
-      : server(loop.get(), lg::ManualClock(time), options,
-               [](const lg::http::Request&) { return lg::http::Response::text(200, "ok\n"); }, &registry) {
+      : server(
+            loop.get(), lg::core::ManualClock(time), options,
+            [](const lg::http::Request&) { return lg::http::Response::text(200, "ok\n"); }, &registry) {
     std::string error;
-    REQUIRE(server.listen(lg::HostPort{"127.0.0.1", 0}, &error) == 0);
+    REQUIRE(server.listen(lg::core::HostPort{"127.0.0.1", 0}, &error) == 0);
     client = std::make_unique<lgtest::Peer>(server.port());  // the kernel's backlog
     REQUIRE(loop.run_until([&] { return server.connection_count() == 1; }, 5000ms));
   }

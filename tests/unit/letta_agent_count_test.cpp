@@ -113,11 +113,13 @@ TEST_CASE("letta database rule: 0 through the API while the table holds some is 
 TEST_CASE("config: --min-agents is shared by the postgres floor and Letta's count", "[unit][letta][config]") {
   const char* argv_[] = {"--min-agents", "2"};
   std::vector<std::string> args(argv_, argv_ + 2);
-  auto r = lg::parse_config(args, [](const char*) -> const char* { return nullptr; }, [] { return std::vector<std::string>{}; });
+  auto r = lg::config::parse_config(
+      args, [](const char*) -> const char* { return nullptr; }, [] { return std::vector<std::string>{}; });
   REQUIRE(r.config);
   CHECK(r.config->postgres.min_agents == 2);
   CHECK(r.config->letta.min_agents == 2);
-  auto none = lg::parse_config({}, [](const char*) -> const char* { return nullptr; }, [] { return std::vector<std::string>{}; });
+  auto none = lg::config::parse_config(
+      {}, [](const char*) -> const char* { return nullptr; }, [] { return std::vector<std::string>{}; });
   REQUIRE(none.config);
   CHECK(none.config->letta.min_agents == 0);
 }

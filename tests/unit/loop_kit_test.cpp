@@ -42,7 +42,7 @@ class LocalSocket {
     if (listening) REQUIRE(::listen(fd_, 16) == 0);
     socklen_t len = sizeof a;
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    addr_ = *lg::parse_ip_literal("127.0.0.1", ntohs(a.sin_port));
+    addr_ = *lg::core::parse_ip_literal("127.0.0.1", ntohs(a.sin_port));
   }
   ~LocalSocket() { ::close(fd_); }
   const sockaddr_storage& addr() const { return addr_; }
@@ -53,17 +53,17 @@ class LocalSocket {
 };
 
 // An owner as the kit wants one: created with new, freed by its group once its socket is closed.
-class Dialer final : lg::Connector::Client {
+class Dialer final : lg::core::Connector::Client {
  public:
-  static Dialer* start(uv_loop_t* loop, lg::Addresses addresses, std::vector<int>& results, bool& freed) {
+  static Dialer* start(uv_loop_t* loop, lg::core::Addresses addresses, std::vector<int>& results, bool& freed) {
     auto* d = new Dialer(loop, results, freed);
-    d->connector_.start(std::move(addresses), lg::Millis{0});
+    d->connector_.start(std::move(addresses), lg::core::Millis{0});
     return d;
   }
   void cancel() { end(); }
 
  private:
-  friend class lg::HandleGroup;
+  friend class lg::core::HandleGroup;
   Dialer(uv_loop_t* loop, std::vector<int>& results, bool& freed)
       : connector_(loop, group_, socket_, this, *this), results_(results), freed_(freed) {}
   ~Dialer() { freed_ = true; }
@@ -79,21 +79,23 @@ class Dialer final : lg::Connector::Client {
     group_.close();
   }
 
-  lg::HandleGroup group_{this};
-  lg::Handle<uv_tcp_t> socket_{group_};
-  lg::Connector connector_;
+  lg::core::HandleGroup group_{this};
+  lg::core::Handle<uv_tcp_t> socket_{group_};
+  lg::core::Connector connector_;
   std::vector<int>& results_;
   bool& freed_;
 };
 
-lg::Addresses list(std::initializer_list<sockaddr_storage> a) { return std::make_shared<const lg::AddressList>(a); }
+lg::core::Addresses list(std::initializer_list<sockaddr_storage> a) {
+  return std::make_shared<const lg::core::AddressList>(a);
+}
 
 }  // namespace
 
 TEST_CASE("defer: runs on a later turn, once per schedule, never after close", "[unit][kit]") {
   Loop l;
   int runs = 0;
-  lg::Defer* d = lg::Defer::create(&l.loop, [&] { ++runs; });
+  lg::core::Defer* d = lg::core::Defer::create(&l.loop, [&] { ++runs; });
   d->schedule();
   d->schedule();  // already scheduled: still once
   CHECK(runs == 0);
@@ -110,8 +112,8 @@ TEST_CASE("defer: runs on a later turn, once per schedule, never after close", "
 TEST_CASE("defer: a callback that schedules again runs once per turn, not in the same pass", "[unit][kit]") {
   Loop l;
   int runs = 0;
-  lg::Defer* d = nullptr;
-  d = lg::Defer::create(&l.loop, [&] {
+  lg::core::Defer* d = nullptr;
+  d = lg::core::Defer::create(&l.loop, [&] {
     if (++runs < 5) d->schedule();
   });
   d->schedule();
@@ -125,7 +127,7 @@ TEST_CASE("defer: a callback that schedules again runs once per turn, not in the
 TEST_CASE("defer: once() runs its callback later and closes itself", "[unit][kit]") {
   Loop l;
   int runs = 0;
-  lg::Defer::once(&l.loop, [&] { ++runs; });
+  lg::core::Defer::once(&l.loop, [&] { ++runs; });
   CHECK(runs == 0);
   uv_run(&l.loop, UV_RUN_DEFAULT);  // returns: the Defer closed itself
   CHECK(runs == 1);
@@ -135,43 +137,45 @@ TEST_CASE("dns query: answers later, an IP literal without the resolver, a refus
   Loop l;
   std::vector<int> statuses;  // literal, refused
   int literal = 1, refused = 0;
-  lg::Addresses got;
-  lg::DnsQuery::start(&l.loop, "127.0.0.1", 8283, [&](int status, const lg::Addresses& a) {
+  lg::core::Addresses got;
+  lg::core::DnsQuery::start(&l.loop, "127.0.0.1", 8283, [&](int status, const lg::core::Addresses& a) {
     statuses.push_back(status);
     literal = status;
     got = a;
   });
   // Longer than a host name may be: libuv's IDNA conversion refuses it inside uv_getaddrinfo.
-  lg::DnsQuery::start(&l.loop, std::string(300, 'a') + ".example", 80, [&](int status, const lg::Addresses& a) {
-    statuses.push_back(status);
-    refused = status;
-    CHECK(a == nullptr);
-  });
+  lg::core::DnsQuery::start(&l.loop, std::string(300, 'a') + ".example", 80,
+                            [&](int status, const lg::core::Addresses& a) {
+                              statuses.push_back(status);
+                              refused = status;
+                              CHECK(a == nullptr);
+                            });
   CHECK(statuses.empty());  // never from inside start()
   uv_run(&l.loop, UV_RUN_DEFAULT);
   REQUIRE(statuses.size() == 2);
   CHECK(literal == 0);
   REQUIRE(got);
   REQUIRE(got->size() == 1);
-  CHECK(lg::format_address(got->front()) == "127.0.0.1:8283");
+  CHECK(lg::core::format_address(got->front()) == "127.0.0.1:8283");
   CHECK(refused != 0);
 }
 
 TEST_CASE("dns query: a name from /etc/hosts resolves on the thread pool, and cancel() silences it", "[unit][kit]") {
   Loop l;
   int answers = 0;
-  lg::Addresses got;
-  lg::DnsQuery::start(&l.loop, "localhost", 5432, [&](int status, const lg::Addresses& a) {
+  lg::core::Addresses got;
+  lg::core::DnsQuery::start(&l.loop, "localhost", 5432, [&](int status, const lg::core::Addresses& a) {
     ++answers;
     CHECK(status == 0);
     got = a;
   });
-  lg::DnsQuery* silenced = lg::DnsQuery::start(&l.loop, "localhost", 5432, [&](int, const lg::Addresses&) { ++answers; });
+  lg::core::DnsQuery* silenced =
+      lg::core::DnsQuery::start(&l.loop, "localhost", 5432, [&](int, const lg::core::Addresses&) { ++answers; });
   silenced->cancel();
   uv_run(&l.loop, UV_RUN_DEFAULT);
   CHECK(answers == 1);
   REQUIRE(got);
-  for (const auto& a : *got) CHECK((lg::ip_text(a) == "127.0.0.1" || lg::ip_text(a) == "::1"));
+  for (const auto& a : *got) CHECK((lg::core::ip_text(a) == "127.0.0.1" || lg::core::ip_text(a) == "::1"));
 }
 
 TEST_CASE("connector: tries each address in turn, and its owner is freed when its socket has closed", "[unit][kit]") {

@@ -22,7 +22,7 @@ using lg::probes::Outcome;
 // Records when each attempt started and answers only when the test says so.
 class HeldProbe : public lg::probes::Probe {
  public:
-  HeldProbe(lg::ManualTime& time, std::vector<uint64_t>& starts, int& cancels)
+  HeldProbe(lg::core::ManualTime& time, std::vector<uint64_t>& starts, int& cancels)
       : time_(time), starts_(starts), cancels_(cancels) {}
   void start(Done done) override {
     starts_.push_back(time_.now_ms());
@@ -45,7 +45,7 @@ class HeldProbe : public lg::probes::Probe {
   Done stolen() { return std::move(done_); }
 
  private:
-  lg::ManualTime& time_;
+  lg::core::ManualTime& time_;
   std::vector<uint64_t>& starts_;
   int& cancels_;
   Done done_;
@@ -53,13 +53,13 @@ class HeldProbe : public lg::probes::Probe {
 
 // One component on a BasicProbeRunner<ManualClock>, as app/components.cpp wires it.
 struct Schedule {
-  explicit Schedule(const lg::ProbeSchedule& s) {
+  explicit Schedule(const lg::config::ProbeSchedule& s) {
     auto p = std::make_unique<HeldProbe>(time, starts, cancels);
     probe = p.get();
     metrics = std::make_unique<lg::probes::ProbeMetrics>(registry, health);
     component = &health.add("held", s.required, p->target());
-    runner = std::make_unique<lg::probes::BasicProbeRunner<lg::ManualClock>>(
-        lg::ManualClock(time), health, *component, s, std::move(p), *metrics, lg::Reports{});
+    runner = std::make_unique<lg::probes::BasicProbeRunner<lg::core::ManualClock>>(
+        lg::core::ManualClock(time), health, *component, s, std::move(p), *metrics, lg::config::Reports{});
   }
 
   // Starts the runner and answers `attempts` attempts at once (ok), firing timers in between.
@@ -71,7 +71,7 @@ struct Schedule {
     }
   }
 
-  lg::ManualTime time;
+  lg::core::ManualTime time;
   std::vector<uint64_t> starts;
   int cancels = 0;
   HeldProbe* probe = nullptr;
@@ -79,7 +79,7 @@ struct Schedule {
   lg::probes::HealthState health;
   std::unique_ptr<lg::probes::ProbeMetrics> metrics;
   lg::probes::Component* component = nullptr;
-  std::unique_ptr<lg::probes::BasicProbeRunner<lg::ManualClock>> runner;
+  std::unique_ptr<lg::probes::BasicProbeRunner<lg::core::ManualClock>> runner;
 };
 
 std::vector<uint64_t> gaps(const std::vector<uint64_t>& starts) {
@@ -92,7 +92,7 @@ std::vector<uint64_t> gaps(const std::vector<uint64_t>& starts) {
 
 TEST_CASE("probe runner: jitter spreads attempts over [interval x (1 - jitter), interval], never later",
           "[unit][probes][schedule]") {
-  lg::ProbeSchedule s;
+  lg::config::ProbeSchedule s;
   s.interval = 50ms;
   s.timeout = 40ms;
   s.jitter = 0.4;  // each gap is 50 ms minus a uniform 0 to 20 ms
@@ -113,7 +113,7 @@ TEST_CASE("probe runner: jitter spreads attempts over [interval x (1 - jitter), 
 }
 
 TEST_CASE("probe runner: without jitter attempts start an interval apart", "[unit][probes][schedule]") {
-  lg::ProbeSchedule s;
+  lg::config::ProbeSchedule s;
   s.interval = 40ms;
   s.timeout = 30ms;
   s.jitter = 0;
@@ -124,7 +124,7 @@ TEST_CASE("probe runner: without jitter attempts start an interval apart", "[uni
 
 TEST_CASE("probe runner: a slow attempt does not stretch the period, a hung one is cut at its timeout",
           "[unit][probes][schedule]") {
-  lg::ProbeSchedule s;
+  lg::config::ProbeSchedule s;
   s.interval = 100ms;
   s.timeout = 60ms;
   s.jitter = 0;
@@ -162,7 +162,7 @@ TEST_CASE("probe runner: a slow attempt does not stretch the period, a hung one 
 }
 
 TEST_CASE("probe runner: a late answer from an attempt that timed out is dropped", "[unit][probes][schedule]") {
-  lg::ProbeSchedule s;
+  lg::config::ProbeSchedule s;
   s.interval = 100ms;
   s.timeout = 50ms;
   s.jitter = 0;
@@ -182,7 +182,7 @@ TEST_CASE("probe runner: a late answer from an attempt that timed out is dropped
 }
 
 TEST_CASE("probe runner: the startup grace keeps failures unknown, then counts them", "[unit][probes][schedule]") {
-  lg::ProbeSchedule s;
+  lg::config::ProbeSchedule s;
   s.interval = 100ms;
   s.timeout = 50ms;
   s.jitter = 0;
@@ -202,7 +202,7 @@ TEST_CASE("probe runner: the startup grace keeps failures unknown, then counts t
 }
 
 TEST_CASE("probe runner: stop() cancels the attempt in flight and fires nothing after", "[unit][probes][schedule]") {
-  lg::ProbeSchedule s;
+  lg::config::ProbeSchedule s;
   s.interval = 100ms;
   s.timeout = 50ms;
   Schedule sc(s);
@@ -218,7 +218,7 @@ TEST_CASE("probe runner: stop() cancels the attempt in flight and fires nothing 
 
 TEST_CASE("probe runner: a component not up is probed every down_interval, and at the interval once up again",
           "[unit][probes][schedule]") {
-  lg::ProbeSchedule s;
+  lg::config::ProbeSchedule s;
   s.interval = 5000ms;
   s.down_interval = 250ms;
   s.timeout = 100ms;
@@ -250,7 +250,7 @@ TEST_CASE("probe runner: a component not up is probed every down_interval, and a
 }
 
 TEST_CASE("probe runner: the down interval never slows probing, and 0 turns it off", "[unit][probes][schedule]") {
-  lg::ProbeSchedule s;
+  lg::config::ProbeSchedule s;
   s.interval = 100ms;
   s.timeout = 50ms;
   s.jitter = 0;
@@ -269,7 +269,7 @@ TEST_CASE("probe runner: the down interval never slows probing, and 0 turns it o
 
 TEST_CASE("probe runner: a passive signal re-probes at once, failures follow 5 ms apart until down",
           "[unit][probes][schedule][passive]") {
-  lg::ProbeSchedule s;
+  lg::config::ProbeSchedule s;
   s.interval = 5000ms;
   s.down_interval = 250ms;
   s.timeout = 100ms;
@@ -303,7 +303,7 @@ TEST_CASE("probe runner: a passive signal re-probes at once, failures follow 5 m
 
 TEST_CASE("probe runner: a re-probe that succeeds ends the chase, and signals then rest for a second",
           "[unit][probes][schedule][passive]") {
-  lg::ProbeSchedule s;
+  lg::config::ProbeSchedule s;
   s.interval = 5000ms;
   s.timeout = 100ms;
   s.jitter = 0;
@@ -340,7 +340,7 @@ TEST_CASE("probe runner: a re-probe that succeeds ends the chase, and signals th
 }
 
 TEST_CASE("probe runner: a chase in the startup grace stops after fall attempts", "[unit][probes][schedule][passive]") {
-  lg::ProbeSchedule s;
+  lg::config::ProbeSchedule s;
   s.interval = 5000ms;
   s.down_interval = 0ms;
   s.timeout = 100ms;
@@ -367,7 +367,7 @@ TEST_CASE("probe runner: a chase in the startup grace stops after fall attempts"
 
 TEST_CASE("probe runner: a flapping network (a lost connection every 100 ms, the server fine) never fails the "
           "gate and costs at most one re-probe a second", "[unit][probes][schedule][passive]") {
-  lg::ProbeSchedule s;
+  lg::config::ProbeSchedule s;
   s.interval = 5000ms;
   s.timeout = 100ms;
   s.jitter = 0;

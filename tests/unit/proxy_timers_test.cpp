@@ -24,20 +24,20 @@
 namespace {
 
 using namespace std::chrono_literals;
-using Forwarder = lg::proxy::BasicForwarder<lg::ManualClock>;
+using Forwarder = lg::proxy::BasicForwarder<lg::core::ManualClock>;
 
 using lgtest::Peer;
 
 // Following `letta` in hold mode, held at most 2 s.
-void hold_2s(lg::ForwardSettings& s) {
+void hold_2s(lg::config::ForwardSettings& s) {
   s.health_component = "letta";
-  s.health_mode = lg::ForwardHealthMode::Hold;
+  s.health_mode = lg::config::ForwardHealthMode::Hold;
   s.hold_timeout = 2000ms;
 }
 
 // One route from 127.0.0.1:0 to an upstream listener of the test's, on a ManualClock.
 struct Fixture {
-  lg::ManualTime time;
+  lg::core::ManualTime time;
   lgtest::TestLoop loop;
   lg::metrics::Registry registry;
   lg::probes::HealthState health;
@@ -48,20 +48,20 @@ struct Fixture {
   Peer upstream;
   uint64_t sent = 0;
 
-  explicit Fixture(const std::function<void(lg::ForwardSettings&)>& tune) {
+  explicit Fixture(const std::function<void(lg::config::ForwardSettings&)>& tune) {
     letta = &health.add("letta", true, "test");  // status unknown: not up
     int upstream_port = 0;
     upstream_listener = lgtest::bind_loopback(&upstream_port, SOCK_NONBLOCK);
     REQUIRE(listen(upstream_listener, 4) == 0);
-    lg::ForwardSettings s;
-    lg::ForwardRoute r;
-    r.listen = lg::HostPort{"127.0.0.1", 0};
-    r.upstream = lg::HostPort{"127.0.0.1", static_cast<uint16_t>(upstream_port)};
+    lg::config::ForwardSettings s;
+    lg::config::ForwardRoute r;
+    r.listen = lg::core::HostPort{"127.0.0.1", 0};
+    r.upstream = lg::core::HostPort{"127.0.0.1", static_cast<uint16_t>(upstream_port)};
     r.name = "test";
     s.routes.push_back(r);
     s.health_component = "";
     tune(s);
-    forwarder = std::make_unique<Forwarder>(loop.get(), lg::ManualClock(time), s, health, registry);
+    forwarder = std::make_unique<Forwarder>(loop.get(), lg::core::ManualClock(time), s, health, registry);
     std::string error;
     const bool started = forwarder->start(&error);
     INFO(error);
@@ -136,7 +136,7 @@ TEST_CASE("proxy timers: a held client released before hold_timeout is forwarded
 
 TEST_CASE("proxy timers: the idle timeout closes a silent connection when idle that long, traffic moves it",
           "[unit][proxy]") {
-  Fixture f([](lg::ForwardSettings& s) { s.idle_timeout = 300ms; });
+  Fixture f([](lg::config::ForwardSettings& s) { s.idle_timeout = 300ms; });
   f.accept_upstream();
   // Traffic at 200 ms: the connection is now idle from there.
   f.time.advance(200ms);
@@ -152,7 +152,7 @@ TEST_CASE("proxy timers: the idle timeout closes a silent connection when idle t
 }
 
 TEST_CASE("proxy timers: without an idle timeout a silent connection stays open", "[unit][proxy]") {
-  Fixture f([](lg::ForwardSettings&) {});
+  Fixture f([](lg::config::ForwardSettings&) {});
   f.accept_upstream();
   f.time.advance(24h);
   CHECK(f.forwarder->active_sessions() == 1);

@@ -13,7 +13,7 @@ SseCheckSpec spec() {
   SseCheckSpec s;
   s.what = "nginx SSE GET http://127.0.0.1:8284/stream";
   s.via = "nginx";
-  s.deadline = lg::Millis{5000};
+  s.deadline = lg::core::Millis{5000};
   return s;
 }
 
@@ -145,35 +145,35 @@ TEST_CASE("config: the nginx timeout must exceed the SSE deadline when the SSE c
   auto none = [](const char*) -> const char* { return nullptr; };
   // Defaults (timeout 2s, interval 5s, deadline 5s) with an SSE URL: the nginx timeout follows
   // the deadline and the interval grows to hold it.
-  auto r = lg::parse_config({"--sse-url", "/v1/agents/agent-1/messages/stream"}, none);
+  auto r = lg::config::parse_config({"--sse-url", "/v1/agents/agent-1/messages/stream"}, none);
   REQUIRE(r.config);
   CHECK(r.config->nginx.schedule.timeout.count() == 6000);
   CHECK(r.config->nginx.schedule.interval.count() == 6000);
   CHECK(r.config->letta.schedule.timeout.count() == 2000);  // only nginx's
-  auto longer = lg::parse_config({"--sse-url", "/s", "--sse-deadline", "3s", "--nginx-interval", "30s"}, none);
+  auto longer = lg::config::parse_config({"--sse-url", "/s", "--sse-deadline", "3s", "--nginx-interval", "30s"}, none);
   REQUIRE(longer.config);
   CHECK(longer.config->nginx.schedule.timeout.count() == 4000);
   CHECK(longer.config->nginx.schedule.interval.count() == 30000);
 
   // A timeout given too short: an error naming --nginx-timeout, with a working example.
-  auto given = lg::parse_config({"--sse-url", "/s", "--nginx-timeout", "2s"}, none);
+  auto given = lg::config::parse_config({"--sse-url", "/s", "--nginx-timeout", "2s"}, none);
   REQUIRE(given.error);
   CHECK(given.error->setting == "--nginx-timeout (LETTAGATE_NGINX_TIMEOUT)");
   CHECK(given.error->message.find("--sse-deadline 5s") != std::string::npos);
   CHECK(given.error->message.find("--nginx-timeout 6s --nginx-interval 6s") != std::string::npos);
 
   // Equal is not enough: the runner's cut would win the race.
-  auto equal = lg::parse_config({"--sse-url", "/s", "--nginx-timeout", "5s", "--nginx-interval", "10s"}, none);
+  auto equal = lg::config::parse_config({"--sse-url", "/s", "--nginx-timeout", "5s", "--nginx-interval", "10s"}, none);
   REQUIRE(equal.error);
   CHECK(equal.error->setting == "--nginx-timeout (LETTAGATE_NGINX_TIMEOUT)");
 
-  auto ok = lg::parse_config({"--sse-url", "/s", "--nginx-timeout", "6s", "--nginx-interval", "10s"}, none);
+  auto ok = lg::config::parse_config({"--sse-url", "/s", "--nginx-timeout", "6s", "--nginx-interval", "10s"}, none);
   REQUIRE(ok.config);
   CHECK(ok.config->nginx.schedule.timeout.count() == 6000);
 
-  auto shorter = lg::parse_config({"--sse-url", "/s", "--sse-deadline", "1s"}, none);
+  auto shorter = lg::config::parse_config({"--sse-url", "/s", "--sse-deadline", "1s"}, none);
   CHECK(shorter.config);
 
   // No SSE check, no constraint.
-  CHECK(lg::parse_config({}, none).config);
+  CHECK(lg::config::parse_config({}, none).config);
 }

@@ -8,7 +8,7 @@
 #include "core/duration.hpp"
 
 TEST_CASE("parse_url reads every part", "[unit][url]") {
-  auto u = lg::parse_url("postgresql://letta:p%40ss@db.local:5433/letta?sslmode=disable");
+  auto u = lg::config::parse_url("postgresql://letta:p%40ss@db.local:5433/letta?sslmode=disable");
   REQUIRE(u);
   CHECK(u->scheme == "postgresql");
   CHECK(u->user == "letta");
@@ -19,13 +19,13 @@ TEST_CASE("parse_url reads every part", "[unit][url]") {
   CHECK(u->query == "sslmode=disable");
   CHECK(u->redacted() == "postgresql://letta:***@db.local:5433/letta?sslmode=disable");
 
-  auto v6 = lg::parse_url("http://[::1]:8283");
+  auto v6 = lg::config::parse_url("http://[::1]:8283");
   REQUIRE(v6);
   CHECK(v6->host == "::1");
   CHECK(v6->host_port() == "[::1]:8283");
   CHECK(v6->target() == "/");
 
-  auto plain = lg::parse_url("HTTP://letta-server");
+  auto plain = lg::config::parse_url("HTTP://letta-server");
   REQUIRE(plain);
   CHECK(plain->scheme == "http");
   CHECK(plain->port == 0);
@@ -33,21 +33,22 @@ TEST_CASE("parse_url reads every part", "[unit][url]") {
 
 TEST_CASE("parse_url rejects what is not a URL, without echoing passwords", "[unit][url]") {
   std::string why;
-  CHECK_FALSE(lg::parse_url("letta-server:8283", &why));
-  CHECK_FALSE(lg::parse_url("http://u:secretpw@host:0", &why));
+  CHECK_FALSE(lg::config::parse_url("letta-server:8283", &why));
+  CHECK_FALSE(lg::config::parse_url("http://u:secretpw@host:0", &why));
   CHECK_THAT(why, !Catch::Contains("secretpw"));
-  CHECK_FALSE(lg::parse_url("http://[::1:80", &why));
-  CHECK_FALSE(lg::parse_url("http://:80", &why));
-  CHECK_FALSE(lg::parse_url("http://host/a b", &why));
+  CHECK_FALSE(lg::config::parse_url("http://[::1:80", &why));
+  CHECK_FALSE(lg::config::parse_url("http://:80", &why));
+  CHECK_FALSE(lg::config::parse_url("http://host/a b", &why));
 }
 
 TEST_CASE("redact_dsn hides passwords in both DSN forms", "[unit][url][redaction]") {
-  CHECK(lg::redact_dsn("postgresql://letta:letta@letta-postgres:5432/letta") ==
+  CHECK(lg::config::redact_dsn("postgresql://letta:letta@letta-postgres:5432/letta") ==
         "postgresql://letta:***@letta-postgres:5432/letta");
-  CHECK(lg::redact_dsn("host=db password=s3cret dbname=letta") == "host=db password=*** dbname=letta");
-  CHECK(lg::redact_dsn("host=db password = 'a b\\' c' dbname=letta") == "host=db password = *** dbname=letta");
-  CHECK(lg::redact_dsn("postgresql://letta@db/letta?password=s3cret&x=1") == "postgresql://letta@db/letta?password=***&x=1");
-  CHECK(lg::redact_dsn("postgresql://db/letta") == "postgresql://db/letta");
+  CHECK(lg::config::redact_dsn("host=db password=s3cret dbname=letta") == "host=db password=*** dbname=letta");
+  CHECK(lg::config::redact_dsn("host=db password = 'a b\\' c' dbname=letta") == "host=db password = *** dbname=letta");
+  CHECK(lg::config::redact_dsn("postgresql://letta@db/letta?password=s3cret&x=1") ==
+        "postgresql://letta@db/letta?password=***&x=1");
+  CHECK(lg::config::redact_dsn("postgresql://db/letta") == "postgresql://db/letta");
 }
 
 // redact_dsn scans by hand; these are the regexes it replaced. Random strings over the
@@ -71,27 +72,28 @@ TEST_CASE("redact_dsn masks exactly what the former regexes masked", "[unit][url
       for (int k = 0; k < n; ++k) s += alphabet[rng() % alphabet.size()];
     }
     INFO(s);
-    if (s.find("://") == std::string::npos) CHECK(lg::redact_dsn(s) == std::regex_replace(s, kv, "$1***"));
+    if (s.find("://") == std::string::npos) CHECK(lg::config::redact_dsn(s) == std::regex_replace(s, kv, "$1***"));
     const std::string url = "postgresql://db/x?" + s;
-    if (!lg::parse_url(url)) continue;  // the URL branch masks userinfo first: compare parsed ones only
-    CHECK(lg::redact_dsn(url) == std::regex_replace(lg::parse_url(url)->redacted(), qpw, "$1password=***"));
+    if (!lg::config::parse_url(url)) continue;  // the URL branch masks userinfo first: compare parsed ones only
+    CHECK(lg::config::redact_dsn(url) ==
+          std::regex_replace(lg::config::parse_url(url)->redacted(), qpw, "$1password=***"));
   }
 }
 
 TEST_CASE("host:port pairs", "[unit][url]") {
-  auto hp = lg::parse_host_port("[::]:8283");
+  auto hp = lg::core::parse_host_port("[::]:8283");
   REQUIRE(hp);
   CHECK(hp->host == "::");
   CHECK(hp->port == 8283);
   std::string why;
-  CHECK_FALSE(lg::parse_host_port("host", &why));
+  CHECK_FALSE(lg::core::parse_host_port("host", &why));
   CHECK(why == "missing port");
-  CHECK_FALSE(lg::parse_host_port("host:0", &why));
-  CHECK_FALSE(lg::parse_host_port("host:65536", &why));
+  CHECK_FALSE(lg::core::parse_host_port("host:0", &why));
+  CHECK_FALSE(lg::core::parse_host_port("host:65536", &why));
 }
 
 TEST_CASE("durations", "[unit][duration]") {
-  using lg::parse_duration;
+  using lg::core::parse_duration;
   CHECK(parse_duration("250ms")->count() == 250);
   CHECK(parse_duration("2s")->count() == 2000);
   CHECK(parse_duration("1m")->count() == 60000);
@@ -106,13 +108,13 @@ TEST_CASE("durations", "[unit][duration]") {
   CHECK_THAT(why, Catch::Contains("unknown unit"));
   CHECK_FALSE(parse_duration("-1s", &why));
   CHECK_FALSE(parse_duration("999999999h", &why));
-  CHECK(lg::format_duration(lg::Millis{1500}) == "1500ms");
-  CHECK(lg::format_duration(lg::Millis{120000}) == "2m");
+  CHECK(lg::core::format_duration(lg::core::Millis{1500}) == "1500ms");
+  CHECK(lg::core::format_duration(lg::core::Millis{120000}) == "2m");
 }
 
 TEST_CASE("redact_message blanks a password wherever a message repeats it", "[unit][url][redaction]") {
-  using lg::redact_message;
-  using lg::RedactOptions;
+  using lg::config::redact_message;
+  using lg::config::RedactOptions;
   // libpq quotes a malformed URI whole.
   const std::string v6 = "postgresql://u:Pw-Secret1@[::1/db";
   std::string m = redact_message("end of string reached when looking for matching \"]\" in IPv6 host address in URI: \"" +

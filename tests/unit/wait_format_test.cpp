@@ -47,12 +47,12 @@ TEST_CASE("wait format: verdicts name what blocks and what is degraded", "[unit]
   letta.reason = "connection refused";
   redis.status = Status::Down;
   lg::app::WaitOutcome o{false, false, 2.01};
-  CHECK(verdict(h, o, lg::Millis{2000}) ==
+  CHECK(verdict(h, o, lg::core::Millis{2000}) ==
         "not ready after 2.01s (timeout 2s): waiting for letta (down: connection refused)");
-  CHECK(verdict(h, o, lg::Millis{2000}, false) == "not ready after 2.01s (timeout 2s): waiting for letta (down)");
+  CHECK(verdict(h, o, lg::core::Millis{2000}, false) == "not ready after 2.01s (timeout 2s): waiting for letta (down)");
   o.interrupted = true;
-  CHECK(verdict(h, o, lg::Millis{2000}, false) == "not ready: interrupted after 2.01s: waiting for letta (down)");
+  CHECK(verdict(h, o, lg::core::Millis{2000}, false) == "not ready: interrupted after 2.01s: waiting for letta (down)");
   letta.status = Status::Up;
   o = lg::app::WaitOutcome{true, false, 0.3};
-  CHECK(verdict(h, o, lg::Millis{2000}) == "ready after 300ms, degraded: redis down (optional)");
+  CHECK(verdict(h, o, lg::core::Millis{2000}) == "ready after 300ms, degraded: redis down (optional)");
 }
