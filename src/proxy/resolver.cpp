@@ -1,30 +1,36 @@
 #include "proxy/resolver.hpp"
 
 #include "core/log.hpp"
+#include "core/manual_clock.hpp"
 #include "core/net_address.hpp"
 
 namespace lg::proxy {
 
-Resolver::Resolver(uv_loop_t* loop, std::string host, uint16_t port, core::Millis ttl, std::string log_name)
-    : loop_(loop), host_(std::move(host)), port_(port), ttl_(ttl), log_name_(std::move(log_name)) {
+template <class Clock>
+BasicResolver<Clock>::BasicResolver(uv_loop_t* loop, Clock clock, std::string host, uint16_t port, core::Millis ttl,
+                                    std::string log_name)
+    : loop_(loop), clock_(clock), host_(std::move(host)), port_(port), ttl_(ttl), log_name_(std::move(log_name)) {
   if (auto addr = core::parse_ip_literal(host_, port_)) {
     literal_ = true;
     cached_ = std::make_shared<const core::AddressList>(core::AddressList{*addr});
   }
 }
 
-Resolver::~Resolver() {
+template <class Clock>
+BasicResolver<Clock>::~BasicResolver() {
   if (inflight_) inflight_->cancel();  // the query frees itself; its answer never comes
 }
 
-core::Addresses Resolver::lookup(ResolveWaiter* waiter) {
-  if (cached_ && (literal_ || uv_now(loop_) < expires_)) return cached_;
+template <class Clock>
+core::Addresses BasicResolver<Clock>::lookup(ResolveWaiter* waiter) {
+  if (cached_ && (literal_ || clock_.now_ms() < expires_)) return cached_;
   waiters_.push_back(waiter);
   if (!inflight_) start_lookup();
   return nullptr;
 }
 
-void Resolver::cancel(ResolveWaiter* waiter) {
+template <class Clock>
+void BasicResolver<Clock>::cancel(ResolveWaiter* waiter) {
   for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
     if (*it == waiter) {
       waiters_.erase(it);
@@ -33,11 +39,13 @@ void Resolver::cancel(ResolveWaiter* waiter) {
   }
 }
 
-void Resolver::invalidate(const core::Addresses& failed) {
+template <class Clock>
+void BasicResolver<Clock>::invalidate(const core::Addresses& failed) {
   if (!literal_ && failed && failed == cached_) expires_ = 0;
 }
 
-void Resolver::start_lookup() {
+template <class Clock>
+void BasicResolver<Clock>::start_lookup() {
   ++lookups_;
   inflight_ = core::DnsQuery::start(loop_, host_, port_, [this](int status, const core::Addresses& answer) {
     inflight_ = nullptr;
@@ -45,11 +53,12 @@ void Resolver::start_lookup() {
   });
 }
 
-void Resolver::on_answer(int status, const core::Addresses& answer) {
+template <class Clock>
+void BasicResolver<Clock>::on_answer(int status, const core::Addresses& answer) {
   if (status == 0) {
     const std::string before = cached_ ? last_answer() : std::string();
     cached_ = answer;
-    expires_ = uv_now(loop_) + static_cast<uint64_t>(ttl_.count());
+    expires_ = clock_.now_ms() + static_cast<uint64_t>(ttl_.count());
     const std::string now = last_answer();
     if (now != before) core::log::get("proxy").info("{}: {} resolves to {}", log_name_, host_, now);
     last_error_.clear();
@@ -66,7 +75,8 @@ void Resolver::on_answer(int status, const core::Addresses& answer) {
   for (ResolveWaiter* w : waiting) w->on_resolved(status, answer);
 }
 
-std::string Resolver::last_answer() const {
+template <class Clock>
+std::string BasicResolver<Clock>::last_answer() const {
   if (!cached_) return {};
   std::string out;
   for (const auto& a : *cached_) {
@@ -75,5 +85,8 @@ std::string Resolver::last_answer() const {
   }
   return out;
 }
+
+template class BasicResolver<core::LoopClock>;
+template class BasicResolver<core::ManualClock>;
 
 }  // namespace lg::proxy

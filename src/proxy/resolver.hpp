@@ -9,6 +9,8 @@
 // Contract: lookup() returns the cached addresses, or nullptr after registering the waiter,
 // which is called back later (never from inside lookup()) exactly once unless cancel()ed.
 // Addresses are in getaddrinfo's order; a session tries them in turn.
+// On a Clock (core/loop_clock.hpp) for the TTL, so tests move time by hand; the lookups
+// themselves always run on the loop's thread pool.
 #include <uv.h>
 
 #include <memory>
@@ -17,6 +19,7 @@
 
 #include "core/dns_query.hpp"
 #include "core/duration.hpp"
+#include "core/loop_clock.hpp"
 #include "core/net_address.hpp"
 
 namespace lg::proxy {
@@ -30,12 +33,14 @@ class ResolveWaiter {
   ~ResolveWaiter() = default;
 };
 
-class Resolver {
+template <class Clock>
+class BasicResolver {
  public:
-  Resolver(uv_loop_t* loop, std::string host, uint16_t port, core::Millis ttl, std::string log_name);
-  ~Resolver();
-  Resolver(const Resolver&) = delete;
-  Resolver& operator=(const Resolver&) = delete;
+  BasicResolver(uv_loop_t* loop, Clock clock, std::string host, uint16_t port, core::Millis ttl,
+                std::string log_name);
+  ~BasicResolver();
+  BasicResolver(const BasicResolver&) = delete;
+  BasicResolver& operator=(const BasicResolver&) = delete;
 
   core::Addresses lookup(ResolveWaiter* waiter);
   void cancel(ResolveWaiter* waiter);
@@ -51,17 +56,20 @@ class Resolver {
   void on_answer(int status, const core::Addresses& answer);
 
   uv_loop_t* loop_;
+  Clock clock_;
   std::string host_;
   uint16_t port_;
   core::Millis ttl_;
   std::string log_name_;
   bool literal_ = false;
   core::Addresses cached_;
-  uint64_t expires_ = 0;  // uv_now() ms
+  uint64_t expires_ = 0;  // Clock::now_ms()
   core::DnsQuery* inflight_ = nullptr;  // until it answers; cancelled with the Resolver
   std::vector<ResolveWaiter*> waiters_;
   size_t lookups_ = 0;
   std::string last_error_;
 };
+
+using Resolver = BasicResolver<core::LoopClock>;
 
 }  // namespace lg::proxy

@@ -30,7 +30,7 @@ BasicRoute<Clock>::BasicRoute(uv_loop_t* loop, Clock clock, const config::Forwar
       metrics_(metrics),
       pool_(std::move(pool)),
       follow_(follow),
-      resolver_(loop, route.upstream.host, route.upstream.port, settings.dns_ttl, route.name),
+      resolver_(loop, clock, route.upstream.host, route.upstream.port, settings.dns_ttl, route.name),
       log_(core::log::get("proxy")) {}
 
 template <class Clock>

@@ -68,7 +68,7 @@ class BasicRoute {
   // For sessions.
   const std::string& name() const { return route_.name; }
   const config::ForwardSettings& settings() const { return settings_; }
-  Resolver& resolver() { return resolver_; }
+  BasicResolver<Clock>& resolver() { return resolver_; }
   RouteMetrics& metrics() { return metrics_; }
   const core::log::Logger& log() const { return log_; }
   void on_session_closed(ProxySession* s);
@@ -93,7 +93,7 @@ class BasicRoute {
   RouteMetrics metrics_;
   std::shared_ptr<BufferPool> pool_;
   const probes::Component* follow_;  // nullptr: forward regardless
-  Resolver resolver_;
+  BasicResolver<Clock> resolver_;
   core::log::Logger log_;
   core::Acceptor* listener_ = nullptr;  // frees itself after close()
   int port_ = 0;

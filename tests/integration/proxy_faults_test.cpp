@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "core/manual_clock.hpp"
 #include "core/net_address.hpp"
 #include "integration/proxy_harness.hpp"
 #include "proxy/resolver.hpp"
@@ -222,7 +223,7 @@ TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again,
       got = a;
     }
   };
-  auto resolve = [&](lg::proxy::Resolver& r, Waiter& w) -> lg::core::Addresses {
+  auto resolve = [&](auto& r, Waiter& w) -> lg::core::Addresses {
     if (auto cached = r.lookup(&w)) return cached;
     REQUIRE(w.calls == 0);  // never called back from inside lookup()
     loop.run_until([&] { return w.calls > 0; }, std::chrono::milliseconds(5000));
@@ -231,7 +232,10 @@ TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again,
     return w.got;
   };
   {
-    lg::proxy::Resolver r(loop.get(), "localhost", 5432, std::chrono::milliseconds(300), "test");
+    // The TTL on a hand-moved clock; the lookups are real (getaddrinfo on the loop's pool).
+    lg::core::ManualTime time;
+    lg::proxy::BasicResolver<lg::core::ManualClock> r(loop.get(), lg::core::ManualClock(time), "localhost", 5432,
+                                                       std::chrono::milliseconds(300), "test");
     Waiter w1, w2, w3;
     // Three lookups while the first is in flight: one getaddrinfo.
     CHECK(r.lookup(&w1) == nullptr);
@@ -248,8 +252,11 @@ TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again,
     Waiter w4;
     CHECK(r.lookup(&w4) == w1.got);  // within the TTL: the cached answer, no lookup
     CHECK(r.lookups() == 1);
-    uv_sleep(350);
-    uv_update_time(loop.get());
+    time.advance(std::chrono::milliseconds(299));
+    Waiter w4b;
+    CHECK(r.lookup(&w4b) == w1.got);  // its last millisecond
+    CHECK(r.lookups() == 1);
+    time.advance(std::chrono::milliseconds(1));
     Waiter w5;
     resolve(r, w5);  // the TTL ran out: resolved again
     CHECK(r.lookups() == 2);
@@ -259,12 +266,12 @@ TEST_CASE("proxy resolver: answers are reused for the TTL, then looked up again,
     CHECK(r.lookups() == 3);
   }
   {
-    lg::proxy::Resolver zero(loop.get(), "localhost", 1, std::chrono::milliseconds(0), "test");
+    lg::proxy::Resolver zero(loop.get(), loop.get(), "localhost", 1, std::chrono::milliseconds(0), "test");
     Waiter a, b;
     resolve(zero, a);
     resolve(zero, b);
     CHECK(zero.lookups() == 2);  // ttl 0: every connection resolves
-    lg::proxy::Resolver literal(loop.get(), "127.0.0.1", 1, std::chrono::milliseconds(0), "test");
+    lg::proxy::Resolver literal(loop.get(), loop.get(), "127.0.0.1", 1, std::chrono::milliseconds(0), "test");
     Waiter c;
     CHECK(literal.lookup(&c) != nullptr);  // an IP literal is never resolved
     CHECK(literal.lookups() == 0);
