@@ -22,12 +22,15 @@ using Clock = std::chrono::steady_clock;
 
 std::string bin() { return lgtest::binary(); }
 
-// Every component against the real stack; short intervals keep the tests fast.
+// Every component against the real stack. The probe timeout is a second, not less: a new
+// PostgreSQL backend (a fork and SCRAM on both sides) under ASan on a loaded 2-core machine took
+// over 300 ms, and the wait tests then saw postgres "down" for 20 s. Components that are down are
+// probed again every 250 ms (--probe-down-interval), so the interval does not slow the tests.
 std::string stack_args() {
   return " --letta-url " + lgtest::env("LG_LETTA_URL") + " --postgres-dsn '" + lgtest::env("LG_PG_DSN") + "'" +
          " --redis-url redis://127.0.0.1:" + lgtest::env("LG_REDIS_AUTH_PORT") + " --redis-password '" +
          lgtest::env("LG_REDIS_PASSWORD") + "'" + " --nginx-url " + lgtest::env("LG_NGINX_URL") +
-         " --probe-interval 300ms --probe-timeout 300ms ";
+         " --probe-interval 1s --probe-timeout 1s ";
 }
 
 std::string closed_port() { return std::to_string(lgtest::free_port()); }
