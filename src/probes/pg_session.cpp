@@ -58,7 +58,9 @@ void PgIdleSession::on_poll(uv_poll_t* handle, int, int) {
 // by libpq; a FATAL goes to on_notice); a read that fails is the session's end.
 void PgIdleSession::read() {
   if (!ended_) return;
-  if (PQconsumeInput(conn_) == 1 && PQstatus(conn_) == CONNECTION_OK) return;
+  const bool read_ok = PQconsumeInput(conn_) == 1;
+  PQisBusy(conn_);  // parses what was read (PQconsumeInput only buffers it): a FATAL reaches on_notice
+  if (read_ok && PQstatus(conn_) == CONNECTION_OK) return;
   std::string reason = fatal_code_;
   if (reason.empty()) reason = parse_libpq_error(str(PQerrorMessage(conn_))).code;
   finish(reason);
@@ -114,6 +116,10 @@ void PgSessionKeeper::drop() {
 void PgSessionKeeper::ended(const char* reason) {
   idle_ = nullptr;
   if (std::strcmp(reason, "idle_timeout") == 0) return;
+  lost(reason);
+}
+
+void PgSessionKeeper::lost(const char* reason) {
   if (auto lost = lost_) lost(reason);
 }
 

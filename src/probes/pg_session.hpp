@@ -78,6 +78,9 @@ class PgSessionKeeper {
   void drop();
   // The runner's watch: told why a kept session ended while idle.
   void on_lost(Watch::Lost lost) { lost_ = std::move(lost); }
+  // A kept session found ended: told to the watch (also by the probe, when the session died
+  // under its query before the idle read saw it).
+  void lost(const char* reason);
 
  private:
   void ended(const char* reason);
@@ -93,7 +96,11 @@ class PgSessionKeeper {
 class PgSessionWatch final : public Watch {
  public:
   explicit PgSessionWatch(std::shared_ptr<PgSessionKeeper> keeper) : keeper_(std::move(keeper)) {}
-  ~PgSessionWatch() override { keeper_->on_lost(nullptr); }
+  // The runner stopped: the kept session goes with it (its poll handle would keep the loop alive).
+  ~PgSessionWatch() override {
+    keeper_->on_lost(nullptr);
+    keeper_->drop();
+  }
   void ensure(Lost lost) override { keeper_->on_lost(std::move(lost)); }
 
  private:

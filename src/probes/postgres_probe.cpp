@@ -8,9 +8,12 @@
 // After a success the session is kept (pg_session.hpp) and the next attempts run their query
 // on it, until a fresh connection is due (kFreshEveryProbes, kFreshAfter) or an attempt failed:
 // then the attempt connects anew, so "a new connection works" stays what the gate checks. A
-// kept session that fails before the answer is in (it died unnoticed) is not the server's
-// verdict: the same attempt connects anew and that connection's answer counts.
+// kept session that turns out to have ended (lost, or terminated under the query: it died
+// before the idle read saw it) is not the server's verdict: it is a passive signal, and the same
+// attempt connects anew and that connection's answer counts.
 #include <algorithm>
+#include <optional>
+#include <string>
 
 #include "probes/factories.hpp"
 #include "probes/pg_checks.hpp"
@@ -19,6 +22,17 @@
 
 namespace lg::probes {
 namespace {
+
+// Why a kept session's round trip shows the session itself ended (the connection lost, or the
+// backend's last words: 57P01/57P02 terminated, 57P03, class 08 connection errors), not an
+// answer of the server's to the query; nothing when it answered.
+std::optional<std::string> session_ended(const pg::PgReply& reply) {
+  if (reply.failure) return reply.failure->code.empty() ? "error" : reply.failure->code;
+  for (const auto& st : reply.statements)
+    if (!st.ok && (st.error.sqlstate.starts_with("57P") || st.error.sqlstate.starts_with("08")))
+      return st.error.code.empty() ? "error" : st.error.code;
+  return std::nullopt;
+}
 
 class PostgresProbe : public Probe {
  public:
@@ -55,9 +69,12 @@ class PostgresProbe : public Probe {
     auto answered = [this, reused = kept != nullptr](pg::PgReply reply) {
       pg::PgAttempt* attempt = attempt_;  // valid until this returns
       attempt_ = nullptr;
-      if (reused && reply.failure) {
-        run(nullptr);
-        return;
+      if (reused) {
+        if (auto why = session_ended(reply)) {
+          keeper_->lost(why->c_str());  // a passive signal: the runner follows this attempt up quickly
+          run(nullptr);
+          return;
+        }
       }
       Outcome o = pg::evaluate(reply, spec_);
       if (o.ok)
