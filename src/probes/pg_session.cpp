@@ -60,10 +60,10 @@ void PgIdleSession::read() {
   if (!ended_) return;
   const bool read_ok = PQconsumeInput(conn_) == 1;
   PQisBusy(conn_);  // parses what was read (PQconsumeInput only buffers it): a FATAL reaches on_notice
+  // A FATAL is the end: the backend closes the socket only once it has exited, tens of ms later.
+  if (!fatal_code_.empty()) return finish(fatal_code_);
   if (read_ok && PQstatus(conn_) == CONNECTION_OK) return;
-  std::string reason = fatal_code_;
-  if (reason.empty()) reason = parse_libpq_error(str(PQerrorMessage(conn_))).code;
-  finish(reason);
+  finish(parse_libpq_error(str(PQerrorMessage(conn_))).code);
 }
 
 // libpq passes a message that answers no query (the backend's last words) as a notice.

@@ -60,7 +60,7 @@ std::vector<std::string> backends(const std::string& app) {
 
 TEST_CASE("postgres session: one backend serves kFreshEveryProbes probes, then a fresh one", "[stack][postgres]") {
   const std::string app = app_name("reuse");
-  auto h = harness(app, "100ms", "100ms");
+  auto h = harness(app, "500ms", "500ms");  // a fresh scram login under load can take 100+ ms
   std::vector<std::string> pids;
   for (int i = 0; i <= lg::probes::pg::kFreshEveryProbes; ++i) {
     const auto& c = h->first_result();
