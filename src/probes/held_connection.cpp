@@ -1,6 +1,10 @@
 #include "probes/held_connection.hpp"
 
+#include "probes/probe.hpp"
+
 namespace lg::probes {
+
+std::unique_ptr<Watch> Probe::watch() { return nullptr; }
 
 HeldConnection* HeldConnection::open(uv_loop_t* loop, const std::string& host, uint16_t port, Ended ended) {
   auto* c = new HeldConnection(loop, std::move(ended));

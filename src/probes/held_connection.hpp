@@ -7,8 +7,9 @@
 //
 // Only for servers that keep an idle connection open indefinitely: Redis (its `timeout` is 0
 // unless configured). Not for PostgreSQL (a connection without a startup packet is dropped after
-// authentication_timeout) nor HTTP servers (keep-alive timeouts: uvicorn 5 s, nginx 75 s), whose
-// idle closes would be false signals.
+// authentication_timeout: the probe keeps its own session instead, pg_session.hpp) nor HTTP
+// servers (keep-alive timeouts: uvicorn 5 s, nginx 75 s), whose idle closes would be false
+// signals.
 //
 // HeldConnection: a HandleGroup object (core/handle_group.hpp), like a probe attempt. `ended`
 // runs exactly once, later, unless close() comes first: with nullptr when the connect failed

@@ -91,6 +91,9 @@ LG_LIBPQ_FORWARD(char*, PQerrorMessage, (const PGconn* conn), (conn))
 LG_LIBPQ_FORWARD(PGVerbosity, PQsetErrorVerbosity, (PGconn * conn, PGVerbosity verbosity), (conn, verbosity))
 LG_LIBPQ_FORWARD(PQnoticeProcessor, PQsetNoticeProcessor, (PGconn * conn, PQnoticeProcessor proc, void* arg),
                  (conn, proc, arg))
+LG_LIBPQ_FORWARD(PQnoticeReceiver, PQsetNoticeReceiver, (PGconn * conn, PQnoticeReceiver proc, void* arg),
+                 (conn, proc, arg))
+LG_LIBPQ_FORWARD(PGTransactionStatusType, PQtransactionStatus, (const PGconn* conn), (conn))
 LG_LIBPQ_FORWARD(int, PQsetnonblocking, (PGconn * conn, int arg), (conn, arg))
 LG_LIBPQ_FORWARD(int, PQsendQuery, (PGconn * conn, const char* query), (conn, query))
 LG_LIBPQ_FORWARD(int, PQflush, (PGconn * conn), (conn))

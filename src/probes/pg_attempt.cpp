@@ -47,6 +47,21 @@ PgAttempt* PgAttempt::start(uv_loop_t* loop, std::string dsn, std::string query,
   return a;
 }
 
+PgAttempt* PgAttempt::resume(uv_loop_t* loop, std::string dsn, PGconn* conn, std::string query, Callback cb) {
+  PgAttempt* a = start(loop, std::move(dsn), std::move(query), std::move(cb));
+  a->conn_ = conn;  // begin() sees it and sends the query on it
+  return a;
+}
+
+PGconn* PgAttempt::take_connection() {
+  const bool clean = reply_.connected && !reply_.failure && conn_ && PQstatus(conn_) == CONNECTION_OK &&
+                     PQtransactionStatus(conn_) == PQTRANS_IDLE;
+  if (!clean || poll_.open()) return nullptr;  // finish() closed the poll: the socket is free to watch
+  PGconn* c = conn_;
+  conn_ = nullptr;
+  return c;
+}
+
 PgAttempt::PgAttempt(uv_loop_t* loop, std::string dsn, std::string query, Callback cb)
     : loop_(loop), dsn_(std::move(dsn)), query_(std::move(query)), cb_(std::move(cb)) {}
 
@@ -66,6 +81,10 @@ void PgAttempt::begin() {
   for (auto* o = opts; o->keyword; ++o)
     if (o->val && *o->val) params_[o->keyword] = o->val;
   PQconninfoFree(opts);
+  if (conn_) {  // resume(): a kept session, connected and authenticated
+    on_connected();
+    return;
+  }
   if (plan_hosts()) {
     resolve_next();
   } else {

@@ -14,6 +14,9 @@
 //   query    PQsetnonblocking, PQsendQuery, PQflush until it returns 0 (waiting for writable),
 //            then PQconsumeInput / PQisBusy / PQgetResult until it returns NULL.
 //
+//   resume   the same round trip on a session a previous attempt kept (take_connection): no
+//            connect, the query at once (postgres_probe.cpp decides when that is honest).
+//
 // Contract (as a Probe's): `cb` runs exactly once, never from inside start() (the first step
 // runs on a later turn, a Defer); after cancel() it never runs.
 // Lifetime: a HandleGroup object (core/handle_group.hpp): it frees itself once it finished (or
@@ -41,7 +44,13 @@ class PgAttempt {
   using Callback = std::function<void(PgReply)>;
   // `dsn` is passed to libpq as is (URL or key=value); `query` may hold several statements.
   static PgAttempt* start(uv_loop_t* loop, std::string dsn, std::string query, Callback cb);
+  // Runs `query` on `conn`, an idle session a previous attempt handed out (the attempt owns it
+  // from now on); `dsn` is the one it was opened with (for names and redaction).
+  static PgAttempt* resume(uv_loop_t* loop, std::string dsn, PGconn* conn, std::string query, Callback cb);
   void cancel();
+  // Only from inside `cb`: the session, when the round trip succeeded and the session is idle
+  // (no transaction open), handed to the caller instead of being closed; else nullptr.
+  PGconn* take_connection();
 
   PgAttempt(const PgAttempt&) = delete;
   PgAttempt& operator=(const PgAttempt&) = delete;

@@ -151,6 +151,7 @@ std::string reason_code_for(std::string_view sqlstate, std::string_view message)
       {"57P03", "starting"},             // cannot_connect_now: starting up, shutting down, recovery
       {"57P01", "shutting_down"},        // admin_shutdown: the server ended our session
       {"57P02", "shutting_down"},        // crash_shutdown
+      {"57P05", "idle_timeout"},         // idle_session_timeout ended a kept session
       {"42501", "permission_denied"},
       {"57014", "timeout"},              // query_canceled: our statement_timeout
       {"55P03", "locked"},               // lock_not_available: our lock_timeout

@@ -11,11 +11,14 @@
 // return before they are closed, and the Probe may be destroyed right after cancel().
 // Protocol code knows nothing of rise/fall or scheduling.
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "probes/outcome.hpp"
 
 namespace lg::probes {
+
+class Watch;  // held_connection.hpp
 
 class Probe {
  public:
@@ -25,6 +28,11 @@ class Probe {
   virtual void cancel() = 0;
   // What it checks, for /status, secrets redacted: "GET http://letta-server:8283/v1/health/".
   virtual std::string target() const = 0;
+  // A probe that keeps its connection open between attempts (PostgreSQL's session) hands its
+  // runner a Watch over it, taken once at the runner's construction: the kept connection's end
+  // is a passive signal like a held connection's. Others: none (defined in held_connection.cpp,
+  // where Watch is complete).
+  virtual std::unique_ptr<Watch> watch();
 };
 
 }  // namespace lg::probes

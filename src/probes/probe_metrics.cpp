@@ -33,8 +33,8 @@ ProbeMetrics::ProbeMetrics(Registry& r, HealthState& health)
                           {"component", "by"})),
       passive_(r.counter("lettagate_passive_failures_total",
                          "Failures of a component seen besides its probe (source forwarder: an upstream connect "
-                         "that failed, or a reset before any reply; source held: the idle connection held "
-                         "between probes ended), by reason; each asks for a re-probe at once.",
+                         "that failed, or a reset before any reply; source held: the idle connection or "
+                         "PostgreSQL session held between probes ended), by reason; each asks for a re-probe at once.",
                          {"component", "source", "reason"})) {
   auto& ready = r.gauge("lettagate_ready", "1 when /readyz answers 200.");
   auto& degraded = r.gauge("lettagate_degraded", "1 when ready but an optional component is down or one is degraded.");

@@ -31,6 +31,7 @@ BasicProbeRunner<Clock>::BasicProbeRunner(Clock clock, HealthState& health, Comp
   timeout_timer_ = clock_.timer([this] { on_timeout(); });
   metrics_.state(component_, false);
   component_.on_passive = [this](const char* source, const char* reason) { passive(source, reason); };
+  watch_ = probe_->watch();
 }
 
 template <class Clock>

@@ -37,7 +37,8 @@ class BasicProbeRunner {
   // answered a fresh probe: the failure was not the server's). Not a mark-down on its own.
   void passive(const char* source, const char* reason);
   // A connection to hold between probes (held_connection.hpp): (re)opened after every success;
-  // its end is a passive signal (source "held"). Closed by stop().
+  // its end is a passive signal (source "held"). Closed by stop(). A probe's own Watch
+  // (Probe::watch(), PostgreSQL's kept session) is taken at construction.
   void hold_connection(std::unique_ptr<Watch> watch) { watch_ = std::move(watch); }
   void stop();   // cancels the attempt in flight and closes the timers
   const Component& component() const { return component_; }
