@@ -203,4 +203,16 @@ std::string describe_config(const Config& c) {
   return out;
 }
 
+const char* health_mode_name(ForwardHealthMode mode) {
+  switch (mode) {
+    case ForwardHealthMode::Hold:
+      return "hold";
+    case ForwardHealthMode::Reject:
+      return "reject";
+    case ForwardHealthMode::Ignore:
+      return "ignore";
+  }
+  return "hold";
+}
+
 }  // namespace lg::config

@@ -25,6 +25,8 @@ struct TcpCheck {
 };
 
 enum class ForwardHealthMode { Hold, Reject, Ignore };
+// "hold", "reject", "ignore": as --forward-health spells it.
+const char* health_mode_name(ForwardHealthMode mode);
 
 struct ForwardRoute {
   core::HostPort listen;

@@ -10,20 +10,6 @@
 
 namespace lg::proxy {
 
-namespace {
-const char* mode_name(config::ForwardHealthMode m) {
-  switch (m) {
-    case config::ForwardHealthMode::Hold:
-      return "hold";
-    case config::ForwardHealthMode::Reject:
-      return "reject";
-    case config::ForwardHealthMode::Ignore:
-      return "ignore";
-  }
-  return "hold";
-}
-}  // namespace
-
 template <class Clock>
 BasicForwarder<Clock>::BasicForwarder(uv_loop_t* loop, Clock clock, const config::ForwardSettings& settings,
                                       probes::HealthState& health, metrics::Registry& registry)
@@ -128,7 +114,7 @@ void BasicForwarder<Clock>::describe(nlohmann::json& status) const {
   bool any_followed = false;
   for (const auto& r : routes_) any_followed = any_followed || r->follows() != nullptr;
   f["health_followed"] = any_followed;
-  f["mode"] = any_followed ? mode_name(settings_.health_mode) : "ignore";
+  f["mode"] = any_followed ? config::health_mode_name(settings_.health_mode) : "ignore";
   f["hold_timeout_ms"] = settings_.hold_timeout.count();
   f["connect_timeout_ms"] = settings_.connect_timeout.count();
   f["idle_timeout_ms"] = settings_.idle_timeout.count();

@@ -48,7 +48,7 @@ bool BasicRoute<Clock>::start(std::string* error) {
   if (!listener_) return false;
   port_ = listener_->port();
   log_.info("{}: forwarding {} (port {}) to {}, health: {}", route_.name, route_.listen.str(), port_,
-             route_.upstream.str(), follow_ ? std::string(mode_name()) + " on " + follow_->name : "not followed");
+             route_.upstream.str(), follow_ ? std::string(config::health_mode_name(settings_.health_mode)) + " on " + follow_->name : "not followed");
   return true;
 }
 
@@ -168,19 +168,6 @@ void BasicRoute<Clock>::on_connect_ok() {
 }
 
 template <class Clock>
-const char* BasicRoute<Clock>::mode_name() const {
-  switch (settings_.health_mode) {
-    case config::ForwardHealthMode::Hold:
-      return "hold";
-    case config::ForwardHealthMode::Reject:
-      return "reject";
-    case config::ForwardHealthMode::Ignore:
-      return "ignore";
-  }
-  return "hold";
-}
-
-template <class Clock>
 void BasicRoute<Clock>::describe(nlohmann::json& out) const {
   nlohmann::json r;
   r["route"] = route_.name;
@@ -193,7 +180,7 @@ void BasicRoute<Clock>::describe(nlohmann::json& out) const {
   r["accept_paused"] = listener_ != nullptr && listener_->paused();
   r["active"] = sessions_.size();
   r["held"] = held_.size();
-  r["mode"] = follow_ ? mode_name() : "ignore";
+  r["mode"] = follow_ ? config::health_mode_name(settings_.health_mode) : "ignore";
   r["follows"] = follow_ ? follow_->name : "";
   if (follow_) r["follows_status"] = probes::to_string(follow_->status);
   r["upstream_ready"] = upstream_ready();

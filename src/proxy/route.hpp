@@ -84,7 +84,6 @@ class BasicRoute {
  private:
   void on_accept(int fd);
   bool upstream_ready() const;
-  const char* mode_name() const;
 
   uv_loop_t* loop_;
   Clock clock_;
