@@ -72,6 +72,7 @@ void BasicHttpServer<Clock>::accept_one(int fd) {
   }
   const bool room = static_cast<int>(connection_count()) < options_.max_connections || make_room();
   fresh_.push_back(conn);
+  if (turns_) turns_->start();  // it ages over the next two turns
   if (active_) active_->inc();
   conn->start();
   if (!room) {
@@ -87,6 +88,8 @@ void BasicHttpServer<Clock>::on_turn() {
   waiting_.splice_back(first_poll_);
   first_poll_.splice_back(fresh_);
   answers_this_turn_ = 0;
+  // Nothing left to age or renew: no cost per turn until the next accept or answer.
+  if (first_poll_.size() == 0 && turns_) turns_->stop();
 }
 
 // Every open connection is waiting on its client: handlers answer on the spot, so none is
@@ -137,7 +140,10 @@ void BasicHttpServer<Clock>::cancel_resume(Connection* c) {
 }
 
 template <class Clock>
-bool BasicHttpServer<Clock>::spend_answer() { return ++answers_this_turn_ > kAnswersPerTurn; }
+bool BasicHttpServer<Clock>::spend_answer() {
+  if (answers_this_turn_++ == 0 && turns_) turns_->start();  // the share is renewed next turn
+  return answers_this_turn_ > kAnswersPerTurn;
+}
 
 // Connections queued before this turn parse on, in turn, while the turn's answers last (at
 // least one connection per turn, so every one gets there); those that pause again queue at the

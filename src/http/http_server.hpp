@@ -72,7 +72,8 @@ class BasicHttpServer {
  private:
   friend class BasicHttpConnection<Clock>;
   void accept_one(int fd);
-  // Once per loop turn, before polling: connections age from fresh_ to first_poll_ to
+  // Once per loop turn, before polling, while a connection is still to age or the turn has
+  // answered (turns_ is stopped otherwise): connections age from fresh_ to first_poll_ to
   // waiting_, and the turn's answers start again from none.
   void on_turn();
   // Counts an answer against the turn's; true when the turn has had its share: the connection

@@ -1,7 +1,7 @@
 // The lifetime kit in src/core on a real loop (sockets on 127.0.0.1 only, opened by the test):
-// Defer runs later and never inside its caller, DnsQuery never answers from inside start() and
-// never after cancel(), a HandleGroup frees its owner when the last handle has closed, and the
-// Connector tries addresses in turn. Every test ends with uv_loop_close() == 0: nothing left open
+// Defer runs later and never inside its caller, EveryTurn runs once per turn only while started,
+// DnsQuery never answers from inside start() and never after cancel(), a HandleGroup frees its
+// owner when the last handle has closed, and the Connector tries addresses in turn. Every test ends with uv_loop_close() == 0: nothing left open
 // (and, in the sanitized build, nothing leaked).
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -15,6 +15,7 @@
 #include "core/connector.hpp"
 #include "core/defer.hpp"
 #include "core/dns_query.hpp"
+#include "core/every_turn.hpp"
 #include "core/handle.hpp"
 #include "core/handle_group.hpp"
 
@@ -131,6 +132,30 @@ TEST_CASE("defer: once() runs its callback later and closes itself", "[unit][kit
   CHECK(runs == 0);
   uv_run(&l.loop, UV_RUN_DEFAULT);  // returns: the Defer closed itself
   CHECK(runs == 1);
+}
+
+TEST_CASE("every turn: silent until start(), once per turn while started, stop() from its callback holds", "[unit][kit]") {
+  Loop l;
+  uv_async_t alive;  // EveryTurn never keeps a loop turning by itself (a server's listener does)
+  uv_async_init(&l.loop, &alive, nullptr);
+  int runs = 0;
+  lg::core::EveryTurn* t = nullptr;
+  t = lg::core::EveryTurn::create(&l.loop, [&] {
+    if (++runs == 3) t->stop();
+  });
+  uv_run(&l.loop, UV_RUN_NOWAIT);
+  CHECK(runs == 0);  // created stopped: an idle owner costs the loop nothing
+  t->start();
+  t->start();  // started already: still once per turn
+  for (int turn = 1; turn <= 5; ++turn) uv_run(&l.loop, UV_RUN_NOWAIT);
+  CHECK(runs == 3);  // stopped itself on the third
+  t->start();
+  uv_run(&l.loop, UV_RUN_NOWAIT);
+  CHECK(runs == 4);
+  t->close();  // while started: it never runs again
+  uv_run(&l.loop, UV_RUN_NOWAIT);
+  CHECK(runs == 4);
+  uv_close(reinterpret_cast<uv_handle_t*>(&alive), nullptr);
 }
 
 TEST_CASE("dns query: answers later, an IP literal without the resolver, a refused lookup too", "[unit][kit]") {
