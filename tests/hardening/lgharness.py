@@ -368,7 +368,7 @@ class Conn:
     """One client socket of a Pool."""
 
     __slots__ = ("sock", "port", "tag", "opened", "out", "sent", "received", "data", "keep", "eof", "reset",
-                 "closed_at", "wrote_eof")
+                 "closed_at", "wrote_eof", "send_failed")
 
     def __init__(self, sock, port, tag, keep):
         self.sock, self.port, self.tag, self.keep = sock, port, tag, keep
@@ -379,6 +379,7 @@ class Conn:
         self.eof = self.reset = False
         self.closed_at = None   # when the server closed (EOF or reset)
         self.wrote_eof = False
+        self.send_failed = False  # a send saw the server's reset: what it answered may still be unread
 
     @property
     def open(self):
@@ -435,9 +436,12 @@ class Pool:
             except BlockingIOError:
                 break
             except OSError:
+                # The server closed (it does, after answering, when an upload goes on too long
+                # or pauses too long). Its answer may wait in our receive buffer, and a real
+                # client reads it: stop sending, read on; the read ends it as a reset.
                 c.out = b""
-                self._closed(c, reset=True)
-                return
+                c.send_failed = True
+                break
             c.sent += n
             c.out = c.out[n:]
         events = selectors.EVENT_READ | (selectors.EVENT_WRITE if c.out else 0)
@@ -483,7 +487,7 @@ class Pool:
                         self._closed(c, reset=True)
                         continue
                     if not d:
-                        self._closed(c)
+                        self._closed(c, reset=c.send_failed)
                         continue
                     c.received += len(d)
                     if len(c.data) < c.keep:
