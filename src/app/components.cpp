@@ -41,6 +41,10 @@ void add_configured_components(uv_loop_t* loop, const config::Config& config, pr
     if constexpr (std::is_same_v<std::decay_t<decltype(settings)>, config::RedisSettings>)
       runners.back()->hold_connection(std::make_unique<probes::TcpWatch>(
           loop, settings.url.host, settings.url.port != 0 ? settings.url.port : uint16_t{6379}));
+    // The HTTP servers too, on a keep-alive connection whose idle close is told from a crash.
+    if constexpr (std::is_same_v<std::decay_t<decltype(settings)>, config::LettaSettings> ||
+                  std::is_same_v<std::decay_t<decltype(settings)>, config::NginxSettings>)
+      runners.back()->hold_connection(probes::make_watch(loop, settings));
   });
   for (const auto& t : config.tcp_checks)
     add(t.name, t.schedule, probes::make_probe(loop, t.target), config::Reports{});

@@ -120,4 +120,13 @@ std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const config::LettaSettings& 
   return std::make_unique<LettaProbe>(loop, s);
 }
 
+// GET of the health path (whatever --letta-method says: the answer is not judged, only awaited),
+// without the token: health is an open route.
+std::unique_ptr<Watch> make_watch(uv_loop_t* loop, const config::LettaSettings& s) {
+  std::string path = s.url.path;
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  const std::string host = s.host_header.empty() ? s.url.host_port() : s.host_header;
+  return std::make_unique<HttpWatch>(loop, s.url.host, s.url.port, HttpWatch::get_request(path + s.path, host));
+}
+
 }  // namespace lg::probes

@@ -143,4 +143,9 @@ std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const config::NginxSettings& 
   return std::make_unique<NginxProbe>(loop, s);
 }
 
+std::unique_ptr<Watch> make_watch(uv_loop_t* loop, const config::NginxSettings& s) {
+  return std::make_unique<HttpWatch>(loop, s.url.host, s.url.port,
+                                     HttpWatch::get_request(join(s.url.path, s.health_path), s.url.host_port()));
+}
+
 }  // namespace lg::probes

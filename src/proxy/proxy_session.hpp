@@ -79,6 +79,8 @@ class BasicProxySession final : public PipeOwner, public ResolveWaiter, core::Co
   void drain();  // close now if idle, else as soon as it is (see above)
 
   State state() const { return state_; }
+  // Waiting for its upstream after a failed connect (pausing or connecting again), the client held.
+  bool retrying() const { return retries_ > 0 && before_streaming(); }
   double accepted_at() const { return accepted_at_; }  // mono_seconds()
 
   // The route's hold list (FIFO), kept by the route.

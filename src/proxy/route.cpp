@@ -179,7 +179,12 @@ void BasicRoute<Clock>::describe(nlohmann::json& out) const {
   r["accepting"] = listener_ != nullptr;
   r["accept_paused"] = listener_ != nullptr && listener_->paused();
   r["active"] = sessions_.size();
-  r["held"] = held_.size();
+  // Held: every client waiting before its upstream, for the component (the hold queue) or
+  // retrying a failed connect (proxy_session.hpp); `retrying` says how many are the latter.
+  size_t retrying = 0;
+  for (const auto* s : sessions_) retrying += s->retrying() && !s->held ? 1 : 0;
+  r["held"] = held_.size() + retrying;
+  r["retrying"] = retrying;
   r["mode"] = follow_ ? config::health_mode_name(settings_.health_mode) : "ignore";
   r["follows"] = follow_ ? follow_->name : "";
   if (follow_) r["follows_status"] = probes::to_string(follow_->status);

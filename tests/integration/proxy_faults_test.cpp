@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/manual_clock.hpp"
@@ -58,6 +59,38 @@ TEST_CASE("proxy: upstream refused: the client is held and the connect retried u
   CHECK(fw.metric("lettagate_proxy_upstream_connect_retries_total", {{"reason", "refused"}}) >= 4);
   CHECK(fw.metric("lettagate_proxy_connections_held_served_total") == 0);
   CHECK(fw.no_session_left(2000));
+}
+
+TEST_CASE("proxy: clients retrying a refused upstream are counted as held in /status (field retrying too)",
+          "[stack][proxy]") {
+  const int dead_port = lgtest::free_port();  // nothing listens there
+  auto settings = forward_to("127.0.0.1", dead_port);
+  settings.hold_timeout = std::chrono::milliseconds(5000);
+  ForwarderThread fw(settings);
+  Fd c1(connect_to("127.0.0.1", fw.port()));
+  Fd c2(connect_to("127.0.0.1", fw.port()));
+  REQUIRE((c1.fd >= 0 && c2.fd >= 0));
+  send_all(c1.fd, "hello", 5);
+  send_all(c2.fd, "hello", 5);
+  // Both are refused at once and wait for their next try (the hold is 5 s): look until both are.
+  nlohmann::json status;
+  size_t queued = 0;
+  const double deadline = now_ms() + 3000;
+  do {
+    status = nlohmann::json::object();
+    fw.call([&] {
+      fw.forwarder().describe(status);
+      queued = fw.forwarder().held_sessions();
+    });
+    if (status["forward"]["routes"][0].value("retrying", 0) == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  } while (now_ms() < deadline);
+  const auto& route = status["forward"]["routes"][0];
+  INFO(route.dump());
+  CHECK(route["active"] == 2);
+  CHECK(route["held"] == 2);  // both wait for their upstream, as held clients do
+  CHECK(route["retrying"] == 2);
+  CHECK(queued == 0);  // none is in the hold queue for health: the probes know nothing yet
 }
 
 TEST_CASE("proxy: upstream refused in reject mode: the client is closed at once, no retry", "[stack][proxy]") {
