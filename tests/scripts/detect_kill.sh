@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# tier: slow serial
+# tier: slow
 # Detection figures (tests/hardening/detect_kill.py): Redis, PostgreSQL's postmaster, the Letta
 # stand-in and nginx, each SIGKILLed 8 times at random phases of the probe interval, with default
 # settings: /readyz 503 after a median <= 100 ms (worst <= 250 ms), 200 within 1 s of the server
-# answering again. Prints median and worst per service. Needs the stack; ~40 s per service.
+# answering again. Prints median and worst per service; ~30 s per service. On a stack of its own
+# (lib/own_stack.sh).
 set -euo pipefail
-SRC="${LG_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-exec python3 "$SRC/tests/hardening/detect_kill.py"
+# shellcheck source=tests/scripts/lib/own_stack.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/own_stack.sh"
+own_stack detect-kill
+python3 "$SRC/tests/hardening/detect_kill.py"
