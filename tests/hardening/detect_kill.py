@@ -15,6 +15,8 @@ itself answers again (its own check, polled every 5 ms on its own thread).
             is answered with an authentication request (not "starting up"). Watched through the
             probe's kept session (src/probes/pg_session.hpp).
   letta     the stand-in (`scripts/services kill letta`); up: GET /v1/health/ answers 200.
+            Then once hung (SIGSTOP: no connection ends, only the probes' timeout and fall can
+            tell): 503 within HANG_BOUND_S, and 200 within 1 s of SIGCONT.
   nginx     the master and its workers; up: GET /nginx-health answers 200. These two are watched
             through an HTTP keep-alive connection whose idle close is told from a crash
             (HttpWatch, src/probes/held_connection.hpp).
@@ -38,6 +40,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lgharness as h  # noqa: E402
 
 DOWN_MEDIAN_S, DOWN_WORST_S, UP_WORST_S = 0.100, 0.250, 1.0
+# A hung server ends no connection: only the probes see it, the third timed-out one at the
+# latest interval x (fall - 1) + timeout after the next probe starts (defaults 5 s, 3, 2 s).
+HANG_BOUND_S = 5 + 5 * 2 + 2 + 0.5
 
 
 def redis_pong(port):
@@ -152,6 +157,28 @@ def measure(lg, e, name, svc, kills, rng):
     return down, up
 
 
+def hang(lg, e):
+    """The Letta stand-in SIGSTOPped (hung, its sockets open): seconds to 503, then, after
+    SIGCONT, seconds to 200."""
+    with open(os.path.join(e["LG_SERVICES_DIR"], "run", "letta.pid")) as f:
+        pid = int(f.read().split()[0])
+    os.kill(pid, signal.SIGSTOP)
+    stopped = time.monotonic()
+    try:
+        t = until(lambda: h.http_get(lg.port, "/readyz", 1.0)[0] == 503, HANG_BOUND_S * h.overload() + 5, 0.02)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    resumed = time.monotonic()
+    if t is None:
+        raise h.Fail("letta hung: /readyz not 503 within %.0f s" % (HANG_BOUND_S * h.overload() + 5))
+    back = until(lambda: h.http_get(lg.port, "/readyz", 1.0)[0] == 200, 20)
+    if back is None:
+        raise h.Fail("letta hung: /readyz not 200 within 20 s of SIGCONT")
+    h.log("letta hung (SIGSTOP): 503 after %.1f s (bound %.1f s); 200 %.0f ms after SIGCONT" % (
+        t - stopped, HANG_BOUND_S, (back - resumed) * 1000))
+    return t - stopped, back - resumed
+
+
 def main():
     e = h.need_env("LG_LETTA_URL", "LG_LETTA_PORT", "LG_PG_DSN", "LG_PG_PORT", "LG_REDIS_PORT", "LG_NGINX_URL",
                    "LG_NGINX_PORT", "LG_SERVICES_DIR")
@@ -177,6 +204,13 @@ def main():
                     name, statistics.median(down) * 1000, max(down) * 1000))
             if max(up) > UP_WORST_S * h.overload():
                 misses.append("%s: /readyz 200 only %.0f ms after it answered" % (name, max(up) * 1000))
+        if "letta" in names:
+            down, up = hang(lg, e)
+            results["letta_hung"] = {"down_s": down, "up_s": up}
+            if down > HANG_BOUND_S * h.overload():
+                misses.append("letta hung: 503 only after %.1f s (bound %.1f s)" % (down, HANG_BOUND_S))
+            if up > UP_WORST_S * h.overload():
+                misses.append("letta hung: /readyz 200 only %.0f ms after SIGCONT" % (up * 1000))
         lg.stop()
         h.write_results("detect_kill", results)
         if misses:
