@@ -109,8 +109,9 @@ const GATES = {ready: ['Ready', '\u2713'], not_ready: ['Not ready', '\u2715'], d
 const INFO_LABELS = {'letta.version': 'Letta', 'redis.version': 'Redis', letta_version: 'Letta',
   agents: 'agents', pgvector: 'pgvector', role: 'role', server_version: 'PostgreSQL',
   system_identifier: 'cluster id', database: 'database'};
-const ROUTE_COLUMNS = ['route', 'listen', 'upstream', 'resolved', 'active', 'held', 'accepting', 'upstream_ready',
-  'follows', 'follows_status', 'connect_failures'];
+// held counts every client waiting before its upstream; retrying, those among them retrying a connect.
+const ROUTE_COLUMNS = ['route', 'listen', 'upstream', 'resolved', 'active', 'held', 'retrying', 'accepting',
+  'upstream_ready', 'follows', 'follows_status', 'connect_failures'];
 const $ = (id) => document.getElementById(id);
 let lastOk = 0;
 
