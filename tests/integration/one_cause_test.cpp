@@ -47,7 +47,9 @@ TEST_CASE("one cause: nginx down because Letta is down names Letta as the one ca
     CHECK(comp(s, "letta")["status"] == "down");
     const std::string reason = comp(s, "nginx")["reason"];
     CHECK(reason.rfind("upstream letta is down: ", 0) == 0);
-    CHECK(contains(reason, "refused"));  // Letta's own reason, quoted
+    // Letta's own reason, quoted: refused, or reset when the probe that the end of the held
+    // keep-alive connection set off met the stand-in still shutting down.
+    CHECK((contains(reason, "refused") || contains(reason, "reset")));
     CHECK(contains(reason, "HTTP 502"));  // what nginx answered
     auto m = g.wait_metrics([](const lgtest::Scrape& m) { return m.get("lettagate_component_blocked_by", kBlocked) == 1.0; },
                             5000);
