@@ -43,6 +43,12 @@ std::string Url::host_port() const {
   return port ? fmt::format("{}:{}", core::bracket_host(host), port) : core::bracket_host(host);
 }
 
+std::string Url::path_to(const std::string& sub) const {
+  std::string base = path;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + sub;
+}
+
 std::string Url::target() const {
   std::string t = path.empty() ? "/" : path;
   if (!query.empty()) t += "?" + query;

@@ -24,6 +24,9 @@ struct Url {
   std::string redacted() const;
   // path + (query ? "?" + query : ""), at least "/".
   std::string target() const;
+  // `sub` (a path from "/") under this URL's path, its trailing slashes dropped: a server
+  // mounted under a prefix (http://proxy/letta/ + /v1/health/ = /letta/v1/health/).
+  std::string path_to(const std::string& sub) const;
 };
 
 // Parses scheme://[user[:password]@]host[:port][/path][?query]. On failure returns nullopt and

@@ -3,8 +3,8 @@
 // while started, for work counted per turn (the health server ages its connections and renews
 // its answers' share). Its owner starts it when there is such work and stops it when there is
 // none: a started one costs every turn of the loop, the proxy's too. It never keeps the loop
-// alive by itself (unref'd) and never makes it poll without blocking. A HandleWrap (see handle_wrap.hpp: create(), close() once done, freed in the close
-// callback).
+// alive by itself (unref'd) and never makes it poll without blocking. A HandleWrap (see
+// handle_wrap.hpp: create(), close() once done, freed in the close callback).
 #include <uv.h>
 
 #include <functional>

@@ -145,7 +145,6 @@ void HttpWatch::ended(const char* reason, int64_t idle_ms) {
   if (reason && std::strcmp(reason, "eof") == 0 && idle_ms >= 0) {
     quick_closes_ = idle_ms < kQuickCloseMs ? quick_closes_ + 1 : 0;
     if (quick_closes_ > kMaxQuickCloses) return;  // no keep-alive here: the next success reopens
-    if (idle_ms >= kQuickCloseMs) idle_close_ms_ = idle_ms;
     ++idle_closes_;
     open(true);
     return;

@@ -100,9 +100,7 @@ class HttpWatch final : public Watch {
       : loop_(loop), host_(std::move(host)), port_(port), request_(std::move(request)) {}
   ~HttpWatch() override;
   void ensure(Lost lost) override;
-  // The server's idle timeout as last seen (ms from an answer to the server's FIN, over a
-  // second), or -1; and how many FINs after an answer were checked with a new connection.
-  int64_t idle_close_ms() const { return idle_close_ms_; }
+  // How many FINs after an answer were checked with a new connection.
   uint64_t idle_closes() const { return idle_closes_; }
 
   // A GET of `target` with Host `host_header`, no Connection: close (HTTP/1.1 keeps it open).
@@ -120,7 +118,6 @@ class HttpWatch final : public Watch {
   HeldConnection* conn_ = nullptr;
   bool verifying_ = false;     // conn_ was opened to tell an idle close from a crash
   int quick_closes_ = 0;       // closes in a row within a second of the answer
-  int64_t idle_close_ms_ = -1;
   uint64_t idle_closes_ = 0;
 };
 

@@ -19,7 +19,7 @@ class LettaProbe : public Probe {
     health.host = s.url.host;
     health.port = s.url.port;
     health.method = s.method;
-    health.path = join(s.url.path, s.path);
+    health.path = s.url.path_to(s.path);
     health.host_header = s.host_header;
     health.bearer_token = s.token;
     health.expect_status = s.expect_status;
@@ -31,7 +31,7 @@ class LettaProbe : public Probe {
     if (s.check_ready) {
       HttpCheckSpec ready = health;
       ready.method = "GET";
-      ready.path = join(s.url.path, "/v1/ready/");
+      ready.path = s.url.path_to("/v1/ready/");
       ready.expect_status = {200};
       ready.expect_body.clear();
       ready.expect_json.clear();
@@ -42,7 +42,7 @@ class LettaProbe : public Probe {
       AgentCountSpec count;
       count.host = s.url.host;
       count.port = s.url.port;
-      count.path = join(s.url.path, "/v1/agents/count");
+      count.path = s.url.path_to("/v1/agents/count");
       count.host_header = s.host_header;
       count.bearer_token = s.token;
       count.min_agents = s.min_agents;
@@ -102,12 +102,6 @@ class LettaProbe : public Probe {
     });
   }
 
-  static std::string join(const std::string& base, const std::string& path) {
-    std::string b = base;
-    while (!b.empty() && b.back() == '/') b.pop_back();
-    return b + path;
-  }
-
   config::LettaSettings settings_;
   std::unique_ptr<HttpCheck> health_;
   std::unique_ptr<HttpCheck> ready_;
@@ -123,10 +117,8 @@ std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const config::LettaSettings& 
 // GET of the health path (whatever --letta-method says: the answer is not judged, only awaited),
 // without the token: health is an open route.
 std::unique_ptr<Watch> make_watch(uv_loop_t* loop, const config::LettaSettings& s) {
-  std::string path = s.url.path;
-  while (!path.empty() && path.back() == '/') path.pop_back();
   const std::string host = s.host_header.empty() ? s.url.host_port() : s.host_header;
-  return std::make_unique<HttpWatch>(loop, s.url.host, s.url.port, HttpWatch::get_request(path + s.path, host));
+  return std::make_unique<HttpWatch>(loop, s.url.host, s.url.port, HttpWatch::get_request(s.url.path_to(s.path), host));
 }
 
 }  // namespace lg::probes

@@ -18,12 +18,6 @@
 namespace lg::probes {
 namespace {
 
-std::string join(const std::string& base, const std::string& path) {
-  std::string b = base;
-  while (!b.empty() && b.back() == '/') b.pop_back();
-  return b + path;
-}
-
 // The SSE request: an absolute http:// URL, or a path (with query) under the nginx URL.
 SseCheckSpec make_sse_spec(const config::NginxSettings& s) {
   SseCheckSpec spec;
@@ -35,7 +29,7 @@ SseCheckSpec make_sse_spec(const config::NginxSettings& s) {
   if (!s.sse_url.empty() && s.sse_url.front() == '/') {
     spec.host = s.url.host;
     spec.port = s.url.port;
-    spec.target = join(s.url.path, s.sse_url);
+    spec.target = s.url.path_to(s.sse_url);
     spec.url = fmt::format("{}://{}{}", s.url.scheme, s.url.host_port(), spec.target);
   } else if (auto u = config::parse_url(s.sse_url)) {  // validated by the config
     spec.host = u->host;
@@ -53,7 +47,7 @@ class NginxProbe : public Probe {
     HttpCheckSpec health;
     health.host = s.url.host;
     health.port = s.url.port;
-    health.path = join(s.url.path, s.health_path);
+    health.path = s.url.path_to(s.health_path);
     health.bearer_token = s.letta_token;  // the route reaches Letta
     // Letta's routes answer {"status":"ok"}; a route nginx answers itself (the app stack's
     // /nginx-health) answers plain text, and 200 is all it can say.
@@ -145,7 +139,7 @@ std::unique_ptr<Probe> make_probe(uv_loop_t* loop, const config::NginxSettings& 
 
 std::unique_ptr<Watch> make_watch(uv_loop_t* loop, const config::NginxSettings& s) {
   return std::make_unique<HttpWatch>(loop, s.url.host, s.url.port,
-                                     HttpWatch::get_request(join(s.url.path, s.health_path), s.url.host_port()));
+                                     HttpWatch::get_request(s.url.path_to(s.health_path), s.url.host_port()));
 }
 
 }  // namespace lg::probes

@@ -32,8 +32,6 @@ bool is_ip_literal(const std::string& host) { return core::parse_ip_literal(host
 
 bool is_socket_path(const std::string& host) { return host.empty() || host[0] == '/' || host[0] == '@'; }
 
-std::string str(const char* v) { return v ? v : ""; }
-
 }  // namespace
 
 PgAttempt* PgAttempt::start(uv_loop_t* loop, std::string dsn, std::string query, Callback cb) {
@@ -97,7 +95,7 @@ void PgAttempt::begin() {
 bool PgAttempt::plan_hosts() {
   auto param = [this](const char* key, const char* env) -> std::string {
     if (auto it = params_.find(key); it != params_.end()) return it->second;
-    return str(std::getenv(env));  // libpq's own fallbacks
+    return pq_text(std::getenv(env));  // libpq's own fallbacks
   };
   if (!param("hostaddr", "PGHOSTADDR").empty()) return false;  // libpq resolves nothing itself
   const auto names = split_commas(param("host", "PGHOST"));
@@ -269,8 +267,8 @@ void PgAttempt::collect(PGresult* res) {
     }
   } else {
     const char* primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-    s.error = primary ? PgError{"", str(PQresultErrorField(res, PG_DIAG_SQLSTATE)), primary}
-                      : parse_libpq_error(str(PQresultErrorMessage(res)));  // client-side: no fields
+    s.error = primary ? PgError{"", pq_text(PQresultErrorField(res, PG_DIAG_SQLSTATE)), primary}
+                      : parse_libpq_error(pq_text(PQresultErrorMessage(res)));  // client-side: no fields
     s.error.message = clean(s.error.message);
     s.error.code = reason_code_for(s.error.sqlstate, s.error.message);
   }
@@ -315,7 +313,7 @@ void PgAttempt::fail(std::string code, std::string message) {
 }
 
 void PgAttempt::fail_from_conn() {
-  PgError e = parse_libpq_error(conn_ ? str(PQerrorMessage(conn_)) : "");
+  PgError e = parse_libpq_error(conn_ ? pq_text(PQerrorMessage(conn_)) : "");
   if (e.message == "unknown error") e = {"closed", "", "connection lost"};
   e.message = clean(std::move(e.message));
   reply_.failure = std::move(e);
@@ -353,13 +351,13 @@ void PgAttempt::end() {
 void PgAttempt::name_server() {
   auto param = [this](const char* key, const char* env) -> std::string {
     if (auto it = params_.find(key); it != params_.end()) return it->second;
-    return str(std::getenv(env));
+    return pq_text(std::getenv(env));
   };
   if (conn_) {
-    reply_.database = str(PQdb(conn_));
-    reply_.host = str(PQhost(conn_));
-    reply_.port = str(PQport(conn_));
-    reply_.user = str(PQuser(conn_));
+    reply_.database = pq_text(PQdb(conn_));
+    reply_.host = pq_text(PQhost(conn_));
+    reply_.port = pq_text(PQport(conn_));
+    reply_.user = pq_text(PQuser(conn_));
   }
   if (reply_.user.empty()) reply_.user = param("user", "PGUSER");
   if (reply_.database.empty()) reply_.database = param("dbname", "PGDATABASE");
@@ -375,14 +373,14 @@ void PgAttempt::name_server() {
 // (a malformed one whole, before params_ exist): the one redaction of configuration errors
 // (config/redact.hpp) over the DSN as given, then the password libpq actually parsed.
 std::string PgAttempt::clean(std::string text) const {
-  std::string password = conn_ ? str(PQpass(conn_)) : "";
+  std::string password = conn_ ? pq_text(PQpass(conn_)) : "";
   if (auto it = params_.find("password"); password.empty() && it != params_.end()) password = it->second;
   auto param = [this](const char* key) {
     auto it = params_.find(key);
     return it == params_.end() ? std::string() : it->second;
   };
-  const std::string user = conn_ ? str(PQuser(conn_)) : param("user");
-  const std::string db = conn_ ? str(PQdb(conn_)) : param("dbname");
+  const std::string user = conn_ ? pq_text(PQuser(conn_)) : param("user");
+  const std::string db = conn_ ? pq_text(PQdb(conn_)) : param("dbname");
   text = redact_message(std::move(text), dsn_, config::RedactOptions{false, false, {user, db}});
   return scrub(std::move(text), password, {user, db});
 }

@@ -48,6 +48,9 @@ std::string reason_code_for(std::string_view sqlstate, std::string_view message)
 // "letta" would otherwise blank out the names every reason shows, and reveals nothing).
 std::string scrub(std::string text, const std::string& secret, std::initializer_list<std::string_view> public_words);
 
+// A C string libpq may return as NULL (a missing field, an unset variable), as text: "" for NULL.
+inline std::string pq_text(const char* v) { return v ? v : ""; }
+
 // "127.0.0.1:5432", "[::1]:5432", "/run/postgresql/.s.PGSQL.5432".
 std::string server_address(const std::string& host, const std::string& port);
 

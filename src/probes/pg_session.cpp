@@ -10,8 +10,6 @@ namespace {
 
 void ignore_notice(void*, const PGresult*) {}
 
-std::string str(const char* v) { return v ? v : ""; }
-
 }  // namespace
 
 PgIdleSession* PgIdleSession::hold(uv_loop_t* loop, PGconn* conn, Ended ended) {
@@ -63,16 +61,16 @@ void PgIdleSession::read() {
   // A FATAL is the end: the backend closes the socket only once it has exited, tens of ms later.
   if (!fatal_code_.empty()) return finish(fatal_code_);
   if (read_ok && PQstatus(conn_) == CONNECTION_OK) return;
-  finish(parse_libpq_error(str(PQerrorMessage(conn_))).code);
+  finish(parse_libpq_error(pq_text(PQerrorMessage(conn_))).code);
 }
 
 // libpq passes a message that answers no query (the backend's last words) as a notice.
 void PgIdleSession::on_notice(void* arg, const PGresult* res) {
   auto* self = static_cast<PgIdleSession*>(arg);
-  const std::string severity = str(PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED));
+  const std::string severity = pq_text(PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED));
   if (severity != "FATAL" && severity != "PANIC") return;
-  const std::string message = str(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
-  self->fatal_code_ = reason_code_for(str(PQresultErrorField(res, PG_DIAG_SQLSTATE)), message);
+  const std::string message = pq_text(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+  self->fatal_code_ = reason_code_for(pq_text(PQresultErrorField(res, PG_DIAG_SQLSTATE)), message);
   core::log::get("postgres").debug("the kept session's backend said: {}", message);
 }
 

@@ -31,6 +31,13 @@ TEST_CASE("parse_url reads every part", "[unit][url]") {
   CHECK(plain->port == 0);
 }
 
+TEST_CASE("path_to puts a server's path under the URL's, without a double slash", "[unit][url]") {
+  CHECK(lg::config::parse_url("http://letta:8283")->path_to("/v1/health/") == "/v1/health/");
+  CHECK(lg::config::parse_url("http://proxy/letta/")->path_to("/v1/health/") == "/letta/v1/health/");
+  CHECK(lg::config::parse_url("http://proxy/letta//")->path_to("/v1/health/") == "/letta/v1/health/");
+  CHECK(lg::config::parse_url("http://proxy/letta")->path_to("/nginx-health") == "/letta/nginx-health");
+}
+
 TEST_CASE("parse_url rejects what is not a URL, without echoing passwords", "[unit][url]") {
   std::string why;
   CHECK_FALSE(lg::config::parse_url("letta-server:8283", &why));
