@@ -59,7 +59,9 @@ sc_app_waits_for_letta() {
   ct_mark "docker stop letta-server"
   "$DOCKER" stop letta-server >/dev/null
   ct_mark "compose up -d (the app stack, LETTAGATE_MIN_AGENTS=$CT_AGENTS), in the background"
-  (LETTAGATE_MIN_AGENTS=$CT_AGENTS ct_compose -t 150 dev up -d >"$WORK/dev-up.log" 2>&1
+  # A start period longer than this scenario's own docker commands take on a busy machine
+  # (dev.timing.yml): the gate must not turn unhealthy before letta-server is started.
+  (LETTAGATE_MIN_AGENTS=$CT_AGENTS CT_DEV_START_PERIOD=90s ct_compose -t 150 dev up -d >"$WORK/dev-up.log" 2>&1
     echo $? >"$WORK/dev-up.rc") &
   local up_pid=$! gate=""
   dev_gate_checked() { gate="$(ct_cid thoth-dev lettagate)"; [ -n "$gate" ] &&
