@@ -91,12 +91,15 @@ void PgAttempt::begin() {
   }
 }
 
+// A DSN setting as libpq takes it: the parsed DSN's value, else (with `env`) libpq's own
+// environment fallback, else "".
+std::string PgAttempt::param(const char* key, const char* env) const {
+  if (auto it = params_.find(key); it != params_.end()) return it->second;
+  return env ? pq_text(std::getenv(env)) : std::string();
+}
+
 // Splits host/port (lists allowed) into hosts_; true when some name needs resolving.
 bool PgAttempt::plan_hosts() {
-  auto param = [this](const char* key, const char* env) -> std::string {
-    if (auto it = params_.find(key); it != params_.end()) return it->second;
-    return pq_text(std::getenv(env));  // libpq's own fallbacks
-  };
   if (!param("hostaddr", "PGHOSTADDR").empty()) return false;  // libpq resolves nothing itself
   const auto names = split_commas(param("host", "PGHOST"));
   const auto ports = split_commas(param("port", "PGPORT"));
@@ -349,10 +352,6 @@ void PgAttempt::end() {
 
 // Names the server as libpq used it; before a connection exists, from the parsed DSN.
 void PgAttempt::name_server() {
-  auto param = [this](const char* key, const char* env) -> std::string {
-    if (auto it = params_.find(key); it != params_.end()) return it->second;
-    return pq_text(std::getenv(env));
-  };
   if (conn_) {
     reply_.database = pq_text(PQdb(conn_));
     reply_.host = pq_text(PQhost(conn_));
@@ -375,10 +374,6 @@ void PgAttempt::name_server() {
 std::string PgAttempt::clean(std::string text) const {
   std::string password = conn_ ? pq_text(PQpass(conn_)) : "";
   if (auto it = params_.find("password"); password.empty() && it != params_.end()) password = it->second;
-  auto param = [this](const char* key) {
-    auto it = params_.find(key);
-    return it == params_.end() ? std::string() : it->second;
-  };
   const std::string user = conn_ ? pq_text(PQuser(conn_)) : param("user");
   const std::string db = conn_ ? pq_text(PQdb(conn_)) : param("dbname");
   text = redact_message(std::move(text), dsn_, config::RedactOptions{false, false, {user, db}});

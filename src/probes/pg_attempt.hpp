@@ -86,6 +86,7 @@ class PgAttempt {
   void fail_from_conn();
   void finish();
   void name_server();
+  std::string param(const char* key, const char* env = nullptr) const;
   std::string clean(std::string text) const;
   void end();
 
