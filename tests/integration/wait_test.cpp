@@ -258,28 +258,30 @@ TEST_CASE("wait: --json is one document with status, elapsed_ms and every compon
 }
 
 TEST_CASE("wait: one success after a failure is enough unless --probe-rise is set", "[stack][serial][wait]") {
-  // Letta answers 500 first, then ok: with rise 1 the first success ends the wait; with an
-  // explicit --probe-rise 3 it takes three in a row.
+  // Letta answers 500 first (the runner logs it down, a warning), then ok: with rise 1 the first
+  // success ends the wait; with an explicit --probe-rise 3 it takes three in a row.
   for (int rise : {0, 3}) {
     INFO("rise " << rise);
     LettaMode failing("500");
     lgtest::Process wait("wait --timeout 20s --json --postgres-dsn off --redis-url off --nginx-url off --letta-url " +
-                         lgtest::env("LG_LETTA_URL") + " --probe-interval 200ms --probe-timeout 200ms --log-level error" +
+                         lgtest::env("LG_LETTA_URL") + " --probe-interval 200ms --probe-timeout 200ms --log-level warn" +
                          (rise ? " --probe-rise " + std::to_string(rise) : std::string()));
-    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    REQUIRE(wait.wait_log("-> down", 10000));
     REQUIRE(LettaMode::set("ok").out == "ok");
     const int code = wait.wait(15000);
     INFO(wait.log());
     CHECK(code == 0);
     const std::string log = wait.log();
-    auto j = nlohmann::json::parse(log.substr(log.find('{')));
+    const auto doc = log.find("{\n  \"components\"");  // the JSON document, after the log lines
+    REQUIRE(doc != std::string::npos);
+    auto j = nlohmann::json::parse(log.substr(doc));
     CHECK(j["components"]["letta"]["consecutive_successes"] == (rise ? rise : 1));
   }
 }
 
 TEST_CASE("wait: Ctrl-C stops it cleanly with exit 1", "[stack][wait]") {
   lgtest::Process wait("wait --timeout 60s" + stack_args() + " --letta-url http://127.0.0.1:" + closed_port());
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  REQUIRE(wait.wait_log("-> down", 10000));  // it runs, and has seen Letta down
   auto start = Clock::now();
   wait.signal(SIGINT);
   const int code = wait.wait(5000);
