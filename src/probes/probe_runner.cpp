@@ -12,6 +12,15 @@ namespace lg::probes {
 namespace {
 constexpr uint64_t kReprobeGapMs = 5;       // between the attempts of a chase after a signal
 constexpr uint64_t kSignalQuietMs = 1000;   // signals ignored this long after a chase's success
+
+// A failure of the probe's own that shows the server's process gone: nothing listens, the
+// connection was reset or closed under the attempt, or the backend's FATAL at its postmaster's
+// death. A kill that lands on an attempt is then followed up like a passive signal; otherwise it
+// would wait fall intervals, since the attempt had taken what would have tripped (PostgreSQL's
+// kept session, when a fresh connection was due: 9.7 s instead of 20 ms, in detect_kill).
+bool server_gone(const std::string& code) {
+  return code == "refused" || code == "reset" || code == "closed" || code == "shutting_down";
+}
 }  // namespace
 
 template <class Clock>
@@ -92,6 +101,8 @@ void BasicProbeRunner<Clock>::finish(Outcome o) {
   metrics_.state(component_, changed);
   log_result(o, previous, changed);
   if (o.ok && watch_) watch_->ensure([this](const char* reason) { passive("held", reason); });
+  const bool was_up = previous == Status::Up || previous == Status::Degraded;
+  if (!o.ok && was_up && !chasing_ && server_gone(o.reason_code)) begin_chase();  // this failure is its first
   schedule_next(o.ok);
 }
 
@@ -117,12 +128,17 @@ void BasicProbeRunner<Clock>::passive(const char* source, const char* reason) {
   if (stopped_ || chasing_ || component_.status == Status::Down) return;  // down: probed every down interval
   const uint64_t now = clock_.now_ms();
   if (now < quiet_until_ms_) return;
-  chasing_ = true;
-  chase_left_ = std::max(schedule_.fall, 1);
+  begin_chase();
   core::log::get(component_.name).debug("{} failure seen by the {}: probing again now", reason, source);
   if (in_flight_) return;  // its result is the chase's first
   const uint64_t since = now - attempt_started_ms_;
   interval_timer_->start(core::Millis{static_cast<int64_t>(since >= kReprobeGapMs ? 0 : kReprobeGapMs - since)});
+}
+
+template <class Clock>
+void BasicProbeRunner<Clock>::begin_chase() {
+  chasing_ = true;
+  chase_left_ = std::max(schedule_.fall, 1);
 }
 
 // A chase ends at a success (then signals rest for kSignalQuietMs), at down, or after fall

@@ -35,6 +35,8 @@ class BasicProbeRunner {
   // is probed again at once, and after each failure again a few ms later, until a success, down,
   // or fall attempts; after a success, signals are not followed for a second (the server
   // answered a fresh probe: the failure was not the server's). Not a mark-down on its own.
+  // An attempt of its own that finds the server gone (refused, reset, closed, shutting_down)
+  // while up is followed up the same way.
   void passive(const char* source, const char* reason);
   // A connection to hold between probes (held_connection.hpp): (re)opened after every success;
   // its end is a passive signal (source "held"). Closed by stop(). A probe's own Watch
@@ -48,6 +50,7 @@ class BasicProbeRunner {
   void on_timeout();
   void finish(Outcome o);
   void schedule_next(bool ok);
+  void begin_chase();        // after a signal, or an attempt that found the server gone
   bool chase_next(bool ok);  // true: the next attempt of a chase after a signal is scheduled
   core::Millis interval_now() const;  // the interval, or the down interval while not up
   void log_result(const Outcome& o, Status previous, bool changed);

@@ -230,7 +230,8 @@ TEST_CASE("probe runner: a component not up is probed every down_interval, and a
   auto attempt = [&](bool ok) {
     REQUIRE(sc.time.fire_next());
     REQUIRE(sc.probe->pending());
-    sc.probe->answer(ok ? Outcome::success("ok") : Outcome::failure("refused", "connection refused"));
+    // A 5xx: the server answers, so no follow-up (a refused one is, below).
+    sc.probe->answer(ok ? Outcome::success("ok") : Outcome::failure("http_5xx", "answered HTTP 500"));
   };
   using lg::probes::Status;
   attempt(true);  // unknown -> up at the first success
@@ -299,6 +300,60 @@ TEST_CASE("probe runner: a passive signal re-probes at once, failures follow 5 m
   sc.component->on_passive("forwarder", "refused");
   REQUIRE(sc.time.fire_next());
   CHECK(sc.starts.back() == signal_at + 10 + 250);
+}
+
+TEST_CASE("probe runner: an attempt that finds the server gone while up is followed up like a signal",
+          "[unit][probes][schedule][passive]") {
+  // A kill that lands on an attempt (the attempt had taken what would have tripped: PostgreSQL's
+  // kept session) is down fall x 5 ms later, not fall intervals later. A failure the server
+  // answered (a 5xx, a timeout) is not followed up.
+  lg::config::ProbeSchedule s;
+  s.interval = 5000ms;
+  s.down_interval = 250ms;
+  s.timeout = 100ms;
+  s.jitter = 0;
+  s.fall = 3;
+  Schedule sc(s);
+  using lg::probes::Status;
+  sc.runner->start();
+  REQUIRE(sc.time.fire_next());
+  sc.probe->answer(Outcome::success("ok"));
+  SECTION("closed, refused, shutting_down: followed 5 ms apart until down") {
+    REQUIRE(sc.time.fire_next());
+    const uint64_t first = sc.starts.back();
+    sc.probe->answer(Outcome::failure("closed", "server closed the connection unexpectedly"));
+    REQUIRE(sc.time.fire_next());
+    sc.probe->answer(Outcome::failure("refused", "connection refused"));
+    CHECK(sc.component->status == Status::Up);
+    REQUIRE(sc.time.fire_next());
+    sc.probe->answer(Outcome::failure("shutting_down", "terminating connection"));
+    CHECK(sc.component->status == Status::Down);
+    CHECK(std::vector<uint64_t>(sc.starts.end() - 3, sc.starts.end()) ==
+          std::vector<uint64_t>{first, first + 5, first + 10});
+  }
+  SECTION("a re-probe that succeeds ends it; the next failure is followed up again") {
+    REQUIRE(sc.time.fire_next());
+    const uint64_t first = sc.starts.back();
+    sc.probe->answer(Outcome::failure("reset", "connection reset"));
+    REQUIRE(sc.time.fire_next());
+    sc.probe->answer(Outcome::success("ok"));
+    REQUIRE(sc.time.fire_next());
+    CHECK(sc.starts.back() == first + 5 + 5000);
+    sc.probe->answer(Outcome::failure("refused", "connection refused"));
+    REQUIRE(sc.time.fire_next());
+    CHECK(sc.starts.back() == first + 5 + 5000 + 5);
+    CHECK(sc.component->status == Status::Up);
+  }
+  SECTION("a timeout or a 5xx: the interval") {
+    for (const char* code : {"timeout", "http_5xx"}) {
+      REQUIRE(sc.time.fire_next());
+      const uint64_t at = sc.starts.back();
+      sc.probe->answer(Outcome::failure(code, code));
+      REQUIRE(sc.time.fire_next());
+      CHECK(sc.starts.back() == at + 5000);
+      sc.probe->answer(Outcome::success("ok"));
+    }
+  }
 }
 
 TEST_CASE("probe runner: a re-probe that succeeds ends the chase, and signals then rest for a second",
