@@ -15,7 +15,9 @@ seconds).
   actions                the window's container events (as print shows them) as `NAME ACTION`
                          lines, ACTION without its detail ("health_status", "die", ...)
   app                    the app's requests in the window as shell assignments: total ok held
-                         failed (held: answered 200 after >= --held-ms, default 1000),
+                         failed (held: answered 200 after >= --held-ms, default 250: the
+                         app's spacing; a request served at once takes a few ms, and a Letta
+                         restarted on a fast machine is back within a second),
                          first_t first_status first_error, last_status, max_ms, fails
                          (START:MS of each failed request)
 """
@@ -152,7 +154,7 @@ def main():
     ap.add_argument("--app")
     ap.add_argument("--since", type=float, default=0.0)
     ap.add_argument("--until", type=float, default=float("inf"))
-    ap.add_argument("--held-ms", type=float, default=1000.0)
+    ap.add_argument("--held-ms", type=float, default=250.0)
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("print")
     f = sub.add_parser("first")
