@@ -147,8 +147,7 @@ TEST_CASE("gate: --startup-grace keeps a failing component unknown, then down", 
   INFO(during.dump(2));
   CHECK(comp(during, "letta")["status"] == "unknown");
   CHECK_THAT(comp(during, "letta")["reason"].get<std::string>(), Catch::StartsWith("starting (grace period): "));  // as docs/operations.md quotes it
-  CHECK(during["status"] == "not_ready");
-  CHECK(seconds_since(g.spawned) < 1.5);
+  CHECK(during["status"] == "not_ready");  // (the reason says it was seen within the grace, however late)
 
   json after = g.wait_status([](const json& s) { return comp(s, "letta")["status"] == "down"; }, 4000);
   REQUIRE(after.is_object());
@@ -190,12 +189,15 @@ TEST_CASE("gate: hanging probes never block /livez", "[stack][serial][gate]") {
     const double ms = seconds_since(t) * 1000.0;
     worst = std::max(worst, ms);
     CHECK(code == 200);
-    CHECK(ms < 100.0);
+    // Blocked behind a hanging probe it would wait for the probe's 800 ms timeout (or never
+    // answer); the bound is half that, so a busy 2-core machine (142 ms seen beside two busy
+    // loops and the sanitizers) does not fail it.
+    CHECK(ms < 400.0);
     ++n;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   std::cout << "measured: /livez worst " << worst << " ms over " << n << " requests while 4 probes hang\n";
-  CHECK(n >= 40);
+  CHECK(n >= 20);  // answered all through the hang (about 80 on a quiet machine)
   // The probes did hang: each was cut by its timeout.
   json s = g.status();
   INFO(s.dump(2));
