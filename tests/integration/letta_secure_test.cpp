@@ -85,7 +85,7 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 TEST_CASE("secured Letta: health is open, a guarded path needs --letta-token", "[stack][letta]") {
   SecureStandin letta;
   CHECK(lgtest::http_get(letta.port(), "/_standin/sse").status == 401);  // the stand-in really guards it
-  std::vector<std::string> base{"--letta-url", letta.url(), "--letta-interval", "2s", "--letta-timeout", "1s"};
+  std::vector<std::string> base{"--letta-url", letta.url(), "--letta-interval", "10s", "--letta-timeout", "5s"};
   {
     auto h = harness("letta", base);  // /v1/health/ needs no token
     CHECK(h->first_result().reason_code == "ok");
@@ -113,7 +113,7 @@ TEST_CASE("secured Letta: --min-agents asks the agent count, 401 without --letta
           "[stack][letta]") {
   SecureStandin letta(lgtest::env("LG_PG_DSN"));
   CHECK(lgtest::http_get(letta.port(), "/v1/agents/count").status == 401);  // the route really is guarded
-  std::vector<std::string> base{"--letta-url", letta.url(), "--letta-interval", "2s", "--letta-timeout", "1s",
+  std::vector<std::string> base{"--letta-url", letta.url(), "--letta-interval", "10s", "--letta-timeout", "5s",
                                 "--min-agents", "1"};
   {
     auto h = harness("letta", base);
